@@ -1,0 +1,1 @@
+"""Augmentation: presets, classic (no-model) effects, jobs, drift check."""

@@ -1,0 +1,1 @@
+"""Command implementations of the ``sdaug`` CLI: one module per command, ``run(args) -> int``."""

@@ -1,0 +1,1 @@
+"""Dataset store (SQLite project), import/export formats and statistics. No torch, no gradio."""

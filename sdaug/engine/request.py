@@ -1,0 +1,141 @@
+"""GenerationRequest (every knob of one run, validated) and Result.
+
+This module does not import torch, so the UI, the CLI and augmentation jobs can build and
+validate requests without loading the engine.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+MODES = ("txt2img", "img2img", "controlnet")
+MAX_SEED = 2**32 - 1
+
+# Inclusive ranges: (low, high).
+RANGES: dict[str, tuple[float, float]] = {
+    "steps": (1, 150),
+    "cfg_scale": (0.0, 30.0),
+    "width": (8, 4096),
+    "height": (8, 4096),
+    "batch_size": (1, 64),
+    "batch_count": (1, 10_000),
+    "denoising_strength": (0.0, 1.0),
+    "control_weight": (0.0, 2.0),
+    "control_start": (0.0, 1.0),
+    "control_end": (0.0, 1.0),
+    "clip_skip": (1, 12),
+}
+
+
+@dataclass
+class GenerationRequest:
+    """One generation: ``batch_count`` batches of ``batch_size`` images.
+
+    ``seed = -1`` picks a random seed; :meth:`resolve_seed` records the chosen one. Image ``i``
+    of the whole run uses ``seed + i`` unless ``seeds`` lists one seed per image explicitly
+    (augmentation jobs do, so every work item keeps its own deterministic seed).
+
+    ``init_images`` (img2img, controlnet) holds one image, used for every image of the run, or
+    one image per image of a batch. ``width``/``height`` need not be multiples of 8: the engine
+    works at :attr:`work_size` and returns images at the requested size.
+    """
+
+    mode: str = "txt2img"
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int = 20
+    sampler: str = "DPM++ 2M"
+    schedule_type: str = "Automatic"
+    cfg_scale: float = 7.0
+    seed: int = -1
+    seeds: list[int] | None = None
+    width: int = 512
+    height: int = 512
+    batch_size: int = 1
+    batch_count: int = 1
+    init_images: list[Image.Image] = field(default_factory=list)
+    denoising_strength: float = 0.75
+    control_image: Image.Image | None = None
+    control_type: str = "canny"
+    control_weight: float = 1.0
+    control_start: float = 0.0
+    control_end: float = 1.0
+    clip_skip: int = 1
+    model: str = ""
+    controlnet_model: str = ""
+    # Infotext keys sdaug does not interpret: kept and written back.
+    extra_params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def n_images(self) -> int:
+        return self.batch_size * self.batch_count
+
+    @property
+    def work_size(self) -> tuple[int, int]:
+        """(width, height) rounded to the nearest multiple of 8 (at least 8)."""
+        return _round8(self.width), _round8(self.height)
+
+    def resolve_seed(self) -> int:
+        """Replace ``seed = -1`` by a random seed (recorded in the request) and return it."""
+        if self.seed == -1:
+            self.seed = random.randint(0, MAX_SEED)
+        return self.seed
+
+    def image_seeds(self) -> list[int]:
+        """Seed of every image of the run, in order."""
+        if self.seeds is not None:
+            return list(self.seeds)
+        base = self.resolve_seed()
+        return [(base + i) % (MAX_SEED + 1) for i in range(self.n_images)]
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad field and what is allowed."""
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        for name, (low, high) in RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            if isinstance(low, int) and isinstance(high, int) and value != int(value):
+                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be from {low} to {high}, got {value!r}")
+        if not -1 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be -1 (random) or from 0 to {MAX_SEED}, got {self.seed!r}")
+        if self.seeds is not None:
+            if len(self.seeds) != self.n_images:
+                raise ValueError(f"seeds lists {len(self.seeds)} seeds for {self.n_images} images")
+            bad = [s for s in self.seeds if not 0 <= s <= MAX_SEED]
+            if bad:
+                raise ValueError(f"seeds must be from 0 to {MAX_SEED}, got {bad[0]!r}")
+        if self.control_start >= self.control_end:
+            raise ValueError(
+                f"control_start ({self.control_start}) must be smaller than control_end ({self.control_end})"
+            )
+        if self.mode == "img2img" and not self.init_images:
+            raise ValueError("img2img needs an input image (init_images is empty)")
+        if self.init_images and len(self.init_images) not in (1, self.batch_size):
+            raise ValueError(
+                f"init_images holds {len(self.init_images)} images; give 1 or batch_size ({self.batch_size})"
+            )
+        if self.mode == "controlnet" and self.control_image is None and not self.init_images:
+            raise ValueError("controlnet needs a control image or an input image to make one from")
+
+
+@dataclass
+class Result:
+    """What a run returns: images at the requested size, their seeds and infotexts."""
+
+    images: list[Image.Image] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    infotexts: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    cancelled: bool = False
+    control_images: list[Image.Image] = field(default_factory=list)
+
+
+def _round8(value: int) -> int:
+    return max(8, int(round(value / 8)) * 8)
