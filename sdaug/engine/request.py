@@ -138,4 +138,5 @@ class Result:
 
 
 def _round8(value: int) -> int:
-    return max(8, int(round(value / 8)) * 8)
+    """Nearest multiple of 8, halves rounded up (500 -> 504), at least 8."""
+    return max(8, (int(value) + 4) // 8 * 8)

@@ -1,0 +1,51 @@
+import pytest
+from PIL import Image
+
+from sdaug.engine.request import GenerationRequest
+
+
+def test_seed_minus_one_is_resolved_and_recorded() -> None:
+    request = GenerationRequest(seed=-1, batch_size=2, batch_count=2)
+    seeds = request.image_seeds()
+    assert request.seed != -1
+    assert seeds == [request.seed + i for i in range(4)]
+    assert request.image_seeds() == seeds
+
+
+def test_explicit_seeds_win() -> None:
+    request = GenerationRequest(seed=5, batch_size=2, seeds=[11, 3])
+    request.validate()
+    assert request.image_seeds() == [11, 3]
+
+
+@pytest.mark.parametrize(("width", "height", "work"), [(500, 375, (504, 376)), (512, 512, (512, 512)), (9, 3, (8, 8))])
+def test_work_size_is_nearest_multiple_of_eight(width: int, height: int, work: tuple[int, int]) -> None:
+    assert GenerationRequest(width=width, height=height).work_size == work
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"mode": "inpaint"}, "mode must be one of txt2img, img2img, controlnet"),
+        ({"steps": 0}, "steps must be from 1 to 150, got 0"),
+        ({"steps": 2.5}, "steps must be a whole number"),
+        ({"cfg_scale": 31}, "cfg_scale must be from 0.0 to 30.0"),
+        ({"denoising_strength": 1.5}, "denoising_strength must be from 0.0 to 1.0"),
+        ({"seed": -2}, "seed must be -1"),
+        ({"control_start": 0.8, "control_end": 0.2}, "control_start"),
+        ({"mode": "img2img"}, "img2img needs an input image"),
+        ({"mode": "controlnet"}, "controlnet needs a control image"),
+        ({"batch_size": 2, "seeds": [1]}, "seeds lists 1 seeds for 2 images"),
+        ({"steps": "20"}, "steps must be a number"),
+    ],
+)
+def test_validation_names_the_field(fields: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        GenerationRequest(**fields).validate()
+
+
+def test_init_images_count_must_match_batch() -> None:
+    images = [Image.new("RGB", (8, 8))] * 3
+    with pytest.raises(ValueError, match="init_images holds 3 images"):
+        GenerationRequest(mode="img2img", init_images=images, batch_size=2).validate()
+    GenerationRequest(mode="img2img", init_images=images[:2], batch_size=2).validate()
