@@ -1,0 +1,269 @@
+"""Weather and lighting presets: TOML files a non-programmer can copy and edit.
+
+A preset is one ``.toml`` file in a ``weather/`` or ``lighting/`` folder; its name (on the
+command line, in job records) is the file name without ``.toml``. ``presets/README.md`` lists
+every key, in English and Chinese.
+
+Where presets come from, later folders adding to and overriding earlier ones:
+
+1. the built-in folder: ``presets/`` at the repository root (a checkout or an editable
+   install); a wheel installs the same files under ``<prefix>/share/sdaug/presets`` (the
+   ``data-files`` table in pyproject.toml), which is used when there is no checkout;
+2. the user folder ``<data folder>/presets/{weather,lighting}`` (``Settings.user_presets_dir``).
+   A user file with a built-in preset's name replaces that preset.
+
+A file that does not parse or validate is logged as a warning, added to the caller's
+``problems`` list as ``"<file>: <what is wrong>"``, and skipped; the other presets still load.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from sdaug.augment.classic import validate_classic
+from sdaug.engine.request import GenerationRequest
+from sdaug.settings import Settings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("weather", "lighting")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+_TOP_KEYS = ("title_en", "title_zh", "prompt", "negative_prompt", "strength", "steps", "sampler",
+             "schedule_type", "cfg_scale", "clip_skip", "control_type", "control_weight", "loras", "drift",
+             "classic")
+_REQUIRED = ("title_en", "prompt", "strength", "classic")
+_DRIFT_KEYS = ("box_min", "image_min")
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    """A variant passes when every carried box scores at least ``box_min`` and the whole image
+    at least ``image_min`` (scores in [0, 1], see :mod:`sdaug.augment.drift`)."""
+
+    box_min: float = 0.5
+    image_min: float = 0.45
+
+
+@dataclass
+class Preset:
+    """One weather or lighting preset, as read from its TOML file."""
+
+    name: str
+    kind: str
+    title_en: str
+    title_zh: str
+    prompt: str
+    negative_prompt: str = ""
+    strength: float = 0.35
+    steps: int = 20
+    sampler: str = "DPM++ 2M"
+    schedule_type: str = "Automatic"
+    cfg_scale: float = 7.0
+    clip_skip: int = 1
+    loras: dict[str, float] = field(default_factory=dict)
+    control_type: str = ""  # "" = plain img2img (weather); "canny" etc. = ControlNet (lighting)
+    control_weight: float = 1.0
+    drift: DriftThresholds = field(default_factory=DriftThresholds)
+    classic: dict[str, object] = field(default_factory=lambda: {"effect": "tone"})
+    path: Path | None = None
+    builtin: bool = False
+
+    def title(self, lang: str = "en") -> str:
+        """The preset's display name in ``lang`` ("en" or "zh")."""
+        return self.title_zh if lang == "zh" and self.title_zh else self.title_en
+
+    @property
+    def full_prompt(self) -> str:
+        """The prompt with a ``<lora:NAME:W>`` tag for each LoRA not already in it."""
+        tags = [f"<lora:{name}:{weight:g}>" for name, weight in self.loras.items()
+                if f"<lora:{name}:" not in self.prompt]
+        return ", ".join([self.prompt.rstrip(", "), *tags]) if tags else self.prompt
+
+    def to_request(self, **overrides: object) -> GenerationRequest:
+        """A :class:`GenerationRequest` for this preset: img2img for a preset without a
+        ControlNet, ControlNet with ``control_type``/``control_weight`` otherwise.
+        ``overrides`` set any request field (``init_images``, ``seeds``, ``model``, size …)."""
+        allowed = {f.name for f in fields(GenerationRequest)}
+        unknown = sorted(set(overrides) - allowed)
+        if unknown:
+            raise ValueError(f"GenerationRequest has no field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        values: dict[str, object] = {
+            "mode": "controlnet" if self.control_type else "img2img",
+            "prompt": self.full_prompt,
+            "negative_prompt": self.negative_prompt,
+            "steps": self.steps,
+            "sampler": self.sampler,
+            "schedule_type": self.schedule_type,
+            "cfg_scale": self.cfg_scale,
+            "clip_skip": self.clip_skip,
+            "denoising_strength": self.strength,
+        }
+        if self.control_type:
+            values.update(control_type=self.control_type, control_weight=self.control_weight)
+        values.update(overrides)
+        return GenerationRequest(**values)  # type: ignore[arg-type]
+
+
+# Finding and loading ------------------------------------------------------------------------------
+
+def builtin_presets_dir() -> Path:
+    """The folder of the built-in presets (see the module docstring)."""
+    candidates = (Path(__file__).resolve().parents[2] / "presets", Path(sys.prefix) / "share" / "sdaug" / "presets")
+    for candidate in candidates:
+        if (candidate / "weather").is_dir():
+            return candidate
+    return candidates[0]
+
+
+def load_presets(kind: str, settings: Settings | None = None, problems: list[str] | None = None) -> list[Preset]:
+    """All presets of ``kind`` ("weather" or "lighting"), sorted by name.
+
+    Built-in ones first, then ``settings.user_presets_dir/<kind>`` adding to and overriding them
+    (``settings=None``: built-ins only). Broken files are skipped and described in ``problems``.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"preset kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    folders = [(builtin_presets_dir() / kind, True)]
+    if settings is not None:
+        folders.append((settings.user_presets_dir / kind, False))
+    found: dict[str, Preset] = {}
+    for folder, builtin in folders:
+        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else []:
+            try:
+                preset = load_preset_file(path, kind, builtin=builtin)
+            except ValueError as exc:
+                logger.warning("skipping preset file %s", exc)
+                if problems is not None:
+                    problems.append(str(exc))
+                continue
+            found[preset.name] = preset
+    return [found[name] for name in sorted(found)]
+
+
+def load_all_presets(settings: Settings | None = None, problems: list[str] | None = None) -> dict[str, Preset]:
+    """Every preset of every kind by name (a weather preset wins over a lighting one of the same
+    name; the clash is reported in ``problems``)."""
+    presets: dict[str, Preset] = {}
+    for kind in KINDS:
+        for preset in load_presets(kind, settings, problems):
+            if preset.name in presets:
+                message = (f"{preset.path}: the name {preset.name!r} is also a {presets[preset.name].kind} preset; "
+                           f"rename one of them (use {kind}/{preset.name} to pick this one)")
+                logger.warning(message)
+                if problems is not None:
+                    problems.append(message)
+                continue
+            presets[preset.name] = preset
+    return presets
+
+
+def get_preset(name: str, settings: Settings | None = None) -> Preset:
+    """The preset called ``name`` (file name without ``.toml``; ``kind/name`` also works)."""
+    kind, _, short = name.rpartition("/")
+    presets = {p.name: p for p in load_presets(kind, settings)} if kind else load_all_presets(settings)
+    if short in presets:
+        return presets[short]
+    close = difflib.get_close_matches(short, presets, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"unknown preset {name!r}.{hint} Known presets: {', '.join(sorted(presets))}")
+
+
+def load_preset_file(path: str | Path, kind: str, builtin: bool = False) -> Preset:
+    """Read and validate one preset file; ``ValueError("<file>: <what is wrong>")`` if it is bad."""
+    path = Path(path)
+    try:
+        if not _NAME.match(path.stem):
+            raise ValueError("the file name may use only letters, digits, '_' and '-' (it is the preset's name)")
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ValueError("the file is not UTF-8 text; save it as UTF-8") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"not valid TOML ({exc})") from exc
+        return _preset_from_table(data, name=path.stem, kind=kind, path=path, builtin=builtin)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+def _preset_from_table(data: Mapping[str, object], *, name: str, kind: str, path: Path, builtin: bool) -> Preset:
+    _check_keys("", data, _TOP_KEYS)
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise ValueError(f"missing key {missing[0]!r} (every preset needs {', '.join(_REQUIRED)})")
+    drift = _table(data, "drift")
+    _check_keys("[drift] ", drift, _DRIFT_KEYS)
+    loras = _table(data, "loras")
+    for lora, weight in loras.items():
+        _number(f"[loras] {lora}", weight, -5.0, 5.0)
+    classic = _table(data, "classic")
+    defaults = Preset(name=name, kind=kind, title_en="", title_zh="", prompt="")
+    control_default = "canny" if kind == "lighting" else ""
+    control_type = _text(data, "control_type", control_default).strip().lower()
+    return Preset(
+        name=name,
+        kind=kind,
+        title_en=_text(data, "title_en", ""),
+        title_zh=_text(data, "title_zh", _text(data, "title_en", "")),
+        prompt=_text(data, "prompt", ""),
+        negative_prompt=_text(data, "negative_prompt", ""),
+        strength=_number("strength", data["strength"], 0.0, 1.0),
+        steps=int(_number("steps", data.get("steps", defaults.steps), 1, 150, whole=True)),
+        sampler=_text(data, "sampler", defaults.sampler),
+        schedule_type=_text(data, "schedule_type", defaults.schedule_type),
+        cfg_scale=_number("cfg_scale", data.get("cfg_scale", defaults.cfg_scale), 0.0, 30.0),
+        clip_skip=int(_number("clip_skip", data.get("clip_skip", defaults.clip_skip), 1, 12, whole=True)),
+        loras={str(lora): float(weight) for lora, weight in loras.items()},  # type: ignore[arg-type]
+        control_type="" if control_type == "none" else control_type,
+        control_weight=_number("control_weight", data.get("control_weight", defaults.control_weight), 0.0, 2.0),
+        drift=DriftThresholds(
+            box_min=_number("[drift] box_min", drift.get("box_min", DriftThresholds.box_min), 0.0, 1.0),
+            image_min=_number("[drift] image_min", drift.get("image_min", DriftThresholds.image_min), 0.0, 1.0),
+        ),
+        classic=validate_classic(classic),
+        path=path,
+        builtin=builtin,
+    )
+
+
+def _check_keys(where: str, table: Mapping[str, object], allowed: tuple[str, ...]) -> None:
+    for key in table:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown key {where}{key!r}{hint}; allowed: {', '.join(allowed)}")
+
+
+def _table(data: Mapping[str, object], key: str) -> dict[str, object]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a table: a line [{key}] followed by name = value lines")
+    return value
+
+
+def _text(data: Mapping[str, object], key: str, default: str) -> str:
+    value = data.get(key, default)
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be text in double quotes, got {value!r}")
+    if key in ("title_en", "prompt") and not value.strip():
+        raise ValueError(f"{key} must not be empty")
+    return value
+
+
+def _number(key: str, value: object, low: float, high: float, whole: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (whole and value != int(value)):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{key} must be {kind} from {low:g} to {high:g}, got {value!r}")
+    if not low <= value <= high:
+        raise ValueError(f"{key} must be from {low:g} to {high:g}, got {value!r}")
+    return float(value)
