@@ -1,0 +1,112 @@
+"""Infotext stored in image files: PNG ``parameters`` text chunk, JPEG/WebP EXIF UserComment.
+
+Pillow reads and writes both containers; this module only adds the EXIF UserComment encoding
+(an 8-byte charset prefix, then the text), which Pillow leaves to the caller. A1111 writes
+``UNICODE\\0`` + UTF-16 big-endian (piexif's convention); some tools write little-endian, so
+reading guesses the byte order when there is no byte-order mark.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
+
+PNG_KEY = "parameters"
+_UNICODE_PREFIX = b"UNICODE\0"
+_ASCII_PREFIX = b"ASCII\0\0\0"
+_JIS_PREFIX = b"JIS\0\0\0\0\0"
+_UNDEFINED_PREFIX = b"\0" * 8
+
+
+def read_infotext(source: str | Path | Image.Image) -> str | None:
+    """The infotext of an image file or opened image, or ``None`` when it has none."""
+    if isinstance(source, Image.Image):
+        return _infotext_of(source)
+    path = Path(source)
+    if not path.is_file():
+        raise ValueError(f"image file not found: {path}")
+    try:
+        with Image.open(path) as image:
+            return _infotext_of(image)
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"cannot read {path} as an image: {error}") from error
+
+
+def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
+    """Write ``image`` as PNG with ``infotext`` in its ``parameters`` chunk; return the path.
+
+    The file is written next to ``path`` under a temporary name and then moved into place, so a
+    crash never leaves a half-written image at ``path``.
+    """
+    path = Path(path)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(PNG_KEY, infotext)
+    _write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
+    return path
+
+
+def exif_with_infotext(infotext: str) -> bytes:
+    """EXIF bytes holding ``infotext`` as UserComment, for ``image.save(..., exif=...)``."""
+    exif = Image.Exif()
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = _UNICODE_PREFIX + infotext.encode(
+        "utf-16-be"
+    )
+    return exif.tobytes()
+
+
+def decode_user_comment(data: bytes | str) -> str:
+    """Decode an EXIF UserComment value (charset prefix + text)."""
+    if isinstance(data, str):
+        return data.rstrip("\0")
+    prefix, body = data[:8], data[8:]
+    if prefix == _UNICODE_PREFIX:
+        text = body.decode(_utf16_codec(body), errors="replace")
+    elif prefix in (_ASCII_PREFIX, _UNDEFINED_PREFIX, _JIS_PREFIX):
+        text = body.decode("utf-8", errors="replace")
+    else:
+        text = data.decode("utf-8", errors="replace")
+    return text.rstrip("\0")
+
+
+def _infotext_of(image: Image.Image) -> str | None:
+    # 1. PNG text chunks (a chunk after the image data is only read with the pixels).
+    text = image.info.get(PNG_KEY)
+    if text is None and image.format == "PNG":
+        image.load()
+        text = image.info.get(PNG_KEY)
+    if isinstance(text, str):
+        return text
+    # 2. EXIF UserComment (JPEG, WebP, and PNGs written by other tools).
+    comment = image.getexif().get_ifd(ExifTags.IFD.Exif).get(ExifTags.Base.UserComment)
+    if comment:
+        return decode_user_comment(comment) or None
+    return None
+
+
+def _utf16_codec(body: bytes) -> str:
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    # Mostly-ASCII text has its zero bytes first in big-endian, second in little-endian.
+    zeros_first = body[0::2].count(0)
+    zeros_second = body[1::2].count(0)
+    return "utf-16-le" if zeros_second > zeros_first else "utf-16-be"
+
+
+def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path``, then move it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
