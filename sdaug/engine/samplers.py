@@ -1,0 +1,159 @@
+"""AUTOMATIC1111 sampler and schedule-type names mapped to diffusers schedulers.
+
+Users type A1111's names (``DPM++ 2M``, ``Euler a``, ...) and schedule types (``Karras``, ...);
+:func:`make_scheduler` builds a fresh diffusers scheduler for each request from the model's own
+scheduler config, because diffusers schedulers keep state between steps.
+
+Mapping notes (diffusers has no exact twin for every k-diffusion sampler):
+
+- ``DPM++ 2M`` / ``DPM++ 2M SDE`` / ``DPM++ 3M SDE``: ``DPMSolverMultistepScheduler`` with
+  ``algorithm_type`` ``dpmsolver++`` / ``sde-dpmsolver++`` and ``solver_order`` 2 / 2 / 3.
+- ``DPM++ 2S a``: ``DPMSolverSinglestepScheduler`` (order 2, ``dpmsolver++``). diffusers has no
+  ancestral single-step solver; this is the closest one and it adds no noise between steps.
+- ``DPM++ SDE``: ``DPMSolverSDEScheduler``, which needs the ``torchsde`` package (a dependency
+  of sdaug). Without it, asking for this sampler raises a ``ValueError`` that says how to install
+  it; there is no silent fallback to a different sampler. Its Brownian noise is seeded with the
+  image seeds, so a run repeats.
+- ``UniPC`` uses A1111's defaults (variant ``bh1``, order 3); ``PLMS`` is ``PNDMScheduler`` with
+  ``skip_prk_steps``; ``LCM`` is ``LCMScheduler`` (meant for LCM models and LoRAs).
+
+Schedule types: ``Karras`` -> ``use_karras_sigmas``, ``Exponential`` -> ``use_exponential_sigmas``,
+``SGM Uniform`` -> ``timestep_spacing="trailing"``, ``Uniform`` -> evenly spaced timesteps
+(``timestep_spacing="linspace"``, like k-diffusion's default discretisation) and ``Automatic``
+follows the spec: Karras for DPM++ 2M, DPM++ SDE, DPM++ 2S a, DPM2 and DPM2 a; Exponential for
+DPM++ 2M SDE and DPM++ 3M SDE; the model's own schedule for the rest. A schedule type a
+scheduler cannot do (``Euler a`` with ``Karras``, ``DDIM`` with ``Exponential``) is a
+``ValueError`` naming the ones it can do (:func:`schedule_types_for`).
+
+Old combined names (``DPM++ 2M Karras``, ``LMS Karras``, ``DPM++ 2M SDE Exponential``) are split
+into sampler and schedule type with :func:`sdaug.prompts.split_sampler_name`.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEDULE_TYPES = ("Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform")
+
+
+@dataclass(frozen=True)
+class _Sampler:
+    scheduler: str  # class name in diffusers
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    automatic: str = "model"  # schedule type used for "Automatic": "model", "Karras" or "Exponential"
+    calls_per_step: int = 1
+
+
+_DPMPP = {"algorithm_type": "dpmsolver++", "solver_order": 2}
+_DPMPP_SDE = {"algorithm_type": "sde-dpmsolver++", "solver_order": 2}
+
+_SAMPLERS: dict[str, _Sampler] = {
+    "DPM++ 2M": _Sampler("DPMSolverMultistepScheduler", _DPMPP, automatic="Karras"),
+    "DPM++ SDE": _Sampler("DPMSolverSDEScheduler", automatic="Karras", calls_per_step=2),
+    "DPM++ 2M SDE": _Sampler("DPMSolverMultistepScheduler", _DPMPP_SDE, automatic="Exponential"),
+    "DPM++ 2S a": _Sampler("DPMSolverSinglestepScheduler", {**_DPMPP, "lower_order_final": True},
+                           automatic="Karras", calls_per_step=2),
+    "DPM++ 3M SDE": _Sampler("DPMSolverMultistepScheduler", {**_DPMPP_SDE, "solver_order": 3},
+                             automatic="Exponential"),
+    "Euler a": _Sampler("EulerAncestralDiscreteScheduler"),
+    "Euler": _Sampler("EulerDiscreteScheduler"),
+    "LMS": _Sampler("LMSDiscreteScheduler"),
+    "Heun": _Sampler("HeunDiscreteScheduler", calls_per_step=2),
+    "DPM2": _Sampler("KDPM2DiscreteScheduler", automatic="Karras", calls_per_step=2),
+    "DPM2 a": _Sampler("KDPM2AncestralDiscreteScheduler", automatic="Karras", calls_per_step=2),
+    "DDIM": _Sampler("DDIMScheduler"),
+    "PLMS": _Sampler("PNDMScheduler", {"skip_prk_steps": True}),
+    "UniPC": _Sampler("UniPCMultistepScheduler", {"solver_type": "bh1", "solver_order": 3}),
+    "LCM": _Sampler("LCMScheduler"),
+}
+
+SAMPLERS = tuple(_SAMPLERS)
+_BY_LOWER = {name.lower(): name for name in (*SAMPLERS, *SCHEDULE_TYPES)}
+
+# Scheduler config keys each schedule type sets; a scheduler must accept all of them.
+_SCHEDULE_KEYS: dict[str, dict[str, Any]] = {
+    "Uniform": {"timestep_spacing": "linspace"},
+    "Karras": {"use_karras_sigmas": True},
+    "Exponential": {"use_exponential_sigmas": True},
+    "SGM Uniform": {"timestep_spacing": "trailing"},
+}
+_SIGMA_FLAGS = ("use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas")
+
+
+def split_name(name: str, schedule_type: str = "Automatic") -> tuple[str, str]:
+    """Return ``(sampler, schedule_type)`` for a display name or an old combined name.
+
+    ``split_name("DPM++ 2M Karras")`` -> ``("DPM++ 2M", "Karras")``. A schedule type given in the
+    name wins over ``schedule_type``. Case does not matter (``euler a`` is ``Euler a``). Unknown
+    names raise ``ValueError`` listing the known ones.
+    """
+    from sdaug.prompts import split_sampler_name
+
+    sampler, from_name = split_sampler_name(name)
+    if from_name != "Automatic":
+        schedule_type = from_name
+    sampler = _BY_LOWER.get(sampler.lower(), sampler)
+    schedule_type = _BY_LOWER.get(schedule_type.strip().lower(), schedule_type)
+    if sampler not in _SAMPLERS:
+        raise ValueError(f"unknown sampler {name!r}; known samplers: {', '.join(SAMPLERS)}")
+    if schedule_type not in SCHEDULE_TYPES:
+        raise ValueError(f"unknown schedule type {schedule_type!r}; known types: {', '.join(SCHEDULE_TYPES)}")
+    return sampler, schedule_type
+
+
+def calls_per_step(sampler: str) -> int:
+    """How many model calls the sampler makes per step in A1111 (2 for Heun, DPM2, DPM2 a,
+    DPM++ 2S a and DPM++ SDE; prompt-editing step counters count these doubled steps)."""
+    return _SAMPLERS[split_name(sampler)[0]].calls_per_step
+
+
+def schedule_types_for(sampler: str) -> tuple[str, ...]:
+    """The schedule types ``sampler`` can use (always includes ``Automatic``)."""
+    name = split_name(sampler)[0]
+    accepted = _accepted_keys(_SAMPLERS[name].scheduler)
+    return tuple(t for t in SCHEDULE_TYPES if t == "Automatic" or set(_SCHEDULE_KEYS[t]) <= accepted)
+
+
+def make_scheduler(sampler: str, schedule_type: str, config: Mapping[str, Any],
+                   seeds: list[int] | None = None) -> Any:
+    """Build a fresh diffusers scheduler for ``sampler`` + ``schedule_type`` from ``config``.
+
+    ``config`` is the model's own scheduler config (``pipe.scheduler.config`` as loaded). ``seeds``
+    (the image seeds of the batch) seed the Brownian noise of ``DPM++ SDE`` so that runs repeat.
+    """
+    name, schedule_type = split_name(sampler, schedule_type)
+    spec = _SAMPLERS[name]
+    if spec.scheduler == "DPMSolverSDEScheduler" and importlib.util.find_spec("torchsde") is None:
+        raise ValueError("sampler 'DPM++ SDE' needs the torchsde package: run `pip install torchsde`, "
+                         "or pick another sampler such as 'DPM++ 2M SDE'")
+    if schedule_type not in schedule_types_for(name):
+        raise ValueError(f"sampler {name!r} cannot use the {schedule_type!r} schedule; "
+                         f"use one of: {', '.join(schedule_types_for(name))}")
+
+    import diffusers
+
+    cls = getattr(diffusers, spec.scheduler)
+    accepted = _accepted_keys(spec.scheduler)
+    effective = spec.automatic if schedule_type == "Automatic" else schedule_type
+    kwargs: dict[str, Any] = dict(spec.kwargs)
+    if effective != "model":
+        kwargs.update({flag: False for flag in _SIGMA_FLAGS if flag in accepted})
+        kwargs.update(_SCHEDULE_KEYS[effective])
+    if spec.scheduler == "DPMSolverSDEScheduler" and seeds:
+        kwargs["noise_sampler_seed"] = seeds if len(seeds) > 1 else seeds[0]
+    # Keys of another scheduler class (the model's may be PNDM) would only log warnings.
+    own_config = {key: value for key, value in config.items() if key in accepted or key.startswith("_")}
+    return cls.from_config(own_config, **kwargs)
+
+
+@functools.cache
+def _accepted_keys(scheduler: str) -> frozenset[str]:
+    import inspect
+
+    import diffusers
+
+    return frozenset(inspect.signature(getattr(diffusers, scheduler).__init__).parameters)
