@@ -1,0 +1,88 @@
+"""A :class:`GenerationRequest` from an A1111 infotext (a pasted parameter block or an image's).
+
+:func:`request_from_infotext` maps the parsed keys with :func:`sdaug.prompts.request_fields`,
+then resolves what depends on this machine:
+
+- ``Model``: the local checkpoint of that name (or, failing that, of that ``Model hash``) in
+  the models folder; when there is none the default model is used and a warning says so.
+- ``Lora hashes``: each entry is matched to a local LoRA file by its hash. A file found under
+  another name is used by rewriting the prompt's ``<lora:NAME:`` tags to the local name; entries
+  not found are reported. The key itself is dropped: the engine writes the hashes of the LoRAs
+  it actually used.
+- Sampler names are checked (old combined names such as ``DPM++ 2M Karras`` are split).
+- Every other key sdaug does not interpret stays in ``extra_params`` and is written back into
+  the infotext of the images made from the request.
+
+No torch here: the UI and the CLI build requests without loading the engine.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sdaug.engine.request import GenerationRequest
+from sdaug.engine.samplers import split_name
+from sdaug.prompts import find_local_model, match_lora_hashes, parse_infotext, request_fields
+from sdaug.settings import Settings
+
+LORA_HASHES_KEY = "Lora hashes"
+MODEL_HASH_KEY = "Model hash"
+
+
+def request_from_infotext(text: str, settings: Settings) -> tuple[GenerationRequest, list[str]]:
+    """Build a request from infotext ``text``; returns ``(request, warnings)``.
+
+    Warnings are short sentences for the user (model or LoRA not found locally, LoRA renamed).
+    Raises ``ValueError`` for values that cannot be used (a bad number, an unknown sampler).
+    """
+    # 1. Parse and map the keys sdaug interprets.
+    fields, extras = request_fields(parse_infotext(text))
+    warnings: list[str] = []
+    if "sampler" in fields:
+        fields["sampler"], fields["schedule_type"] = split_name(
+            str(fields["sampler"]), str(fields.get("schedule_type", "Automatic"))
+        )
+
+    # 2. The model: a local file, else the default model.
+    if "model" in fields:
+        fields["model"] = _local_model(str(fields["model"]), extras.get(MODEL_HASH_KEY, ""), settings, warnings)
+
+    # 3. LoRAs: match the hashes to local files; use local names in the prompt.
+    hashes = extras.pop(LORA_HASHES_KEY, "")
+    if hashes:
+        fields["prompt"] = _match_loras(str(fields.get("prompt", "")), hashes, settings.loras_dir, warnings)
+
+    # 4. Build and check the request.
+    request = GenerationRequest(**fields, extra_params=extras)
+    request.validate()
+    return request, warnings
+
+
+def _local_model(name: str, model_hash: str, settings: Settings, warnings: list[str]) -> str:
+    path = find_local_model(name, settings.models_dir) or (
+        find_local_model(model_hash, settings.models_dir) if model_hash else None
+    )
+    if path is not None:
+        if path.stem != name:
+            warnings.append(f"Model {name!r} found locally as {path.name} (same hash); using it")
+        return str(path)
+    described = f"{name!r} (hash {model_hash})" if model_hash else repr(name)
+    warnings.append(
+        f"Model {described} is not in {settings.models_dir}; using the default model "
+        f"{settings.default_model}. Put the .safetensors file there to reproduce the image"
+    )
+    return ""
+
+
+def _match_loras(prompt: str, hashes: str, loras_dir: Path, warnings: list[str]) -> str:
+    found, missing = match_lora_hashes(hashes, loras_dir)
+    for name, path in found.items():
+        if path.stem != name:
+            prompt = re.sub(rf"<lora:{re.escape(name)}(?=[:>])", f"<lora:{path.stem}", prompt)
+            warnings.append(f"LoRA {name!r} found as {path.name} (same hash); the prompt uses it")
+    for name in missing:
+        same_name = (loras_dir / f"{name}.safetensors").is_file()
+        reason = "has a different hash, so the image may not reproduce" if same_name else "is not there"
+        warnings.append(f"LoRA {name!r} from Lora hashes: {loras_dir / (name + '.safetensors')} {reason}")
+    return prompt
