@@ -5,10 +5,10 @@ boxes, review status, lineage of generated variants and augmentation jobs. Every
 method that changes something is ONE committed SQLite transaction, so a crash (``kill -9``)
 never loses an edit the caller was told about and never leaves half an edit behind.
 
-Open a project (the folder is created when missing)::
+Open a project (the folder is created when missing; ``create=False`` refuses instead)::
 
     from sdaug.dataset.store import Project, Box, ImageFilter
-    project = Project.open("~/sdaug/projects/bins")
+    project = Project.open("~/sdaug/projects/bins")      # also a context manager: close()
 
 Images (``ImageRecord``: id, file_name, sha256, width, height, split, status,
 source_image_id, preset, condition, seed, params, original_name, created_at, box_count)::
@@ -504,11 +504,16 @@ class Project:
         self._connections_lock = threading.Lock()
 
     @classmethod
-    def open(cls, folder: str | Path) -> Project:
-        """Open the project in ``folder``, creating the folder and database when missing."""
+    def open(cls, folder: str | Path, create: bool = True) -> Project:
+        """Open the project in ``folder``, creating the folder and database when missing.
+
+        With ``create=False`` a folder without ``project.sqlite`` is refused with ``ValueError``.
+        """
         path = Path(folder).expanduser()
         if path.exists() and not path.is_dir():
             raise ValueError(f"{path} is a file; a project is a folder")
+        if not create and not (path / DB_NAME).is_file():
+            raise ValueError(f"{path} is not a project folder (no {DB_NAME}); import images into it first")
         path.mkdir(parents=True, exist_ok=True)
         (path / IMAGES_DIR).mkdir(exist_ok=True)
         project = cls(path)

@@ -1,0 +1,205 @@
+"""COCO object-detection JSON: import and export.
+
+Import takes one ``.json`` file or a folder holding them (``annotations/instances_train.json``
+...); the split comes from the file name. Images are looked up beside the JSON, in an
+``images`` folder, under the folder given, and finally by unique file name anywhere below it.
+``iscrowd=1`` regions are not boxes around single objects and are skipped (and counted). An
+image without annotations is imported ``unlabelled`` (COCO cannot say "checked, nothing here").
+
+Export writes ``annotations/instances_{split}.json`` and ``images/{split}/``. Ids are the
+store's ids (image id, box id, class id), so they stay the same across exports.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from functools import partial
+from pathlib import Path
+
+from sdaug.dataset.common import (
+    ExportPlan,
+    ImageIndex,
+    ImportReport,
+    ProgressFn,
+    add_image,
+    check_declared_size,
+    pixel_box,
+    rel,
+    to_project_classes,
+)
+from sdaug.dataset.store import SPLITS, Box, PreparedImage, Project
+
+
+def find_json(path: Path) -> list[Path]:
+    """The COCO files to import: ``path`` itself, or the ``.json`` files below the folder."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
+
+
+def _split_of_file(path: Path) -> str:
+    stem = path.stem.lower()
+    for split, words in (("val", ("val",)), ("test", ("test",)), ("train", ("train",))):
+        if any(w in stem for w in words):
+            return split
+    return "train"
+
+
+def import_coco(project: Project, path: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
+    """Import every COCO JSON file at ``path`` (see the module docstring)."""
+    root = path if path.is_dir() else path.parent
+    files = find_json(path)
+    if not files:
+        raise ValueError(f"{path}: no .json annotation file found")
+    index = ImageIndex(root)
+    for json_path in files:
+        _import_file(project, json_path, root, index, report, on_progress)
+
+
+def _load(json_path: Path, where: str, report: ImportReport) -> dict | None:
+    try:
+        data = json.loads(json_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        report.problem(f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg})")
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problem(where, f"cannot read ({exc})")
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
+        report.problem(where, "not a COCO detection file (needs 'images' and 'categories' lists); skipped")
+        return None
+    return data
+
+
+def _import_file(project: Project, json_path: Path, root: Path, index: ImageIndex, report: ImportReport,
+                 on_progress: ProgressFn | None) -> None:
+    where = rel(json_path, root)
+    data = _load(json_path, where, report)
+    if data is None:
+        return
+    # 1. Categories, in id order, become project classes.
+    categories: dict[int, str] = {}
+    for cat in data["categories"]:
+        if not isinstance(cat, dict) or not isinstance(cat.get("id"), int) or not str(cat.get("name", "")).strip():
+            report.problem(where, f"category {cat!r} needs an integer 'id' and a 'name'; skipped")
+            continue
+        categories[cat["id"]] = str(cat["name"]).strip()
+    records = to_project_classes(project, [categories[k] for k in sorted(categories)], report)
+    class_ids = {cat_id: record.id for cat_id, record in zip(sorted(categories), records, strict=True)}
+    # 2. Images by id.
+    images: dict[int, dict] = {}
+    for entry in data["images"]:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not entry.get("file_name"):
+            report.problem(where, f"image entry {str(entry)[:80]} needs an integer 'id' and a 'file_name'; skipped")
+            continue
+        images[entry["id"]] = entry
+    # 3. Annotations grouped by image, bad ones reported.
+    per_image: dict[int, list[dict]] = {image_id: [] for image_id in images}
+    crowd = 0
+    annotations = data.get("annotations", [])
+    for ann in annotations if isinstance(annotations, list) else []:
+        ann_where = f"{where}: annotation id {ann.get('id', '?')}" if isinstance(ann, dict) else where
+        problem = _check_annotation(ann, images, class_ids)
+        if problem == "crowd":
+            crowd += 1
+        elif problem:
+            report.problems.append(f"{ann_where}: {problem}; skipped")
+        else:
+            per_image[ann["image_id"]].append(ann)
+    if crowd:
+        report.problem(where, f"{crowd} crowd annotations (iscrowd=1) skipped: they mark a region of many objects")
+    # 4. Add every image with its boxes.
+    split = _split_of_file(json_path)
+    folders = [json_path.parent, json_path.parent / "images", root, root / "images", root / "images" / split,
+               root / split]
+    for done, (image_id, entry) in enumerate(images.items(), start=1):
+        found = index.find(str(entry["file_name"]), folders)
+        if isinstance(found, str):
+            report.skipped += 1
+            report.problem(f"{where}: image id {image_id}", found)
+            continue
+        anns = per_image[image_id]
+        make = None if not anns else partial(_boxes, anns=anns, entry=entry, class_ids=class_ids, where=where,
+                                             report=report)
+        add_image(project, report, found, root, split, make)
+        if on_progress is not None:
+            on_progress(done, len(images))
+
+
+def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int, int]) -> str | None:
+    if not isinstance(ann, dict):
+        return f"annotation {str(ann)[:60]} is not an object"
+    if ann.get("iscrowd", 0) == 1:
+        return "crowd"
+    if ann.get("image_id") not in images:
+        return f"image_id {ann.get('image_id')!r} is not in 'images'"
+    if ann.get("category_id") not in class_ids:
+        return f"category_id {ann.get('category_id')!r} is not in 'categories'"
+    bbox = ann.get("bbox")
+    if (not isinstance(bbox, list) or len(bbox) != 4
+            or not all(isinstance(v, int | float) and math.isfinite(v) for v in bbox)):
+        return f"bbox must be [x, y, width, height] numbers, got {bbox!r}"
+    if bbox[2] <= 0 or bbox[3] <= 0:
+        return f"bbox {bbox} has no width or height"
+    return None
+
+
+def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[int, int], where: str,
+           report: ImportReport) -> list[Box]:
+    declared = (entry.get("width"), entry.get("height"))
+    declared = declared if all(isinstance(v, int) for v in declared) else None
+    mismatch = check_declared_size(image, declared)
+    if mismatch:
+        report.problem(f"{where}: image id {entry['id']}", mismatch)
+        return []
+    boxes = []
+    for ann in anns:
+        x, y, w, h = ann["bbox"]
+        box = pixel_box(class_ids[ann["category_id"]], (x, y, x + w, y + h), image, declared)
+        if isinstance(box, str):
+            report.problem(f"{where}: annotation id {ann.get('id', '?')}", f"{box}; skipped")
+        else:
+            boxes.append(box)
+    return boxes
+
+
+# Export --------------------------------------------------------------------------------------
+def coco_document(plan: ExportPlan, split: str) -> dict:
+    """The COCO dictionary of one split."""
+    items = plan.by_split()[split]
+    images, annotations = [], []
+    for item in items:
+        images.append({"id": item.record.id, "file_name": item.name, "width": item.record.width,
+                       "height": item.record.height, "license": 1})
+        for box in item.boxes:
+            x, y, w, h = box.x1, box.y1, box.width, box.height
+            annotations.append({
+                "id": box.id, "image_id": item.record.id, "category_id": box.class_id,
+                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,
+                "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+            })
+    return {
+        "info": {"description": f"sdaug export ({split})", "version": "1.0", "year": time.gmtime().tm_year,
+                 "contributor": "sdaug", "date_created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        "licenses": [{"id": 1, "name": "unknown", "url": ""}],
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": c.id, "name": c.name, "supercategory": "object"} for c in plan.classes],
+    }
+
+
+def write_coco(plan: ExportPlan, out: Path, final_path: Path) -> None:
+    """Write ``annotations/instances_{split}.json`` and ``images/{split}/`` for each non-empty split."""
+    splits = plan.by_split()
+    (out / "annotations").mkdir(parents=True, exist_ok=True)
+    for split in SPLITS:
+        if not splits[split]:
+            continue
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        for item in splits[split]:
+            shutil.copyfile(item.source, out / "images" / split / item.name)
+        text = json.dumps(coco_document(plan, split), ensure_ascii=False, indent=1)
+        (out / "annotations" / f"instances_{split}.json").write_text(text, encoding="utf-8")

@@ -1,0 +1,215 @@
+"""What the format modules (:mod:`.yolo`, :mod:`.coco`, :mod:`.voc`) share: the import report,
+finding image files and their split, adding one image with its boxes, and the export items.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sdaug.dataset.store import (
+    SPLITS,
+    Box,
+    ClassRecord,
+    ImageRecord,
+    PreparedImage,
+    Project,
+    orient_box,
+    prepare_image,
+)
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+# Folder names that name a split, as used by Ultralytics, Roboflow, CVAT and COCO (train2017).
+SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
+                 "test": "test", "testing": "test"}
+# Ignore folders made by macOS zip and hidden folders.
+_SKIP_DIRS = {"__MACOSX"}
+# Boxes may overshoot the image by this much (pixels) from rounding in other tools; they are clamped.
+PIXEL_TOLERANCE = 1.0
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``problems`` lines read ``file[:line]: what is wrong``."""
+
+    images_added: int = 0
+    duplicates: int = 0
+    boxes: int = 0
+    skipped: int = 0
+    classes_added: list[str] = field(default_factory=list)
+    duplicate_files: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+        logger.debug("import problem: %s: %s", where, message)
+
+    def summary(self) -> str:
+        lines = [f"{self.images_added} images added, {self.boxes} boxes, {self.duplicates} duplicates "
+                 f"not added again, {self.skipped} files skipped, {len(self.problems)} problems"]
+        if self.classes_added:
+            lines.append("new classes: " + ", ".join(self.classes_added))
+        return "\n".join(lines)
+
+
+def split_of(path: Path, root: Path, default: str = "train") -> str:
+    """The split named by the nearest folder between ``root`` and ``path`` (train2017 counts)."""
+    for part in reversed(path.relative_to(root).parts[:-1]):
+        name = part.lower().rstrip("0123456789")
+        if name in SPLIT_ALIASES:
+            return SPLIT_ALIASES[name]
+    return default
+
+
+def find_images(root: Path) -> list[Path]:
+    """Image files under ``root`` (sorted), leaving out hidden and macOS metadata folders."""
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        found.extend(Path(folder) / f for f in files
+                     if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(found)
+
+
+def rel(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` for messages (as given when outside it)."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class ImageIndex:
+    """Finds an image named in an annotation file: by relative path, else by unique file name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._by_name: dict[str, list[Path]] | None = None
+
+    def find(self, name: str, folders: Iterable[Path]) -> Path | str:
+        """The image's path, or a message saying why it was not found."""
+        relative = Path(name.replace("\\", "/"))
+        if not relative.is_absolute() and ".." not in relative.parts:
+            for folder in folders:
+                candidate = folder / relative
+                if candidate.is_file():
+                    return candidate
+        if self._by_name is None:
+            self._by_name = {}
+            for path in find_images(self.root):
+                self._by_name.setdefault(path.name, []).append(path)
+        matches = self._by_name.get(relative.name, [])
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            return f"{len(matches)} files are named {relative.name!r}; keep one or use distinct names"
+        return f"image file {name!r} not found under {self.root}"
+
+
+def to_project_classes(project: Project, names: list[str], report: ImportReport) -> list[ClassRecord]:
+    """Project classes for ``names`` (same order), recording the ones that were created."""
+    before = {c.name for c in project.classes()}
+    records = project.ensure_classes(names)
+    report.classes_added.extend(r.name for r in records if r.name not in before)
+    return records
+
+
+def pixel_box(class_id: int, xyxy: tuple[float, float, float, float], image: PreparedImage,
+              declared: tuple[int, int] | None) -> Box | str:
+    """A box given in pixels of an annotation tool, mapped onto the stored (upright) image.
+
+    ``declared`` is the image size written in the annotation file, used to notice boxes drawn
+    on the raw pixels of an EXIF-rotated photo. Returns a message when the box is unusable.
+    """
+    if not all(math.isfinite(v) for v in xyxy):
+        return f"coordinates must be numbers, got {list(xyxy)}"
+    if declared and image.orientation != 1 and declared == image.raw_size != (image.width, image.height):
+        xyxy = orient_box(xyxy, image.orientation, image.raw_size)
+    x1, y1, x2, y2 = xyxy
+    if x2 <= x1 or y2 <= y1:
+        return f"box {_fmt(xyxy)} has no area (the second corner must be right of and below the first)"
+    tol = PIXEL_TOLERANCE
+    if x1 < -tol or y1 < -tol or x2 > image.width + tol or y2 > image.height + tol:
+        return f"box {_fmt(xyxy)} lies outside the {image.width}x{image.height} image"
+    if min(x2, image.width) - max(x1, 0) <= 0 or min(y2, image.height) - max(y1, 0) <= 0:
+        return f"box {_fmt(xyxy)} has no area inside the {image.width}x{image.height} image"
+    return Box(class_id, x1, y1, x2, y2)
+
+
+def _fmt(xyxy: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{v:g}" for v in xyxy) + "]"
+
+
+def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) -> str | None:
+    """A message when an annotation file's image size matches neither the raw nor the upright image."""
+    if not declared or not all(declared):
+        return None
+    if declared in ((image.width, image.height), image.raw_size):
+        return None
+    return (f"the annotation says the image is {declared[0]}x{declared[1]} but it is "
+            f"{image.width}x{image.height}; its boxes were not imported")
+
+
+def add_image(project: Project, report: ImportReport, path: Path, root: Path, split: str,
+              make_boxes: Callable[[PreparedImage], list[Box]] | None) -> ImageRecord | None:
+    """Prepare and add one image; ``make_boxes`` is None for an image without labels."""
+    name = rel(path, root)
+    try:
+        prepared = prepare_image(path, name)
+    except ValueError as exc:
+        report.skipped += 1
+        report.problem(name, str(exc).removeprefix(f"{name}: "))
+        return None
+    boxes = make_boxes(prepared) if make_boxes is not None else []
+    added = project.add_image(prepared, split=split, boxes=boxes,
+                              status="unlabelled" if make_boxes is None else "labelled")
+    if added.duplicate:
+        report.duplicates += 1
+        report.duplicate_files.append(f"{name} (same picture as image {added.record.id}, "
+                                      f"{added.record.original_name})")
+    else:
+        report.images_added += 1
+        report.boxes += added.boxes_added
+    return added.record
+
+
+# Export --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ExportItem:
+    """One image to export: its record, file, split, export file name and boxes."""
+
+    record: ImageRecord
+    source: Path
+    split: str
+    name: str
+    boxes: list[Box]
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """Everything a format writer needs: classes in order and the items per split."""
+
+    classes: list[ClassRecord]
+    items: list[ExportItem]
+
+    def by_split(self) -> dict[str, list[ExportItem]]:
+        result: dict[str, list[ExportItem]] = {s: [] for s in SPLITS}
+        for item in self.items:
+            result[item.split].append(item)
+        return result
+
+    def class_index(self) -> dict[int, int]:
+        """Store class id -> 0-based position (the YOLO class number)."""
+        return {c.id: c.position for c in self.classes}

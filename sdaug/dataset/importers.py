@@ -1,0 +1,72 @@
+"""Import images and labels into a project: ``import_path(project, path, fmt)``.
+
+Formats: ``images`` (a folder of photos, no labels), ``yolo``, ``coco``, ``voc`` (see their
+modules), each from a folder, an annotation file (COCO) or a ``.zip`` of any of these. A zip
+is checked and extracted by :mod:`sdaug.dataset.archive` into a temporary folder inside the
+project, which is removed afterwards.
+
+A bad line or file never stops the import: it is reported in ``ImportReport.problems`` as
+``file[:line]: what is wrong`` and skipped. Splits are taken from the source layout
+(``images/train``, ``valid/``, ``ImageSets/Main/val.txt``, ``instances_val.json``), else train.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from sdaug.dataset.archive import extract_zip
+from sdaug.dataset.coco import import_coco
+from sdaug.dataset.common import ImportReport, ProgressFn, add_image, find_images, split_of
+from sdaug.dataset.store import Project
+from sdaug.dataset.voc import import_voc
+from sdaug.dataset.yolo import import_yolo
+
+FORMATS = ("images", "yolo", "coco", "voc")
+
+
+def import_images(project: Project, root: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
+    """Import every image below ``root`` as ``unlabelled``."""
+    images = find_images(root)
+    for done, image in enumerate(images, start=1):
+        add_image(project, report, image, root, split_of(image, root), None)
+        if on_progress is not None:
+            on_progress(done, len(images))
+
+
+_IMPORTERS = {"images": import_images, "yolo": import_yolo, "coco": import_coco, "voc": import_voc}
+
+
+def import_path(project: Project, path: str | Path, fmt: str, on_progress: ProgressFn | None = None) -> ImportReport:
+    """Import ``path`` (folder, COCO ``.json`` or ``.zip``) in format ``fmt`` into ``project``.
+
+    ``on_progress(done, total)`` is called after each image. Raises ``ValueError`` only when
+    nothing can be imported at all (missing path, unknown format, unsafe zip).
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    source = Path(path).expanduser()
+    if not source.exists():
+        raise ValueError(f"{source} does not exist")
+    report = ImportReport()
+    if source.is_file() and source.suffix.lower() == ".zip":
+        tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=project.folder))
+        try:
+            root = _single_folder(extract_zip(source, tmp))
+            _IMPORTERS[fmt](project, root, report, on_progress)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return report
+    if source.is_file() and fmt == "yolo" and source.suffix.lower() in (".yaml", ".yml"):
+        source = source.parent
+    if source.is_file() and fmt != "coco":
+        raise ValueError(f"{source} is a file; give the dataset folder or a .zip for format {fmt}")
+    _IMPORTERS[fmt](project, source, report, on_progress)
+    return report
+
+
+def _single_folder(root: Path) -> Path:
+    """Step into the one folder a zip often wraps its content in."""
+    entries = [p for p in root.iterdir() if p.name != "__MACOSX"]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else root

@@ -1,0 +1,223 @@
+"""YOLO (Ultralytics) detection format: import and export.
+
+Import reads the layouts Ultralytics and Roboflow write: ``images/{split}`` + ``labels/{split}``,
+``{split}/images`` + ``{split}/labels``, and flat folders with a ``.txt`` beside each image.
+Class names come from ``data.yaml`` (``names`` as a list or a ``{index: name}`` dict) or
+``classes.txt`` / ``obj.names``. A label line is ``class cx cy w h`` normalised to 0..1
+(a polygon ``class x1 y1 x2 y2 ...`` becomes its bounding box). An image without a label file
+is imported ``unlabelled``; an empty label file means "labelled, no objects".
+
+Export writes ``images/{split}``, ``labels/{split}`` and a ``data.yaml`` that Ultralytics
+trains from as it is.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from functools import partial
+from pathlib import Path
+
+import yaml
+
+from sdaug.dataset.common import (
+    ExportPlan,
+    ImportReport,
+    ProgressFn,
+    add_image,
+    find_images,
+    rel,
+    split_of,
+    to_project_classes,
+)
+from sdaug.dataset.store import Box, PreparedImage, Project
+
+# Normalised coordinates may overshoot 0..1 this much from float rounding in other tools.
+NORM_TOLERANCE = 1e-6
+DECIMALS = 8
+_NAME_FILES = ("classes.txt", "obj.names", "labels/classes.txt")
+
+# A parsed label line: (line number, class index, cx, cy, w, h), all normalised.
+Label = tuple[int, int, float, float, float, float]
+
+
+def read_names(root: Path, report: ImportReport) -> list[str] | None:
+    """Class names from data.yaml (or another yaml with ``names``) or classes.txt; None if absent."""
+    yamls = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml"))
+    yamls.sort(key=lambda p: p.name not in ("data.yaml", "dataset.yaml"))
+    for path in yamls:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            report.problem(rel(path, root), f"not valid YAML ({exc})")
+            continue
+        if isinstance(data, dict) and "names" in data:
+            return _names_from_yaml(data["names"], rel(path, root))
+    for name in _NAME_FILES:
+        path = root / name
+        if path.is_file():
+            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return None
+
+
+def _names_from_yaml(names: object, where: str) -> list[str]:
+    if isinstance(names, list):
+        return [str(n) for n in names]
+    if isinstance(names, dict):
+        try:
+            indexed = {int(k): str(v) for k, v in names.items()}
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: names keys must be class numbers 0, 1, 2, ...") from exc
+        if sorted(indexed) != list(range(len(indexed))):
+            raise ValueError(f"{where}: names must number the classes 0..{len(indexed) - 1} without gaps, "
+                             f"got {sorted(indexed)}")
+        return [indexed[i] for i in range(len(indexed))]
+    raise ValueError(f"{where}: names must be a list or a {{number: name}} mapping, got {type(names).__name__}")
+
+
+def label_path(image: Path) -> Path:
+    """Ultralytics' rule: the last ``images`` folder becomes ``labels``; else beside the image."""
+    parts = image.parts
+    if "images" in parts[:-1]:
+        i = len(parts) - 2 - parts[:-1][::-1].index("images")
+        swapped = Path(*parts[:i], "labels", *parts[i + 1:]).with_suffix(".txt")
+        if swapped.is_file():
+            return swapped
+    return image.with_suffix(".txt")
+
+
+def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportReport) -> list[Label]:
+    """The good lines of a label file; each bad line is reported as ``file:line: ...``."""
+    labels: list[Label] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        report.problem(where, f"cannot read the label file ({exc})")
+        return labels
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parsed = _parse_line(line.split(), n_classes)
+        if isinstance(parsed, str):
+            report.problem(f"{where}:{number}", parsed)
+        else:
+            labels.append((number, *parsed))
+    return labels
+
+
+def _parse_line(fields: list[str], n_classes: int | None) -> tuple[int, float, float, float, float] | str:
+    if len(fields) != 5 and (len(fields) < 7 or len(fields) % 2 == 0):
+        return f"expected 'class cx cy w h' (5 values) or a polygon, got {len(fields)} values"
+    try:
+        values = [float(v) for v in fields]
+    except ValueError:
+        return f"values must be numbers, got {' '.join(fields)!r}"
+    if not all(math.isfinite(v) for v in values):
+        return "values must be finite numbers"
+    cls = values[0]
+    if cls != int(cls) or cls < 0:
+        return f"class must be a whole number 0 or more, got {fields[0]!r}"
+    if n_classes is not None and cls >= n_classes:
+        return f"class {int(cls)} is not defined (the names list has {n_classes} classes: 0..{n_classes - 1})"
+    coords = values[1:]
+    if any(v < -NORM_TOLERANCE or v > 1 + NORM_TOLERANCE for v in coords):
+        return (f"coordinates must be normalised to 0..1, got {' '.join(fields[1:])} "
+                "(pixel coordinates? divide by the image width and height)")
+    coords = [min(max(v, 0.0), 1.0) for v in coords]
+    if len(fields) == 5:
+        cx, cy, w, h = coords
+    else:
+        xs, ys = coords[0::2], coords[1::2]
+        w, h = max(xs) - min(xs), max(ys) - min(ys)
+        cx, cy = min(xs) + w / 2, min(ys) + h / 2
+    if w <= 0 or h <= 0:
+        return f"box has no width or height (w={w:g}, h={h:g})"
+    return int(cls), cx, cy, w, h
+
+
+def _boxes(image: PreparedImage, labels: list[Label], class_ids: dict[int, int]) -> list[Box]:
+    boxes = []
+    for _, cls, cx, cy, w, h in labels:
+        x1, y1 = (cx - w / 2) * image.width, (cy - h / 2) * image.height
+        x2, y2 = (cx + w / 2) * image.width, (cy + h / 2) * image.height
+        boxes.append(Box(class_ids[cls], max(x1, 0.0), max(y1, 0.0), min(x2, image.width), min(y2, image.height)))
+    return boxes
+
+
+def import_yolo(project: Project, root: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
+    """Import a YOLO dataset folder (see the module docstring)."""
+    names = read_names(root, report)
+    if names is None:
+        report.problem(rel(root, root.parent), "no data.yaml or classes.txt found; classes are named by their "
+                                               "numbers (0, 1, ...). Rename them in the class list.")
+    images = [p for p in find_images(root) if "labels" not in p.relative_to(root).parts[:-1]]
+    used_labels: set[Path] = set()
+    labels_per_image: list[tuple[Path, list[Label] | None]] = []
+    highest = -1
+    for image in images:
+        path = label_path(image)
+        if not path.is_file():
+            labels_per_image.append((image, None))
+            continue
+        used_labels.add(path)
+        labels = parse_labels(path, rel(path, root), len(names) if names is not None else None, report)
+        highest = max([highest, *(label[1] for label in labels)])
+        labels_per_image.append((image, labels))
+    _report_orphan_labels(root, used_labels, report)
+    if names is None:
+        names = [str(i) for i in range(highest + 1)]
+    class_ids = {i: record.id for i, record in enumerate(to_project_classes(project, names, report))}
+    for done, (image, labels) in enumerate(labels_per_image, start=1):
+        make = None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids)
+        add_image(project, report, image, root, split_of(image, root), make)
+        if on_progress is not None:
+            on_progress(done, len(labels_per_image))
+
+
+def _report_orphan_labels(root: Path, used: set[Path], report: ImportReport) -> None:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        if "labels" not in Path(folder).relative_to(root).parts:
+            continue
+        for name in sorted(files):
+            path = Path(folder) / name
+            if path.suffix == ".txt" and path not in used and name != "classes.txt":
+                report.problem(rel(path, root), "no image with this name; skipped")
+
+
+# Export --------------------------------------------------------------------------------------
+def write_yolo(plan: ExportPlan, out: Path, final_path: Path) -> None:
+    """Write ``plan`` as an Ultralytics dataset into ``out`` (``final_path`` is where it will live)."""
+    index = plan.class_index()
+    splits = plan.by_split()
+    for split, items in splits.items():
+        if not items:
+            continue
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for item in items:
+            shutil.copyfile(item.source, out / "images" / split / item.name)
+            w, h = item.record.width, item.record.height
+            lines = [f"{index[b.class_id]} {_n((b.x1 + b.x2) / 2 / w)} {_n((b.y1 + b.y2) / 2 / h)} "
+                     f"{_n(b.width / w)} {_n(b.height / h)}\n" for b in item.boxes]
+            (out / "labels" / split / f"{item.stem}.txt").write_text("".join(lines), encoding="utf-8")
+    # Ultralytics needs a val set: fall back to train when there is none (said in a comment).
+    val = "images/val" if splits["val"] else "images/train"
+    data = {
+        "path": str(final_path.resolve()),
+        "train": "images/train",
+        "val": val,
+        "test": "images/test" if splits["test"] else None,
+        "nc": len(plan.classes),
+        "names": {c.position: c.name for c in plan.classes},
+    }
+    header = "# Written by sdaug. Train with: yolo detect train data=data.yaml\n"
+    if not splits["val"]:
+        header += "# This export has no val images, so val points at the train images.\n"
+    text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    (out / "data.yaml").write_text(text, encoding="utf-8")
+
+
+def _n(value: float) -> str:
+    return f"{value:.{DECIMALS}f}"
