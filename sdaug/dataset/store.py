@@ -71,7 +71,8 @@ source_image_id, preset, variant_index, seed, state pending|done|failed, image_i
                         job_item_id=None, condition=None) -> ImageRecord
     project.variants(source_id) -> list[ImageRecord]
 
-``add_variant`` writes the PNG (with the infotext in its ``parameters`` chunk) atomically,
+``add_variant`` writes the PNG (with the infotext in its ``parameters`` chunk, through
+:func:`sdaug.prompts.metadata.save_png`) atomically,
 then inserts the image row, its boxes and marks the job item done in one transaction. Calling
 it again for a job item that is already done returns the recorded image instead of adding a
 second one. Variants inherit their source's split.
@@ -97,11 +98,14 @@ import sqlite3
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PIL import ExifTags, Image, ImageOps, PngImagePlugin
+from PIL import ExifTags, Image, ImageOps
+
+from sdaug.prompts.metadata import save_png
 
 logger = logging.getLogger(__name__)
 
@@ -419,14 +423,9 @@ def orient_box(box: tuple[float, float, float, float], orientation: int,
     return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
 
 
-def _encode(image: Image.Image, fmt: str, infotext: str | None = None) -> bytes:
+def _encode(image: Image.Image, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    if fmt == "PNG":
-        info = PngImagePlugin.PngInfo()
-        if infotext is not None:
-            info.add_text("parameters", infotext)
-        image.save(buffer, format="PNG", pnginfo=info)
-    elif fmt == "JPEG":
+    if fmt == "JPEG":
         image.convert("RGB").save(buffer, format="JPEG", quality=95)
     else:
         image.save(buffer, format=fmt)
@@ -968,12 +967,13 @@ class Project:
                 return self.get_image(done[0][0])
         source = self.get_image(source_id)
         box_list = [clamp_box(b, image.width, image.height) for b in boxes]
-        data = _encode(image, "PNG", params)
-        sha = hashlib.sha256(data).hexdigest()
+        # 1. The file first, named by its hash: a crash after this leaves at most an unreferenced
+        #    file, which the retried item replaces (same seed, same bytes, same name).
+        tmp = self.images_dir / f".variant-{uuid.uuid4().hex}.png"
+        save_png(image, tmp, params)
+        sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
         file_name = sha + ".png"
-        # 1. The file first: a crash after this leaves at most an unreferenced file, which the
-        #    retried item overwrites with the same bytes (same seed, same name).
-        _write_atomic(self.images_dir / file_name, data)
+        os.replace(tmp, self.images_dir / file_name)
         # 2. Row, boxes and job item in one transaction.
         with self._write() as conn:
             if job_item_id is not None:
