@@ -1,0 +1,357 @@
+"""Pieces the generation tabs share: the Generate/Stop button pair, the "Advanced" accordion,
+named size and quality presets, loading input photos, and running requests with progress.
+
+Running (:func:`run_requests`) imports the engine inside the call, so building the page never
+imports torch. Requests run one after another in the caller's thread; the engine checks the
+session's cancel flag every step, and finished images are saved (PNG with parameters) before
+the next request starts, so Stop keeps them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from sdaug.engine.request import MAX_SEED, RANGES, GenerationRequest
+from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
+from sdaug.ui.context import AppContext
+
+# Named sizes (width, height); "custom" leaves the width and height sliders as they are.
+SIZE_PRESETS: dict[str, tuple[int, int]] = {
+    "square_512": (512, 512),
+    "portrait_512": (512, 768),
+    "landscape_768": (768, 512),
+    "square_768": (768, 768),
+    "landscape_1024": (1024, 768),
+    "square_1024": (1024, 1024),
+}
+# Named quality levels -> steps.
+QUALITY_PRESETS: dict[str, int] = {"fast": 10, "balanced": 20, "quality": 30}
+CUSTOM = "custom"
+INFO_LINES = 6
+# Default value that marks an event handler's progress parameter (gradio passes a fresh tracker).
+PROGRESS = gr.Progress()
+
+
+def size_name(width: float, height: float) -> str:
+    """The size preset matching ``width`` x ``height``, else ``"custom"``."""
+    return next((name for name, size in SIZE_PRESETS.items() if size == (width, height)), CUSTOM)
+
+
+def quality_name(steps: float) -> str:
+    """The quality preset with ``steps`` steps, else ``"custom"``."""
+    return next((name for name, value in QUALITY_PRESETS.items() if value == steps), CUSTOM)
+
+
+def whole(value: Any) -> Any:
+    """``20.0`` -> ``20`` (sliders and JSON send floats); anything else is returned unchanged so
+    that :meth:`GenerationRequest.validate` can name it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_choice(ctx: AppContext, request: gr.Request, field_key: str, value: str, choices: Sequence[str]) -> None:
+    """Raise a translated ``gr.Error`` unless ``value`` is one of ``choices`` (API calls may send anything)."""
+    if value not in choices:
+        raise ctx.user_error("error.bad_choice", request, field=ctx.tr(field_key, request),
+                             choices=", ".join(choices), value=repr(value))
+
+
+# Buttons -------------------------------------------------------------------------------------------
+
+@dataclass
+class RunButtons:
+    """One big Generate button; Stop takes its place while a run is going."""
+
+    generate: gr.Button
+    stop: gr.Button
+
+
+def build_run_buttons(ctx: AppContext) -> RunButtons:
+    generate = gr.Button(ctx.label("run.generate"), variant="primary", size="lg", elem_classes="sdaug-generate")
+    stop = gr.Button(ctx.label("run.stop"), variant="stop", size="lg", visible=False, elem_classes="sdaug-stop")
+    return RunButtons(generate, stop)
+
+
+def wire_run(ctx: AppContext, buttons: RunButtons, fn: Callable[..., Any], inputs: list[Any],
+             outputs: list[Any], api_name: str, stop_api_name: str | None = None) -> None:
+    """Generate -> (swap to Stop) -> ``fn`` in the GPU concurrency group -> swap back.
+
+    ``fn`` is the API endpoint ``api_name``. Stop sets the session's cancel flag: the engine stops
+    within one step and ``fn`` returns the images already finished.
+    """
+
+    def start(request: gr.Request) -> tuple[gr.Button, gr.Button]:
+        ctx.begin_run(session_of(request))
+        return gr.Button(visible=False), gr.Button(visible=True, interactive=True)
+
+    def stop(request: gr.Request) -> gr.Button:
+        ctx.stop(session_of(request))
+        return gr.Button(interactive=False)
+
+    def finish() -> tuple[gr.Button, gr.Button]:
+        return gr.Button(visible=True), gr.Button(visible=False, interactive=True)
+
+    started = buttons.generate.click(start, None, [buttons.generate, buttons.stop], queue=False,
+                                     show_progress="hidden", api_visibility="private")
+    ran = started.then(fn, inputs, outputs, api_name=api_name, **ctx.gpu_event)
+    ran.then(finish, None, [buttons.generate, buttons.stop], queue=False, show_progress="hidden",
+             api_visibility="private")
+    stop_kwargs: dict[str, Any] = {"api_name": stop_api_name} if stop_api_name else {"api_visibility": "private"}
+    buttons.stop.click(stop, None, buttons.stop, queue=False, show_progress="hidden", **stop_kwargs)
+
+
+def session_of(request: gr.Request | None) -> str:
+    return (request.session_hash if request is not None else None) or "default"
+
+
+# Results -------------------------------------------------------------------------------------------
+
+@dataclass
+class Results:
+    """The result gallery (PNG, never re-encoded lossy), a status line and the selected image's
+    parameters."""
+
+    gallery: gr.Gallery
+    status: gr.Markdown
+    info: gr.Textbox
+    infotexts: gr.State
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.gallery, self.status, self.info, self.infotexts]
+
+    @staticmethod
+    def values(ctx: AppContext, lang: str, output: RunOutput) -> tuple[Any, ...]:
+        """The values of :attr:`outputs` for a finished run."""
+        return output.gallery(), output.status(ctx, lang), output.info(), output.infotexts
+
+
+def build_results(ctx: AppContext) -> Results:
+    gallery = gr.Gallery(label=ctx.label("run.results"), format="png", columns=2, height=520, object_fit="contain",
+                         interactive=False, buttons=["download", "fullscreen"], elem_classes="sdaug-results")
+    status = gr.Markdown(elem_classes="sdaug-status")
+    info = gr.Textbox(label=ctx.label("run.info"), lines=INFO_LINES, max_lines=INFO_LINES * 2, interactive=False,
+                      buttons=["copy"])
+    infotexts = gr.State([])
+
+    def show(texts: list[str], event: gr.SelectData) -> str:
+        return texts[event.index] if isinstance(event.index, int) and event.index < len(texts) else ""
+
+    gallery.select(show, infotexts, info, queue=False, show_progress="hidden", api_visibility="private")
+    return Results(gallery, status, info, infotexts)
+
+
+# Advanced settings ---------------------------------------------------------------------------------
+
+@dataclass
+class Advanced:
+    """The components of the "Advanced settings" accordion (``None`` where a tab has no such knob)."""
+
+    negative: gr.Textbox
+    quality: gr.Dropdown
+    steps: gr.Slider
+    sampler: gr.Dropdown
+    schedule: gr.Dropdown
+    cfg: gr.Slider
+    seed: gr.Number
+    seed_random: gr.Button
+    seed_reuse: gr.Button
+    batch_size: gr.Slider
+    clip_skip: gr.Slider
+    size: gr.Dropdown | None = None
+    width: gr.Slider | None = None
+    height: gr.Slider | None = None
+    batch_count: gr.Slider | None = None
+    last_seed: gr.State | None = None  # the first seed of the tab's last run (for ♻️)
+
+    def fields(self) -> dict[str, Any]:
+        """GenerationRequest field name -> component (used by PNG Info's "Send to")."""
+        named = {
+            "negative_prompt": self.negative, "steps": self.steps, "sampler": self.sampler,
+            "schedule_type": self.schedule, "cfg_scale": self.cfg, "seed": self.seed,
+            "clip_skip": self.clip_skip, "width": self.width, "height": self.height,
+        }
+        return {name: component for name, component in named.items() if component is not None}
+
+
+def build_advanced(ctx: AppContext, *, size: bool = True, batch_count: bool = True,
+                   batch_label: str = "adv.batch_size", defaults: GenerationRequest | None = None) -> Advanced:
+    """The "Advanced settings" accordion, closed, with ``defaults`` (a request) as start values."""
+    d = defaults or GenerationRequest()
+    with gr.Accordion(ctx.label("adv.title"), open=False, elem_classes="sdaug-advanced"):
+        negative = gr.Textbox(label=ctx.label("negative.label"), placeholder=ctx.label("negative.placeholder"),
+                              value=d.negative_prompt, lines=2)
+        with gr.Row():
+            quality = gr.Dropdown([(ctx.label(f"quality.{n}"), n) for n in (*QUALITY_PRESETS, CUSTOM)],
+                                  value=quality_name(d.steps), label=ctx.label("adv.quality"),
+                                  info=ctx.label("adv.quality.info"))
+            steps = gr.Slider(*RANGES["steps"], value=d.steps, step=1, label=ctx.label("adv.steps"))
+        with gr.Row():
+            sampler = gr.Dropdown(list(SAMPLERS), value=d.sampler, label=ctx.label("adv.sampler"))
+            schedule = gr.Dropdown(list(SCHEDULE_TYPES), value=d.schedule_type, label=ctx.label("adv.schedule"))
+        cfg = gr.Slider(1.0, 20.0, value=d.cfg_scale, step=0.5, label=ctx.label("adv.cfg"),
+                        info=ctx.label("adv.cfg.info"))
+        with gr.Row(equal_height=True):
+            seed = gr.Number(value=d.seed, precision=0, minimum=-1, maximum=MAX_SEED, label=ctx.label("adv.seed"),
+                             scale=3)
+            seed_random = gr.Button(ctx.label("adv.seed_random"), size="sm", scale=1, min_width=90)
+            seed_reuse = gr.Button(ctx.label("adv.seed_reuse"), size="sm", scale=1, min_width=90)
+        size_dd = width = height = None
+        if size:
+            size_dd = gr.Dropdown([(ctx.label(f"size.{n}"), n) for n in (*SIZE_PRESETS, CUSTOM)],
+                                  value=size_name(d.width, d.height), label=ctx.label("adv.size"))
+            with gr.Row():
+                width = gr.Slider(64, 2048, value=d.width, step=8, label=ctx.label("adv.width"))
+                height = gr.Slider(64, 2048, value=d.height, step=8, label=ctx.label("adv.height"))
+        with gr.Row():
+            batch_size = gr.Slider(1, 8, value=d.batch_size, step=1, label=ctx.label(batch_label),
+                                   info=ctx.label("adv.batch_size.info") if batch_label == "adv.batch_size" else None)
+            count = gr.Slider(1, 100, value=d.batch_count, step=1,
+                              label=ctx.label("adv.batch_count")) if batch_count else None
+        clip_skip = gr.Slider(*RANGES["clip_skip"], value=d.clip_skip, step=1, label=ctx.label("adv.clip_skip"))
+    advanced = Advanced(negative=negative, quality=quality, steps=steps, sampler=sampler, schedule=schedule,
+                        cfg=cfg, seed=seed, seed_random=seed_random, seed_reuse=seed_reuse,
+                        batch_size=batch_size, clip_skip=clip_skip, size=size_dd, width=width, height=height,
+                        batch_count=count, last_seed=gr.State(None))
+    _wire_advanced(advanced)
+    return advanced
+
+
+def _wire_advanced(a: Advanced) -> None:
+    """Named presets fill the numbers; editing a number selects the matching name (or Custom)."""
+    quiet: dict[str, Any] = {"queue": False, "show_progress": "hidden", "api_visibility": "private"}
+    a.quality.input(lambda name: QUALITY_PRESETS.get(name, gr.skip()), a.quality, a.steps, **quiet)
+    a.steps.input(quality_name, a.steps, a.quality, **quiet)
+    a.seed_random.click(lambda: -1, None, a.seed, **quiet)
+    a.seed_reuse.click(lambda last: gr.skip() if last is None else last, a.last_seed, a.seed, **quiet)
+    if a.size is not None and a.width is not None and a.height is not None:
+        a.size.input(lambda name: SIZE_PRESETS.get(name, (gr.skip(), gr.skip())), a.size, [a.width, a.height],
+                     **quiet)
+        a.width.input(size_name, [a.width, a.height], a.size, **quiet)
+        a.height.input(size_name, [a.width, a.height], a.size, **quiet)
+
+
+# Input photos --------------------------------------------------------------------------------------
+
+def load_photos(ctx: AppContext, items: Sequence[Any] | None, request: gr.Request) -> list[tuple[str, Image.Image]]:
+    """(name, RGB image) of each gallery item (a path, or a (path, caption) pair), upright per EXIF."""
+    if not items:
+        raise ctx.user_error("error.no_input", request)
+    photos = []
+    for item in items:
+        path = Path(item[0] if isinstance(item, tuple | list) else item)
+        try:
+            with Image.open(path) as opened:
+                image = ImageOps.exif_transpose(opened).convert("RGB")
+        except (OSError, UnidentifiedImageError) as exc:
+            raise ctx.user_error("error.bad_image", request, name=path.name, reason=exc) from exc
+        photos.append((path.name, image))
+    return photos
+
+
+# Running -------------------------------------------------------------------------------------------
+
+@dataclass
+class RunOutput:
+    """Everything a finished (or stopped) run shows: saved files and their parameters."""
+
+    paths: list[Path] = field(default_factory=list)
+    infotexts: list[str] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    sources: list[int] = field(default_factory=list)  # index of the request (input photo) of each image
+    control_images: list[Image.Image] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+    folder: Path | None = None
+
+    def gallery(self) -> list[tuple[str, str]]:
+        return [(str(path), f"seed {seed}") for path, seed in zip(self.paths, self.seeds, strict=True)]
+
+    @property
+    def last_seed(self) -> int | None:
+        return self.seeds[0] if self.seeds else None
+
+    def status(self, ctx: AppContext, lang: str) -> str:
+        key = "status.stopped" if self.cancelled else "status.done"
+        return ctx.tr(key, lang, count=len(self.paths), seconds=f"{self.seconds:.1f}", folder=self.folder)
+
+    def info(self) -> str:
+        return self.infotexts[0] if self.infotexts else ""
+
+
+def output_folder(ctx: AppContext, tab: str) -> Path:
+    """``<outputs>/<tab>/<date>``: where a tab saves its images."""
+    return ctx.settings.outputs_dir / tab / datetime.date.today().isoformat()
+
+
+def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab: str, request: gr.Request,
+                 progress: gr.Progress) -> RunOutput:
+    """Run ``requests`` one after another (one per input photo), saving every image as it comes.
+
+    Validates all of them first (a bad value fails before any model loads). Stops early when the
+    session's cancel flag is set; what finished is kept.
+    """
+    from sdaug.engine.output import save_images
+    from sdaug.engine.run import run
+
+    lang = ctx.lang(request)
+    session = session_of(request)
+    # 1. Check every request before loading anything.
+    for greq in requests:
+        greq.model = greq.model or ctx.model
+        greq.validate()
+    output = RunOutput(folder=output_folder(ctx, tab))
+    cancel = ctx.cancel_flag(session)
+    started = time.perf_counter()
+    try:
+        if not ctx.manager_loaded:
+            progress(0.0, desc=ctx.tr("progress.loading", lang, model=ctx.model))
+        # 2. Run and save each request; stop between requests too.
+        for index, greq in enumerate(requests):
+            if cancel.is_set():
+                output.cancelled = True
+                break
+            report = _progress_reporter(ctx, progress, lang, index, len(requests))
+            result = run(greq, ctx.manager, on_progress=report, cancel=cancel)
+            paths = save_images(result, output.folder)
+            output.paths += paths
+            output.infotexts += result.infotexts[: len(paths)]
+            output.seeds += result.seeds[: len(paths)]
+            output.sources += [index] * len(paths)
+            output.control_images += result.control_images
+            if result.cancelled:
+                output.cancelled = True
+                break
+    finally:
+        ctx.end_run(session)
+    output.seconds = time.perf_counter() - started
+    return output
+
+
+def _progress_reporter(ctx: AppContext, progress: gr.Progress, lang: str, index: int,
+                       count: int) -> Callable[[Any], None]:
+    """An ``on_progress`` callback that drives ``progress`` over ``count`` requests."""
+    prefix = ctx.tr("progress.input", lang, index=index + 1, count=count) + " · " if count > 1 else ""
+
+    def report(p: Any) -> None:
+        if p.message:
+            progress(index / count, desc=prefix + ctx.tr("progress.loading", lang, model=ctx.model)
+                     if "load" in p.message.lower() else prefix + p.message)
+            return
+        done = (p.batch_index * p.total_steps + p.step) / max(1, p.batch_count * p.total_steps)
+        desc = prefix + ctx.tr("progress.step", lang, image=min(p.images_done + 1, p.images_total),
+                               images=p.images_total, step=p.step, steps=p.total_steps)
+        if p.eta_s is not None:
+            desc += " · " + ctx.tr("progress.eta", lang, seconds=max(0, round(p.eta_s)))
+        progress((index + done) / count, desc=desc)
+
+    return report

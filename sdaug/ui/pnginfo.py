@@ -1,0 +1,103 @@
+"""PNG Info tab: drop an image (or paste its parameters) to read how it was made, then "Send to
+Generate / Weather / Lighting" fills every field of that tab and switches to it.
+
+API endpoints: ``/pnginfo`` (image -> infotext, parameters, note) and ``/send_to_generate``,
+``/send_to_weather``, ``/send_to_lighting`` (infotext -> the tab's field values).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from sdaug.prompts import find_local_model, match_lora_hashes, parse_infotext, read_infotext, request_fields
+from sdaug.ui import common
+from sdaug.ui.context import AppContext
+
+
+@dataclass
+class Target:
+    """A tab that PNG Info can fill."""
+
+    tab_id: str
+    label_key: str
+    fields: Mapping[str, Any]  # GenerationRequest field name -> component
+    advanced: common.Advanced
+
+
+def build(ctx: AppContext, tabs: gr.Tabs, targets: list[Target]) -> None:
+    """Build the tab inside the current ``gr.Tab``; ``tabs`` is switched to the filled tab."""
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(label=ctx.label("png.image"), type="filepath", image_mode=None,
+                             sources=["upload", "clipboard"], height=360)
+        with gr.Column():
+            text = gr.Textbox(label=ctx.label("png.text"), lines=8, buttons=["copy"])
+            with gr.Row():
+                send_buttons = [gr.Button(ctx.label(f"png.send_{t.tab_id}"), variant="secondary") for t in targets]
+            note = gr.Markdown()
+            params = gr.JSON(label=ctx.label("png.fields"), open=True)
+
+    @ctx.handle_errors
+    def pnginfo(path: str | None, request: gr.Request) -> tuple[str, dict[str, str], str]:
+        if not path:
+            return "", {}, ""
+        infotext = read_infotext(path)
+        if not infotext:
+            return "", {}, ctx.tr("png.none", request)
+        return infotext, parse_infotext(infotext), ""
+
+    def parse(infotext: str) -> dict[str, str]:
+        return parse_infotext(infotext) if infotext.strip() else {}
+
+    image.change(pnginfo, image, [text, params, note], api_name="pnginfo")
+    text.input(parse, text, params, queue=False, show_progress="hidden", api_visibility="private")
+    for target, button in zip(targets, send_buttons, strict=True):
+        _wire_send(ctx, tabs, target, button, text, note)
+
+
+def _wire_send(ctx: AppContext, tabs: gr.Tabs, target: Target, button: gr.Button, text: gr.Textbox,
+               note: gr.Markdown) -> None:
+    names = list(target.fields)
+    a = target.advanced
+    size = [a.size] if a.size is not None else []
+
+    @ctx.handle_errors
+    def send(infotext: str, request: gr.Request) -> list[Any]:
+        if not infotext.strip():
+            raise ctx.user_error("error.no_parameters", request)
+        fields, extras = request_fields(parse_infotext(infotext))
+        values = [fields.get(name, gr.skip()) for name in names]
+        quality = common.quality_name(fields["steps"]) if "steps" in fields else gr.skip()
+        sizes = [common.size_name(fields["width"], fields["height"])] if size and "width" in fields else [gr.skip()] * len(size)
+        notes = [ctx.tr("png.sent", request, tab=ctx.tr(target.label_key, request)),
+                 *_model_notes(ctx, request, fields, extras)]
+        return [*values, quality, *sizes, gr.Tabs(selected=target.tab_id), "  \n".join(notes)]
+
+    button.click(send, text, [*(target.fields[n] for n in names), a.quality, *size, tabs, note],
+                 api_name=f"send_to_{target.tab_id}", queue=False)
+
+
+def _model_notes(ctx: AppContext, request: gr.Request, fields: Mapping[str, object],
+                 extras: Mapping[str, str]) -> list[str]:
+    """Select the image's model if it is here (else say so); name LoRAs that are missing."""
+    notes = []
+    model = str(fields.get("model", "")).strip()
+    if model and model not in (ctx.model, Path(ctx.model).stem):
+        found = find_local_model(model, ctx.settings.models_dir)
+        if found is not None:
+            ctx.model = str(found)
+            notes.append(ctx.tr("png.model_selected", request, model=found.name))
+        else:
+            notes.append(ctx.tr("png.model_missing", request, model=model, current=ctx.model,
+                                folder=ctx.settings.models_dir))
+    if extras.get("Lora hashes"):
+        _, missing = match_lora_hashes(extras["Lora hashes"], ctx.settings.loras_dir)
+        if missing:
+            notes.append(ctx.tr("png.lora_missing", request, names=", ".join(missing),
+                                folder=ctx.settings.loras_dir))
+    return notes

@@ -1,0 +1,111 @@
+"""Settings tab: model (local files or a hub id), LoRA list with insert-into-prompt, memory mode
+and report, the data folders, and the interface language.
+
+The model lists come from the pipeline manager, so they are read when the tab is opened (not
+at start, which would import torch). The language choice is stored in the browser and applied
+at once by the page script of :mod:`sdaug.ui.app`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from sdaug.settings import MEMORY_MODES
+from sdaug.ui.context import AppContext
+
+LANG_CHOICES = (("lang.auto", "auto"), ("lang.en", "en"), ("lang.zh", "zh-CN"))
+SET_LANG_JS = "(lang) => { if (window.sdaugSetLang) { window.sdaugSetLang(lang); } return lang; }"
+GET_LANG_JS = "() => localStorage.getItem('sdaug-lang') || 'auto'"
+
+
+def header_text(ctx: AppContext, lang_or_request: str | gr.Request | None) -> str:
+    """The line at the top of the page: model (with the tiny warning) and project."""
+    lines = [ctx.tr("app.model_note", lang_or_request, model=f"`{ctx.model}`")]
+    if ctx.project is not None:
+        lines.append(ctx.tr("app.project_note", lang_or_request, project=f"`{ctx.project}`"))
+    if ctx.is_tiny:
+        lines.insert(0, ctx.tr("app.tiny_note", lang_or_request))
+    return "  \n".join(lines)
+
+
+def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab: gr.Tab,
+          demo: gr.Blocks) -> None:
+    """Build the tab inside ``settings_tab``; ``prompt`` is the Generate prompt (LoRA insert)."""
+    with gr.Row():
+        with gr.Column():
+            model = gr.Dropdown([ctx.model], value=ctx.model, allow_custom_value=True, label=ctx.label("set.model"),
+                                info=ctx.label("set.model.info"))
+            hub_id = gr.Textbox(label=ctx.label("set.hub_id"), placeholder=ctx.label("set.hub_id.placeholder"))
+            with gr.Row():
+                use_model = gr.Button(ctx.label("set.use_model"), variant="primary")
+                refresh = gr.Button(ctx.label("set.refresh"))
+            model_note = gr.Markdown()
+        with gr.Column():
+            lora = gr.Dropdown([], label=ctx.label("set.loras"))
+            lora_weight = gr.Slider(-2.0, 2.0, value=1.0, step=0.05, label=ctx.label("set.lora_weight"))
+            insert = gr.Button(ctx.label("set.insert_lora"))
+            lora_note = gr.Markdown()
+    with gr.Row():
+        with gr.Column():
+            memory_mode = gr.Dropdown([(ctx.label(f"mem.{m}"), m) for m in MEMORY_MODES],
+                                      value=ctx.settings.memory_mode, label=ctx.label("set.memory_mode"),
+                                      info=ctx.label("set.memory_mode.info"))
+            show_memory = gr.Button(ctx.label("set.show_memory"))
+            memory = gr.Markdown()
+        with gr.Column():
+            language = gr.Radio([(ctx.label(key), value) for key, value in LANG_CHOICES], value="auto",
+                                label=ctx.label("set.language"))
+            folders = gr.Markdown()
+
+    def lists(request: gr.Request) -> tuple[Any, ...]:
+        local = [*ctx.manager.local_models(), "tiny", ctx.settings.default_model]
+        choices = list(dict.fromkeys([ctx.model, *local]))
+        return (gr.Dropdown(choices=choices, value=ctx.model), gr.Dropdown(choices=ctx.manager.local_loras()),
+                _folders_text(ctx, request))
+
+    @ctx.handle_errors
+    def choose_model(picked: str, typed: str, request: gr.Request) -> tuple[str, str]:
+        name = (typed or picked or "").strip()
+        if not name:
+            raise ctx.user_error("error.empty_model", request)
+        ctx.model = name
+        return ctx.tr("set.model_set", request, model=f"`{name}`"), header_text(ctx, request)
+
+    def insert_lora(name: str | None, weight: float, text: str, request: gr.Request) -> tuple[Any, str]:
+        if not name:
+            return gr.skip(), ctx.tr("set.no_lora", request, folder=f"`{ctx.settings.loras_dir}`")
+        tag = f"<lora:{name}:{weight:g}>"
+        joined = f"{text.rstrip().rstrip(',')}, {tag}" if text.strip() else tag
+        return joined, ctx.tr("set.lora_inserted", request, tag=f"`{tag}`")
+
+    @ctx.handle_errors
+    def set_memory_mode(mode: str, request: gr.Request) -> str:
+        if mode not in MEMORY_MODES:
+            raise ctx.user_error("error.bad_choice", request, field=ctx.tr("field.memory_mode", request),
+                                 choices=", ".join(MEMORY_MODES), value=repr(mode))
+        ctx.settings.memory_mode = mode
+        if ctx.manager_loaded:
+            ctx.manager.unload()
+        return ctx.tr("set.memory_set", request, mode=ctx.tr(f"mem.{mode}", request))
+
+    def relabel(lang: str, request: gr.Request) -> str:
+        """The header again, in the language just chosen (the page script set the cookie first)."""
+        return header_text(ctx, request)
+
+    quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
+    settings_tab.select(lists, None, [model, lora, folders], **quiet)
+    refresh.click(lists, None, [model, lora, folders], **quiet)
+    use_model.click(choose_model, [model, hub_id], [model_note, header], api_name="set_model")
+    insert.click(insert_lora, [lora, lora_weight, prompt], [prompt, lora_note], queue=False, **quiet)
+    memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)
+    show_memory.click(lambda: ctx.manager.memory_report(), None, memory, **quiet)
+    language.input(relabel, language, header, js=SET_LANG_JS, queue=False, **quiet)
+    demo.load(None, None, language, js=GET_LANG_JS, queue=False, **quiet)
+
+
+def _folders_text(ctx: AppContext, request: gr.Request) -> str:
+    s = ctx.settings
+    return ctx.tr("set.folders.text", request, home=s.home, models=s.models_dir, loras=s.loras_dir,
+                  outputs=s.outputs_dir)
