@@ -232,7 +232,9 @@ class PromptEncoder:
         z32 = z.float()
         original_mean = z32.mean(dim=(1, 2), keepdim=True)
         z32 = z32 * weights[..., None]
-        z32 = z32 * (original_mean / z32.mean(dim=(1, 2), keepdim=True))
+        new_mean = z32.mean(dim=(1, 2), keepdim=True)
+        # A zero mean (untrained layer norms give one) cannot be restored: keep the scale then.
+        z32 = z32 * torch.where(new_mean == 0, 1.0, original_mean / new_mean)
 
         # 4. Concatenate the chunks on the token axis.
         return z32.to(z.dtype).reshape(1, -1, z.shape[-1])
