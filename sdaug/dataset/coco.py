@@ -1,7 +1,8 @@
 """COCO object-detection JSON: import and export.
 
-Import takes one ``.json`` file or a folder holding them (``annotations/instances_train.json``
-...); the split comes from the file name. Images are looked up beside the JSON, in an
+Import takes one ``.json`` file or a folder holding them (``annotations/instances_train2017.json``
+with the images in ``train2017/``, Roboflow's ``_annotations.coco.json`` beside its images, ...);
+the split comes from the file name. Images are looked up beside the JSON, in an
 ``images`` folder, under the folder given, and finally by unique file name anywhere below it.
 ``iscrowd=1`` regions are not boxes around single objects and are skipped (and counted). An
 image without annotations is imported ``unlabelled`` (COCO cannot say "checked, nothing here").
@@ -41,16 +42,20 @@ def find_json(path: Path) -> list[Path]:
 
 
 def _split_of_file(path: Path) -> str:
-    stem = path.stem.lower()
-    for split, words in (("val", ("val",)), ("test", ("test",)), ("train", ("train",))):
-        if any(w in stem for w in words):
-            return split
+    """The split named in the file name (instances_val2017) or its folder (Roboflow's valid/)."""
+    for text in (path.stem.lower(), path.parent.name.lower()):
+        for word in ("val", "test", "train"):
+            if word in text:
+                return word
     return "train"
 
 
 def import_coco(project: Project, path: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
     """Import every COCO JSON file at ``path`` (see the module docstring)."""
+    # The COCO layout keeps annotations/ beside the image folders: search from its parent.
     root = path if path.is_dir() else path.parent
+    if root.name.lower() == "annotations":
+        root = root.parent
     files = find_json(path)
     if not files:
         raise ValueError(f"{path}: no .json annotation file found")
@@ -114,7 +119,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     # 4. Add every image with its boxes.
     split = _split_of_file(json_path)
     folders = [json_path.parent, json_path.parent / "images", root, root / "images", root / "images" / split,
-               root / split]
+               root / split, root / json_path.stem.removeprefix("instances_")]
     for done, (image_id, entry) in enumerate(images.items(), start=1):
         found = index.find(str(entry["file_name"]), folders)
         if isinstance(found, str):
