@@ -1,12 +1,561 @@
-"""Annotate tab (placeholder until the annotator lands)."""
+"""Annotate tab: draw and fix boxes on a project's images, with the review queue beside it.
+
+The canvas is ``gradio_image_annotation.image_annotator``; what each button, key and canvas
+change does is in :mod:`sdaug.ui.annotate_core` (no gradio there, so it is tested and timed
+directly). This module builds the components, turns each :class:`~sdaug.ui.annotate_core.Outcome`
+into component updates (:func:`render`), and registers the tab's English and Chinese strings.
+
+There is no Save button: every canvas change is written at once (one transaction).
+Keys (while no text field has the focus): A / D or ← / → previous / next, N next unlabelled,
+1-9 class, V copy the previous image's boxes, Ctrl+Z / Ctrl+Y undo / redo, R mark reviewed.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import gradio as gr
+from gradio.context import Context
+from gradio_image_annotation import image_annotator
 
-def build(ctx: Any) -> None:
-    """Build the tab's components inside the current ``gr.Tab``."""
-    import gradio as gr
+from sdaug.dataset.store import SPLITS, STATUSES, Project
+from sdaug.ui import annotate_core as core
+from sdaug.ui import common, review
+from sdaug.ui.annotate_keys import event_key, key_listener
+from sdaug.ui.context import AppContext
 
-    gr.Markdown("Annotator: coming soon.")
+logger = logging.getLogger(__name__)
+
+IMPORT_FORMATS = ("images", "yolo", "coco", "voc")
+EXPORT_FORMATS = ("yolo", "coco", "voc")
+KEYS = ("a", "d", "arrowleft", "arrowright", "n", "v", "r", "undo", "redo", *"123456789")
+CANVAS_HEIGHT = 620
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "ann.tab.annotate": ("Draw boxes", "画框"),
+    "ann.tab.review": ("Review queue", "审核队列"),
+    "ann.folder": ("Project folder", "项目文件夹"),
+    "ann.folder.placeholder": ("e.g. ~/sdaug/projects/bins (a new folder makes a new project)",
+                               "例如 ~/sdaug/projects/bins（新文件夹即新项目）"),
+    "ann.open": ("Open / create", "打开 / 新建"),
+    "ann.canvas": ("Image (drag to draw a box; boxes save by themselves)", "图片（拖动鼠标画框，自动保存）"),
+    "ann.prev": ("◀ Previous (A)", "◀ 上一张 (A)"),
+    "ann.next": ("Next (D) ▶", "下一张 (D) ▶"),
+    "ann.next_unlabelled": ("Next unlabelled (N)", "下一张未标注 (N)"),
+    "ann.copy_previous": ("Copy previous boxes (V)", "复制上一张的框 (V)"),
+    "ann.undo": ("↶ Undo (Ctrl+Z)", "↶ 撤销 (Ctrl+Z)"),
+    "ann.redo": ("↷ Redo (Ctrl+Y)", "↷ 重做 (Ctrl+Y)"),
+    "ann.reviewed": ("✓ Mark reviewed (R)", "✓ 标记为已审核 (R)"),
+    "ann.keys": ("Keys: A / D previous / next · N next unlabelled · 1–9 class · V copy previous boxes · "
+                 "Ctrl+Z / Ctrl+Y undo / redo · R reviewed · Delete removes the selected box",
+                 "快捷键：A / D 上一张 / 下一张 · N 下一张未标注 · 1–9 选择类别 · V 复制上一张的框 · "
+                 "Ctrl+Z / Ctrl+Y 撤销 / 重做 · R 已审核 · Delete 删除选中的框"),
+    "ann.active_class": ("Class of new boxes (keys 1–9)", "新框的类别（快捷键 1–9）"),
+    "ann.boxes": ("Boxes of this image (click a row, then 1–9 to change its class)",
+                  "本图的框（点一行，再按 1–9 修改类别）"),
+    "ann.list": ("Images", "图片列表"),
+    "ann.filter.status": ("Status", "状态"),
+    "ann.filter.split": ("Split", "划分"),
+    "ann.filter.class": ("Has class", "包含类别"),
+    "ann.filter.any": ("(any)", "（全部）"),
+    "ann.page.prev": ("◀ Page", "◀ 上一页"),
+    "ann.page.next": ("Page ▶", "下一页 ▶"),
+    "ann.page.number": ("Page", "页码"),
+    "ann.page.label": ("Page {page} of {pages} · {total} images", "第 {page} / {pages} 页 · 共 {total} 张"),
+    "ann.classes": ("Classes", "类别"),
+    "ann.class.name": ("Class name", "类别名称"),
+    "ann.class.color": ("Colour", "颜色"),
+    "ann.class.add": ("➕ Add class", "➕ 添加类别"),
+    "ann.class.save": ("Save name and colour", "保存名称和颜色"),
+    "ann.class.up": ("↑ Move up", "↑ 上移"),
+    "ann.class.down": ("↓ Move down", "↓ 下移"),
+    "ann.class.delete": ("🗑 Delete class", "🗑 删除类别"),
+    "ann.class.help": ("Click a class in the table to rename it, change its colour or move it. The order "
+                       "(= class numbers in YOLO) is locked by the first export.",
+                       "点表格中的类别可改名、改颜色或移动。顺序（即 YOLO 的类别编号）在第一次导出后锁定。"),
+    "ann.import": ("Import", "导入"),
+    "ann.import.file": ("Upload a .zip (or a COCO .json)", "上传 .zip（或 COCO .json）"),
+    "ann.import.path": ("…or a folder / file on this computer", "……或本机上的文件夹 / 文件"),
+    "ann.import.format": ("Format", "格式"),
+    "ann.import.run": ("Import", "导入"),
+    "ann.export": ("Export", "导出"),
+    "ann.export.format": ("Format", "格式"),
+    "ann.export.ratios": ("Random split train,val,test (empty: keep each image's split)",
+                          "随机划分 train,val,test（留空：保留每张图的划分）"),
+    "ann.export.seed": ("Seed of the random split", "随机划分的种子"),
+    "ann.export.zip": ("Also make a .zip", "同时生成 .zip"),
+    "ann.export.train_only": ("Variants only in train", "生成的变体只放入训练集"),
+    "ann.export.out": ("Output folder (empty: <project>/exports/<format>)", "输出文件夹（留空：<项目>/exports/<格式>）"),
+    "ann.export.run": ("Export", "导出"),
+    "ann.export.file": ("Download", "下载"),
+    "ann.report": ("Report", "报告"),
+    "ann.import.report": ("{summary}", "{summary}"),
+    "ann.import.problems": ("Problems (first {count}):", "问题（前 {count} 条）："),
+    "ann.status.unlabelled": ("unlabelled", "未标注"),
+    "ann.status.labelled": ("labelled", "已标注"),
+    "ann.status.review": ("needs review", "待审核"),
+    "ann.status.reviewed": ("reviewed", "已审核"),
+    "ann.status.rejected": ("rejected", "已拒绝"),
+    "ann.col.id": ("ID", "ID"),
+    "ann.col.name": ("File", "文件"),
+    "ann.col.split": ("Split", "划分"),
+    "ann.col.status": ("Status", "状态"),
+    "ann.col.boxes": ("Boxes", "框数"),
+    "ann.col.variant": ("Preset", "预设"),
+    "ann.col.number": ("#", "#"),
+    "ann.col.class": ("Class", "类别"),
+    "ann.col.origin": ("Origin", "来源"),
+    "ann.col.drift": ("Drift score", "偏移分数"),
+    "ann.col.key": ("Key", "按键"),
+    "ann.col.color": ("Colour", "颜色"),
+    "ann.info.image": ("**{index} / {count}** · #{id} {name} · {width}×{height} · {split} · {status} · "
+                       "{boxes} boxes{variant}",
+                       "**{index} / {count}** · #{id} {name} · {width}×{height} · {split} · {status} · "
+                       "{boxes} 个框{variant}"),
+    "ann.info.variant": (" · variant ({preset})", " · 变体（{preset}）"),
+    "ann.info.empty": ("The project has no images yet: import some below (Import).",
+                       "项目里还没有图片：请在下方“导入”中导入。"),
+    "ann.info.none_match": ("No image matches the filter ({total} images in the project).",
+                            "没有符合筛选条件的图片（项目共 {total} 张）。"),
+    "ann.info.no_project": ("Open a project: type its folder above and press “Open / create”.",
+                            "请先打开项目：在上方填写文件夹，然后点“打开 / 新建”。"),
+    "ann.msg.opened": ("Opened {folder} ({count} images).", "已打开 {folder}（{count} 张图片）。"),
+    "ann.msg.saved": ("Saved ({count} boxes).", "已保存（{count} 个框）。"),
+    "ann.msg.nothing_to_undo": ("Nothing to undo on this image.", "这张图没有可撤销的操作。"),
+    "ann.msg.nothing_to_redo": ("Nothing to redo on this image.", "这张图没有可重做的操作。"),
+    "ann.msg.undone": ("Undone and saved ({count} boxes).", "已撤销并保存（{count} 个框）。"),
+    "ann.msg.redone": ("Redone and saved ({count} boxes).", "已重做并保存（{count} 个框）。"),
+    "ann.msg.add_class_first": ("Add a class first (Classes, on the right); the box was not saved.",
+                                "请先添加类别（右侧“类别”）；这个框没有保存。"),
+    "ann.msg.no_class_for_key": ("No class has key {key}: add more classes.", "没有对应按键 {key} 的类别：请添加类别。"),
+    "ann.msg.active_class": ("New boxes: {name}.", "新框类别：{name}。"),
+    "ann.msg.relabelled": ("Box changed to {name} and saved.", "框已改为 {name} 并保存。"),
+    "ann.msg.box_selected": ("Box {index} selected: press 1–9 to change its class.", "已选中第 {index} 个框：按 1–9 修改类别。"),
+    "ann.msg.last": ("This is the last image of the list.", "已经是列表中的最后一张。"),
+    "ann.msg.first": ("This is the first image of the list.", "已经是列表中的第一张。"),
+    "ann.msg.all_labelled": ("No unlabelled image left. 🎉", "没有未标注的图片了。🎉"),
+    "ann.msg.filtered": ("{count} images match.", "{count} 张图片符合条件。"),
+    "ann.msg.no_previous": ("There is no image before this one.", "这是第一张图，前面没有图片。"),
+    "ann.msg.previous_empty": ("The previous image has no boxes.", "上一张图没有框。"),
+    "ann.msg.copied": ("Copied {count} boxes from the previous image.", "从上一张图复制了 {count} 个框。"),
+    "ann.msg.reviewed": ("Marked as reviewed.", "已标记为已审核。"),
+    "ann.msg.class_added": ("Class {name} added.", "已添加类别 {name}。"),
+    "ann.msg.class_saved": ("Class {name} saved.", "类别 {name} 已保存。"),
+    "ann.msg.class_moved": ("Class moved to position {position}.", "类别已移到第 {position} 位。"),
+    "ann.msg.class_deleted": ("Class {name} deleted.", "已删除类别 {name}。"),
+    "ann.msg.import_path": ("Upload a file or type a folder to import.", "请上传文件或填写要导入的文件夹。"),
+    "ann.msg.exported": ("Exported.", "导出完成。"),
+}
+
+
+@dataclass
+class AnnotateTab:
+    """The components other parts of the page (the review queue) send to."""
+
+    tabs: gr.Tabs
+    state: gr.State
+    outputs: list[Any]
+    # render(project, state, outcome, lang) -> values for ``outputs``
+    render: Callable[[Project | None, core.AnnotateState, core.Outcome, str], tuple[Any, ...]]
+
+
+def build(ctx: AppContext) -> AnnotateTab:
+    """Build the tab (annotator and review queue) inside the current ``gr.Tab``."""
+    ctx.add_translations(STRINGS)
+    ctx.add_translations(review.STRINGS)
+    with gr.Tabs() as tabs:
+        with gr.Tab(ctx.label("ann.tab.annotate"), id="annotate"):
+            tab = _build_annotator(ctx, tabs)
+        with gr.Tab(ctx.label("ann.tab.review"), id="review"):
+            review.build(ctx, tab)
+    return tab
+
+
+# Rendering ----------------------------------------------------------------------------------
+def viewable(ctx: AppContext, path: Path) -> str:
+    """A path gradio may serve for ``path``: itself when it lies in an allowed folder, else a hard
+    link (or copy) with the same name in the temp folder. A project opened from the page is not
+    in ``allowed_paths`` (fixed at launch), and the whole folder must not be served."""
+    resolved = path.resolve()
+    allowed = [Path(p).resolve() for p in (*ctx.allowed_paths(), os.getcwd(), tempfile.gettempdir())]
+    if any(resolved.is_relative_to(folder) for folder in allowed):
+        return str(resolved)
+    folder = Path(tempfile.gettempdir()) / "sdaug-view" / hashlib.sha1(str(resolved.parent).encode()).hexdigest()[:12]
+    target = folder / resolved.name
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{resolved.name}.{os.getpid()}.tmp"
+        try:
+            os.link(resolved, tmp)
+        except OSError:
+            shutil.copyfile(resolved, tmp)
+        os.replace(tmp, target)
+    return str(target)
+
+
+def canvas_value(ctx: AppContext, project: Project, image_id: int | None) -> dict | None:
+    value = core.canvas_value(project, image_id)
+    if value is not None:
+        value["image"] = viewable(ctx, Path(value["image"]))
+    return value
+
+
+def canvas_labels(project: Project, state: core.AnnotateState) -> dict[str, list[str]]:
+    """``label_list`` / ``label_colors`` with the active class first: the canvas draws a new box
+    in the colour of the first label, so new boxes appear in the active class's colour."""
+    classes = project.classes()
+    classes.sort(key=lambda c: c.id != state.active_class_id)
+    return {"label_list": [c.name for c in classes], "label_colors": [c.color for c in classes]}
+
+
+def message_text(ctx: AppContext, lang: str, message: core.Message | None) -> str:
+    if message is None:
+        return ""
+    key, values = message
+    return ctx.tr(key, lang, **values)
+
+
+def info_text(ctx: AppContext, lang: str, project: Project, state: core.AnnotateState) -> str:
+    key, values = core.info(project, state)
+    if key != "ann.info.image":
+        return ctx.tr(key, lang, **values)
+    preset = values.pop("variant")
+    values["variant"] = ctx.tr("ann.info.variant", lang, preset=preset) if preset else ""
+    values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
+    return ctx.tr(key, lang, **values)
+
+
+def table(ctx: AppContext, lang: str, keys: tuple[str, ...], rows: list[list[object]]) -> dict:
+    return {"headers": [ctx.tr(k, lang) for k in keys], "data": rows or [["" for _ in keys]]}
+
+
+PAGE_COLUMNS = ("ann.col.id", "ann.col.name", "ann.col.split", "ann.col.status", "ann.col.boxes", "ann.col.variant")
+BOX_COLUMNS = ("ann.col.number", "ann.col.class", "x1", "y1", "x2", "y2", "ann.col.origin", "ann.col.drift")
+CLASS_COLUMNS = ("ann.col.key", "ann.col.class", "ann.col.color", "ann.col.boxes")
+
+
+def _tr_or_raw(ctx: AppContext, lang: str, key: str) -> str:
+    return ctx.tr(key, lang) if key.startswith("ann.") else key
+
+
+def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, outcome: core.Outcome,
+           lang: str) -> tuple[Any, ...]:
+    """Component updates for an outcome, in the order of ``AnnotateTab.outputs``:
+    state, canvas, info, boxes, page table, page label, page number, message, active class,
+    class filter, class table."""
+    skip = gr.skip()
+    message = message_text(ctx, lang, outcome.message)
+    if project is None:
+        return (state, None, ctx.tr("ann.info.no_project", lang), skip, skip, skip, skip, message, skip, skip,
+                skip)
+    canvas: Any = skip
+    if outcome.classes:
+        canvas = gr.update(**canvas_labels(project, state),
+                           **({"value": canvas_value(ctx, project, state.image_id)} if outcome.canvas else {}))
+    elif outcome.canvas:
+        canvas = canvas_value(ctx, project, state.image_id)
+    box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
+                 "data": core.box_rows(project, state) or [["" for _ in BOX_COLUMNS]]}
+    page_table = page_label = page_number = skip
+    if outcome.page:
+        page = core.page_rows(project, state)
+        rows = [[*r[:3], ctx.tr(f"ann.status.{r[3]}", lang), *r[4:]] for r in page.rows]
+        page_table = table(ctx, lang, PAGE_COLUMNS, rows)
+        page_label = ctx.tr("ann.page.label", lang, page=page.page + 1, pages=page.pages, total=page.total)
+        page_number = gr.update(value=page.page + 1, maximum=page.pages)
+    classes = project.classes()
+    choices = [(f"{c.position + 1} · {c.name}" if c.position < core.HOTKEY_CLASSES else c.name, c.id)
+               for c in classes]
+    active = state.active_class_id if any(c.id == state.active_class_id for c in classes) else None
+    if active is None and classes:
+        active = state.active_class_id = classes[0].id
+    if outcome.classes:
+        radio = gr.update(choices=choices, value=active)
+        class_filter = gr.update(choices=[(ctx.tr("ann.filter.any", lang), -1), *((c.name, c.id) for c in classes)],
+                                 value=state.class_id if state.class_id is not None else -1)
+        class_table = table(ctx, lang, CLASS_COLUMNS, core.class_rows(project))
+    else:
+        radio, class_filter, class_table = gr.update(value=active), skip, skip
+    return (state, canvas, info_text(ctx, lang, project, state), box_table, page_table, page_label, page_number,
+            message, radio, class_filter, class_table)
+
+
+# The annotator ------------------------------------------------------------------------------
+def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
+    label = ctx.label
+    state = gr.State(core.AnnotateState(folder=str(ctx.project) if ctx.project else ""))
+    with gr.Row(equal_height=True):
+        folder = gr.Textbox(label=label("ann.folder"), placeholder=label("ann.folder.placeholder"),
+                            value=str(ctx.project) if ctx.project else "", scale=5)
+        open_button = gr.Button(label("ann.open"), scale=1, min_width=140)
+    with gr.Row():
+        with gr.Column(scale=3):
+            canvas = image_annotator(
+                label=label("ann.canvas"), image_type="filepath", sources=[], disable_edit_boxes=True,
+                show_clear_button=False, show_download_button=False, show_remove_button=True,
+                show_share_button=False, box_min_size=4, height=CANVAS_HEIGHT, elem_id="sdaug-annotator")
+            with gr.Row():
+                prev_button = gr.Button(label("ann.prev"), size="sm")
+                next_button = gr.Button(label("ann.next"), size="sm", variant="primary")
+                unlabelled_button = gr.Button(label("ann.next_unlabelled"), size="sm")
+                copy_button = gr.Button(label("ann.copy_previous"), size="sm")
+                undo_button = gr.Button(label("ann.undo"), size="sm")
+                redo_button = gr.Button(label("ann.redo"), size="sm")
+                reviewed_button = gr.Button(label("ann.reviewed"), size="sm")
+            info = gr.Markdown()
+            message = gr.Markdown()
+            keys = key_listener(label("ann.keys"), KEYS, elem_id="sdaug-annotate-keys")
+        with gr.Column(scale=2):
+            active = gr.Radio(label=label("ann.active_class"), choices=[])
+            boxes = gr.Dataframe(label=label("ann.boxes"), interactive=False, max_height=260)
+            with gr.Accordion(label("ann.list"), open=True):
+                with gr.Row():
+                    status_filter = gr.Dropdown(
+                        [(label("ann.filter.any"), ""), *((label(f"ann.status.{s}"), s) for s in STATUSES)],
+                        value="", label=label("ann.filter.status"), min_width=120)
+                    split_filter = gr.Dropdown([(label("ann.filter.any"), ""), *((s, s) for s in SPLITS)], value="",
+                                               label=label("ann.filter.split"), min_width=100)
+                    class_filter = gr.Dropdown([(label("ann.filter.any"), -1)], value=-1,
+                                               label=label("ann.filter.class"), min_width=120)
+                page_table = gr.Dataframe(interactive=False, max_height=420)
+                with gr.Row(equal_height=True):
+                    page_prev = gr.Button(label("ann.page.prev"), size="sm", min_width=80)
+                    page_number = gr.Number(value=1, minimum=1, precision=0, label=label("ann.page.number"),
+                                            min_width=80)
+                    page_next = gr.Button(label("ann.page.next"), size="sm", min_width=80)
+                page_label = gr.Markdown()
+            with gr.Accordion(label("ann.classes"), open=False):
+                gr.Markdown(label("ann.class.help"))
+                class_table = gr.Dataframe(interactive=False, max_height=260)
+                with gr.Row(equal_height=True):
+                    class_name = gr.Textbox(label=label("ann.class.name"), scale=3)
+                    class_color = gr.ColorPicker(label=label("ann.class.color"), value="#e6194b", scale=1)
+                with gr.Row():
+                    add_class = gr.Button(label("ann.class.add"), size="sm", variant="primary")
+                    save_class = gr.Button(label("ann.class.save"), size="sm")
+                with gr.Row():
+                    up_class = gr.Button(label("ann.class.up"), size="sm")
+                    down_class = gr.Button(label("ann.class.down"), size="sm")
+                    delete_class = gr.Button(label("ann.class.delete"), size="sm", variant="stop")
+            with gr.Accordion(label("ann.import"), open=False):
+                import_file = gr.File(label=label("ann.import.file"), file_types=[".zip", ".json"], type="filepath")
+                import_path = gr.Textbox(label=label("ann.import.path"))
+                import_format = gr.Dropdown(list(IMPORT_FORMATS), value="yolo", label=label("ann.import.format"))
+                import_button = gr.Button(label("ann.import.run"), variant="primary")
+                import_report = gr.Markdown()
+            with gr.Accordion(label("ann.export"), open=False):
+                with gr.Row():
+                    export_format = gr.Dropdown(list(EXPORT_FORMATS), value="yolo", label=label("ann.export.format"))
+                    export_seed = gr.Number(value=0, precision=0, label=label("ann.export.seed"))
+                export_ratios = gr.Textbox(label=label("ann.export.ratios"), placeholder="0.8,0.1,0.1")
+                export_out = gr.Textbox(label=label("ann.export.out"))
+                with gr.Row():
+                    export_zip = gr.Checkbox(label=label("ann.export.zip"), value=True)
+                    export_train_only = gr.Checkbox(label=label("ann.export.train_only"), value=False)
+                export_button = gr.Button(label("ann.export.run"), variant="primary")
+                export_report = gr.Markdown()
+                export_file = gr.File(label=label("ann.export.file"), interactive=False, visible=False)
+
+    outputs = [state, canvas, info, boxes, page_table, page_label, page_number, message, active, class_filter,
+               class_table]
+    quiet = {"show_progress": "hidden"}
+
+    def respond(project: Project | None, st: core.AnnotateState, outcome: core.Outcome,
+                request: gr.Request | None) -> tuple[Any, ...]:
+        return render(ctx, project, st, outcome, ctx.lang(request))
+
+    def handler(action: Any) -> Any:
+        """An event handler ``(state, request)`` running ``action(project, state)``."""
+
+        @ctx.handle_errors
+        def run(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
+            project = core.require_project(st)
+            return respond(project, st, action(project, st), request)
+
+        return run
+
+    # Opening a project -------------------------------------------------------------------------
+    @ctx.handle_errors
+    def on_open(st: core.AnnotateState, text: str, request: gr.Request) -> tuple[Any, ...]:
+        project, outcome = core.open_folder(st, text)
+        return respond(project, st, outcome, request)
+
+    @ctx.handle_errors
+    def on_load(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
+        if not st.folder:
+            return respond(None, st, core.Outcome(), request)
+        project, outcome = core.open_folder(st, st.folder)
+        return respond(project, st, outcome, request)
+
+    open_button.click(on_open, [state, folder], outputs)
+    folder.submit(on_open, [state, folder], outputs)
+    on_page_load(on_load, [state], outputs)
+
+    # The canvas: autosave --------------------------------------------------------------------
+    @ctx.handle_errors
+    def on_canvas(st: core.AnnotateState, payload: dict | None, request: gr.Request) -> tuple[Any, ...]:
+        if not st.folder:
+            return (st, *[gr.skip()] * (len(outputs) - 1))
+        project = core.require_project(st)
+        return respond(project, st, core.canvas_changed(project, st, payload), request)
+
+    canvas.change(on_canvas, [state, canvas], outputs, preprocess=False, trigger_mode="always_last", **quiet)
+
+    # Buttons and keys ------------------------------------------------------------------------
+    actions = {
+        "prev": lambda p, s: core.go(p, s, -1),
+        "next": lambda p, s: core.go(p, s, +1),
+        "unlabelled": core.next_unlabelled,
+        "copy": core.copy_previous,
+        "undo": core.undo,
+        "redo": core.redo,
+        "reviewed": core.mark_reviewed,
+    }
+    for button, name in ((prev_button, "prev"), (next_button, "next"), (unlabelled_button, "unlabelled"),
+                         (copy_button, "copy"), (undo_button, "undo"), (redo_button, "redo"),
+                         (reviewed_button, "reviewed")):
+        button.click(handler(actions[name]), [state], outputs, **quiet)
+
+    key_actions = {"a": "prev", "arrowleft": "prev", "d": "next", "arrowright": "next", "n": "unlabelled",
+                   "v": "copy", "undo": "undo", "redo": "redo", "r": "reviewed"}
+
+    @ctx.handle_errors
+    def on_key(st: core.AnnotateState, request: gr.Request, evt: gr.EventData) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        key = event_key(evt)
+        if key in key_actions:
+            outcome = actions[key_actions[key]](project, st)
+        else:
+            outcome = core.press_class_key(project, st, key)
+        return respond(project, st, outcome, request)
+
+    keys.click(on_key, [state], outputs, **quiet)
+
+    # Side panel ------------------------------------------------------------------------------
+    @ctx.handle_errors
+    def on_active(st: core.AnnotateState, class_id: int | None, request: gr.Request) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        return respond(project, st, core.set_active_class(project, st, class_id), request)
+
+    active.input(on_active, [state, active], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_box_select(st: core.AnnotateState, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        return respond(project, st, core.select_box(project, st, evt.index[0]), request)
+
+    boxes.select(on_box_select, [state], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_filter(st: core.AnnotateState, status: str, split: str, class_id: int | None,
+                  request: gr.Request) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        chosen = None if class_id in (None, -1, "") else int(class_id)
+        return respond(project, st, core.set_filter(project, st, status or "", split or "", chosen), request)
+
+    for dropdown in (status_filter, split_filter, class_filter):
+        dropdown.input(on_filter, [state, status_filter, split_filter, class_filter], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_row(st: core.AnnotateState, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        image_id = evt.row_value[0] if evt.row_value else None
+        outcome = core.Outcome() if image_id in (None, "") else core.show_image(project, st, int(image_id))
+        return respond(project, st, outcome, request)
+
+    page_table.select(on_row, [state], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_page(st: core.AnnotateState, number: float | None, request: gr.Request) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        return respond(project, st, core.set_page(project, st, int(number or 1) - 1), request)
+
+    page_prev.click(handler(lambda p, s: core.set_page(p, s, s.page - 1)), [state], outputs, **quiet)
+    page_next.click(handler(lambda p, s: core.set_page(p, s, s.page + 1)), [state], outputs, **quiet)
+    page_number.submit(on_page, [state, page_number], outputs, **quiet)
+
+    # Classes ---------------------------------------------------------------------------------
+    def class_handler(action: Any) -> Any:
+        @ctx.handle_errors
+        def run(st: core.AnnotateState, name: str, color: str, request: gr.Request) -> tuple[Any, ...]:
+            project = core.require_project(st)
+            return respond(project, st, action(project, st, name, color), request)
+
+        return run
+
+    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs)
+    save_class.click(class_handler(core.update_class), [state, class_name, class_color], outputs)
+    up_class.click(handler(lambda p, s: core.move_class(p, s, -1)), [state], outputs)
+    down_class.click(handler(lambda p, s: core.move_class(p, s, +1)), [state], outputs)
+    delete_class.click(handler(core.delete_class), [state], outputs)
+
+    @ctx.handle_errors
+    def on_class_row(st: core.AnnotateState, evt: gr.SelectData) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        classes = project.classes()
+        row = evt.index[0]
+        if not 0 <= row < len(classes):
+            return st, gr.skip(), gr.skip()
+        st.selected_class_id = classes[row].id
+        return st, classes[row].name, classes[row].color
+
+    class_table.select(on_class_row, [state], [state, class_name, class_color], **quiet)
+
+    # Import and export -----------------------------------------------------------------------
+    @ctx.handle_errors
+    def on_import(st: core.AnnotateState, upload: str | None, path: str, fmt: str, request: gr.Request,
+                  progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
+        from sdaug.dataset.importers import import_path as run_import
+
+        project = core.require_project(st)
+        lang = ctx.lang(request)
+        source = upload or (path or "").strip()
+        if not source:
+            raise ctx.user_error("ann.msg.import_path", request)
+        report = run_import(project, source, fmt, on_progress=lambda done, total: progress((done, total)))
+        lines = [report.summary()]
+        if report.problems:
+            shown = report.problems[:20]
+            lines += ["", ctx.tr("ann.import.problems", lang, count=len(shown)), "```", *shown, "```"]
+        outcome = core.Outcome(page=True, classes=True, canvas=st.image_id is None)
+        if st.image_id is None:
+            outcome = outcome.merge(core.go(project, st, +1))
+        return (*respond(project, st, outcome, request), "\n".join(lines))
+
+    import_button.click(on_import, [state, import_file, import_path, import_format], [*outputs, import_report])
+
+    @ctx.handle_errors
+    def on_export(st: core.AnnotateState, fmt: str, ratios: str, seed: float, make_zip: bool, train_only: bool,
+                  out: str, request: gr.Request) -> tuple[Any, ...]:
+        from sdaug.dataset.exporters import export_project, parse_ratios
+
+        project = core.require_project(st)
+        target = (out or "").strip() or project.exports_dir / fmt
+        report = export_project(project, fmt, target, ratios=parse_ratios(ratios) if (ratios or "").strip() else None,
+                                seed=int(seed or 0), zip_output=bool(make_zip), variants_train_only=bool(train_only))
+        download = (gr.update(value=viewable(ctx, report.zip_path), visible=True) if report.zip_path
+                    else gr.update(value=None, visible=False))
+        text = f"{ctx.tr('ann.msg.exported', request)} ({report.seconds:.1f} s)\n\n```\n{report.summary()}\n```"
+        return text, download
+
+    export_button.click(on_export, [state, export_format, export_ratios, export_seed, export_zip, export_train_only,
+                                    export_out], [export_report, export_file])
+
+    return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx))
+
+
+def on_page_load(fn: Any, inputs: list[Any], outputs: list[Any]) -> None:
+    """Run ``fn`` when a browser opens the page (the load event of the enclosing ``gr.Blocks``)."""
+    root = Context.root_block
+    if root is None:
+        raise RuntimeError("build the Annotate tab inside a gr.Blocks")
+    root.load(fn, inputs, outputs, show_progress="hidden")

@@ -1,0 +1,594 @@
+"""What the Annotate tab does, without gradio: one browser session's state and its handlers.
+
+Every handler takes the open :class:`~sdaug.dataset.store.Project` and the session's
+:class:`AnnotateState`, changes the store and the state, and returns an :class:`Outcome` that
+says which parts of the page must be sent again. :mod:`sdaug.ui.annotate` wires them to gradio
+components; tests and ``tests/bench/bench_annotate.py`` call them directly.
+
+The canvas is ``gradio_image_annotation.image_annotator``. Its value is
+``{"image": path, "boxes": [{"xmin", "ymin", "xmax", "ymax", "label", "color"}]}`` with boxes in
+pixels of the ORIGINAL image: the browser scales the picture to the canvas, keeps each box with
+the ``scaleFactor`` it was drawn at, and the component divides by it on the way back. The tab
+reads the raw payload (``preprocess=False``) so that a change never decodes the image again and
+so that the boxes are written to the image they were drawn on (named by the payload's file
+name) even when a navigation event overtook the change event. :func:`payload_boxes` therefore
+repeats the component's three-line scaling (``preprocess_boxes``); a test checks both agree.
+
+Autosave: every change of the canvas replaces the image's boxes with one ``set_boxes`` call
+(one transaction). Boxes the user did not touch keep their stored record (float coordinates,
+origin ``carried``, drift score); the browser only knows whole pixels, so "untouched" means
+"same class and same coordinates rounded to whole pixels".
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sdaug.dataset.store import SPLITS, STATUSES, Box, ClassRecord, ImageFilter, ImageRecord, Project
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+HISTORY_DEPTH = 100          # undo steps kept per image
+HISTORY_IMAGES = 200         # images whose history a session keeps
+MIN_BOX_PIXELS = 1.0         # a drawn box smaller than this (a click, a box being started) is ignored
+HOTKEY_CLASSES = 9           # keys 1-9
+
+Message = tuple[str, dict[str, object]]
+BoxKey = tuple[int, int, int, int]
+
+
+# Projects ------------------------------------------------------------------------------------
+_projects: dict[Path, Project] = {}
+_projects_lock = threading.Lock()
+
+
+def open_project(folder: str | Path) -> Project:
+    """The open :class:`Project` for ``folder`` (created when missing), shared by all sessions."""
+    text = str(folder or "").strip()
+    if not text:
+        raise ValueError("type the folder of a project (a new folder creates a new project)")
+    path = Path(text).expanduser().resolve()
+    with _projects_lock:
+        project = _projects.get(path)
+        if project is None:
+            project = Project.open(path)
+            _projects[path] = project
+        return project
+
+
+# Session state -------------------------------------------------------------------------------
+@dataclass
+class AnnotateState:
+    """One browser session of the Annotate tab (kept in a ``gr.State``)."""
+
+    folder: str = ""
+    image_id: int | None = None
+    # Filters of the image list: "" = any.
+    status: str = ""
+    split: str = ""
+    class_id: int | None = None
+    page: int = 0
+    active_class_id: int | None = None
+    # The box the class keys 1-9 relabel: the one picked in the box list, else the newest drawn.
+    target_box: BoxKey | None = None
+    selected_class_id: int | None = None        # row picked in the class editor
+    undo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
+    redo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
+
+    def where(self) -> ImageFilter:
+        return ImageFilter(status=self.status or None, split=self.split or None, class_id=self.class_id)
+
+
+@dataclass
+class Outcome:
+    """Which parts of the page a handler changed (the rest is left as the browser has it)."""
+
+    canvas: bool = False      # image or boxes changed on the server: send the canvas value again
+    page: bool = False        # the image list (page, filter or rows) changed
+    classes: bool = False     # the class list changed: class widgets and the canvas labels
+    message: Message | None = None
+
+    def merge(self, other: Outcome) -> Outcome:
+        return Outcome(canvas=self.canvas or other.canvas, page=self.page or other.page,
+                       classes=self.classes or other.classes, message=other.message or self.message)
+
+
+def require_project(state: AnnotateState) -> Project:
+    if not state.folder:
+        raise ValueError("open a project first: type its folder and press Open")
+    return open_project(state.folder)
+
+
+# Boxes <-> canvas ----------------------------------------------------------------------------
+def hex_to_rgb(color: str) -> tuple[int, int, int]:
+    return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+
+
+def canvas_value(project: Project, image_id: int | None) -> dict | None:
+    """The annotator value of an image: its file and its boxes in original pixels."""
+    if image_id is None:
+        return None
+    record = project.get_image(image_id)
+    classes = {c.id: c for c in project.classes()}
+    return {"image": str(project.image_path(record)),
+            "boxes": [_canvas_box(box, classes) for box in project.boxes(image_id)]}
+
+
+def _canvas_box(box: Box, classes: dict[int, ClassRecord]) -> dict:
+    cls = classes.get(box.class_id)
+    return {"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2,
+            "label": cls.name if cls else "", "color": hex_to_rgb(cls.color) if cls else (255, 0, 0)}
+
+
+@dataclass(frozen=True)
+class DrawnBox:
+    """A box as the canvas sent it, in original pixels."""
+
+    label: str
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+def payload_boxes(payload: dict) -> list[DrawnBox]:
+    """Boxes of a raw canvas payload in original-image pixels (``box / scaleFactor``, rounded,
+    as ``image_annotator.preprocess_boxes`` does)."""
+    boxes = []
+    for raw in payload.get("boxes") or []:
+        scale = raw.get("scaleFactor") or 1
+        x1, y1, x2, y2 = (round(raw[k] / scale) for k in ("xmin", "ymin", "xmax", "ymax"))
+        boxes.append(DrawnBox(str(raw.get("label") or ""), min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    return boxes
+
+
+def payload_file_name(payload: dict) -> str | None:
+    """The stored file name of the image a payload shows (``<sha256>.<ext>``)."""
+    image = payload.get("image") or {}
+    if isinstance(image, str):
+        return Path(image).name
+    name = image.get("orig_name") or Path(str(image.get("path") or "")).name
+    return name or None
+
+
+def image_for_file(project: Project, file_name: str | None) -> ImageRecord | None:
+    if not file_name:
+        return None
+    rows = project.read("SELECT id FROM images WHERE file_name = ?", (file_name,))
+    return project.get_image(rows[0][0]) if rows else None
+
+
+def box_key(box: Box | DrawnBox) -> BoxKey:
+    return (round(box.x1), round(box.y1), round(box.x2), round(box.y2))
+
+
+def _class_key(box: Box) -> tuple[int, BoxKey]:
+    return box.class_id, box_key(box)
+
+
+def same_boxes(a: Iterable[Box], b: Iterable[Box]) -> bool:
+    """Equal as the browser sees them: same classes and whole-pixel coordinates, any order."""
+    return Counter(map(_class_key, a)) == Counter(map(_class_key, b))
+
+
+# History and saving --------------------------------------------------------------------------
+def _snapshot(boxes: Iterable[Box]) -> tuple[Box, ...]:
+    return tuple(replace(b, id=None, image_id=None) for b in boxes)
+
+
+def save_boxes(project: Project, state: AnnotateState, image_id: int, boxes: Sequence[Box],
+               status: str | None = None) -> list[Box]:
+    """Replace an image's boxes (one transaction), keeping the old ones for undo."""
+    current = project.boxes(image_id)
+    stored = project.set_boxes(image_id, boxes, status=status)
+    _push(state.undo, image_id, _snapshot(current))
+    state.redo.pop(image_id, None)
+    return stored
+
+
+def _push(stacks: dict[int, list[tuple[Box, ...]]], image_id: int, snapshot: tuple[Box, ...]) -> None:
+    stack = stacks.pop(image_id, [])  # re-inserted last: the dict keeps the most recent images
+    stack.append(snapshot)
+    del stack[:-HISTORY_DEPTH]
+    stacks[image_id] = stack
+    while len(stacks) > HISTORY_IMAGES:
+        del stacks[next(iter(stacks))]
+
+
+def undo(project: Project, state: AnnotateState) -> Outcome:
+    """Put back the boxes before the last edit of this image (saved at once)."""
+    return _step_history(project, state, state.undo, state.redo, "ann.msg.nothing_to_undo", "ann.msg.undone")
+
+
+def redo(project: Project, state: AnnotateState) -> Outcome:
+    """Do again the edit the last undo took back (saved at once)."""
+    return _step_history(project, state, state.redo, state.undo, "ann.msg.nothing_to_redo", "ann.msg.redone")
+
+
+def _step_history(project: Project, state: AnnotateState, source: dict, target: dict, empty_key: str,
+                  done_key: str) -> Outcome:
+    image_id = _require_image(state)
+    stack = source.get(image_id)
+    if not stack:
+        return Outcome(message=(empty_key, {}))
+    boxes = stack.pop()
+    current = project.boxes(image_id)
+    project.set_boxes(image_id, boxes)
+    _push(target, image_id, _snapshot(current))
+    state.target_box = None
+    return Outcome(canvas=True, message=(done_key, {"count": len(boxes)}))
+
+
+def _require_image(state: AnnotateState) -> int:
+    if state.image_id is None:
+        raise ValueError("no image is open: import images or change the filter")
+    return state.image_id
+
+
+# Canvas changes (autosave) -------------------------------------------------------------------
+def canvas_changed(project: Project, state: AnnotateState, payload: dict | None) -> Outcome:
+    """Save what the canvas shows. Called on every change event of the annotator.
+
+    New boxes (no class yet) get the active class. A box smaller than a pixel (a click, or a
+    box the user is only starting to draw) is not saved. The canvas is sent back only when the
+    server changed something the browser does not show yet (a class given to a new box).
+    """
+    if not payload or not payload.get("image"):
+        return Outcome()
+    record = image_for_file(project, payload_file_name(payload))
+    if record is None:  # not an image of this project (another project was opened meanwhile)
+        return Outcome()
+    drawn = [b for b in (_clamp(d, record) for d in payload_boxes(payload)) if b is not None]
+    current = project.boxes(record.id)
+    classes = project.classes()
+    if not classes:
+        if not drawn:
+            return Outcome()
+        return Outcome(canvas=True, message=("ann.msg.add_class_first", {}))
+    by_name = {c.name: c for c in classes}
+    default_class = _active_class(state, classes)
+    unused = Counter(map(_class_key, current))
+    stored_by_key = {_class_key(b): b for b in current}
+    boxes: list[Box] = []
+    relabelled = False
+    newest: BoxKey | None = None
+    for d in drawn:
+        cls = by_name.get(d.label)
+        if cls is None:
+            cls, relabelled = default_class, True
+        key = (cls.id, box_key(d))
+        if unused[key] > 0:
+            unused[key] -= 1
+            boxes.append(stored_by_key[key])
+        else:
+            boxes.append(Box(class_id=cls.id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
+            newest = newest or box_key(d)
+    if same_boxes(boxes, current):
+        return Outcome(canvas=relabelled)
+    save_boxes(project, state, record.id, boxes)
+    if record.id == state.image_id and newest is not None:
+        state.target_box = newest
+    return Outcome(canvas=relabelled, page=record.status == "unlabelled",
+                   message=("ann.msg.saved", {"count": len(boxes)}))
+
+
+def _clamp(d: DrawnBox, record: ImageRecord) -> DrawnBox | None:
+    x1, x2 = max(0.0, d.x1), min(float(record.width), d.x2)
+    y1, y2 = max(0.0, d.y1), min(float(record.height), d.y2)
+    if x2 - x1 < MIN_BOX_PIXELS or y2 - y1 < MIN_BOX_PIXELS:
+        return None
+    return DrawnBox(d.label, x1, y1, x2, y2)
+
+
+def _active_class(state: AnnotateState, classes: Sequence[ClassRecord]) -> ClassRecord:
+    for cls in classes:
+        if cls.id == state.active_class_id:
+            return cls
+    state.active_class_id = classes[0].id
+    return classes[0]
+
+
+# Class keys 1-9 ------------------------------------------------------------------------------
+def class_for_key(classes: Sequence[ClassRecord], key: str) -> ClassRecord | None:
+    """The class of hotkey ``"1"``..``"9"`` (class positions 0..8), or None."""
+    if len(key) != 1 or not key.isdigit() or key == "0":
+        return None
+    index = int(key) - 1
+    return classes[index] if index < len(classes) else None
+
+
+def press_class_key(project: Project, state: AnnotateState, key: str) -> Outcome:
+    """Make the class of ``key`` the active one and give it to the target box, if any."""
+    cls = class_for_key(project.classes(), key)
+    if cls is None:
+        return Outcome(message=("ann.msg.no_class_for_key", {"key": key}))
+    return set_active_class(project, state, cls.id)
+
+
+def set_active_class(project: Project, state: AnnotateState, class_id: int | None) -> Outcome:
+    """Choose the class of new boxes; also relabel the target box (selected or newest drawn)."""
+    if class_id is None:
+        return Outcome()
+    cls = project.get_class(class_id)
+    state.active_class_id = cls.id
+    if state.image_id is None or state.target_box is None:
+        return Outcome(message=("ann.msg.active_class", {"name": cls.name}))
+    boxes = project.boxes(state.image_id)
+    for index, box in enumerate(boxes):
+        if box_key(box) == state.target_box:
+            if box.class_id == cls.id:
+                break
+            boxes[index] = replace(box, class_id=cls.id, origin="manual")
+            save_boxes(project, state, state.image_id, boxes)
+            return Outcome(canvas=True, message=("ann.msg.relabelled", {"name": cls.name}))
+    return Outcome(message=("ann.msg.active_class", {"name": cls.name}))
+
+
+def select_box(project: Project, state: AnnotateState, index: int) -> Outcome:
+    """Pick the box in row ``index`` of the box list as the one the class keys relabel."""
+    boxes = project.boxes(_require_image(state))
+    if not 0 <= index < len(boxes):
+        return Outcome()
+    state.target_box = box_key(boxes[index])
+    return Outcome(message=("ann.msg.box_selected", {"index": index + 1}))
+
+
+# Navigation ----------------------------------------------------------------------------------
+def open_folder(state: AnnotateState, folder: str) -> tuple[Project, Outcome]:
+    """Open (or create) a project and show its first unlabelled image, else its first image."""
+    project = open_project(folder)
+    state.folder = str(project.folder)
+    state.status, state.split, state.class_id, state.page = "", "", None, 0
+    state.undo.clear()
+    state.redo.clear()
+    state.active_class_id = state.selected_class_id = None
+    first = project.next_unlabelled() or project.next_image(0)
+    _show(state, first.id if first else None)
+    return project, Outcome(canvas=True, page=True, classes=True,
+                            message=("ann.msg.opened", {"folder": state.folder,
+                                                        "count": project.count_images()}))
+
+
+def _show(state: AnnotateState, image_id: int | None) -> None:
+    state.image_id = image_id
+    state.target_box = None
+
+
+def go(project: Project, state: AnnotateState, direction: int) -> Outcome:
+    """Show the next (``+1``) or previous (``-1``) image of the filtered list."""
+    where = state.where()
+    if state.image_id is None:
+        found = project.next_image(0, where)
+    elif direction > 0:
+        found = project.next_image(state.image_id, where)
+    else:
+        found = project.previous_image(state.image_id, where)
+    if found is None:
+        return Outcome(message=("ann.msg.last" if direction > 0 else "ann.msg.first", {}))
+    return show_image(project, state, found.id)
+
+
+def next_unlabelled(project: Project, state: AnnotateState) -> Outcome:
+    """Show the next unlabelled image (inside the split and class filters), wrapping around."""
+    where = replace(state.where(), status=None)
+    found = project.next_unlabelled(state.image_id, where)
+    if found is None:
+        return Outcome(message=("ann.msg.all_labelled", {}))
+    return show_image(project, state, found.id)
+
+
+def show_image(project: Project, state: AnnotateState, image_id: int) -> Outcome:
+    """Show one image; the list turns to the page that holds it."""
+    record = project.get_image(image_id)
+    _show(state, record.id)
+    page = state.page
+    where = state.where()
+    if _matches(project, record, where):
+        page = project.image_index(record.id, where) // PAGE_SIZE
+    moved = page != state.page
+    state.page = page
+    return Outcome(canvas=True, page=moved)
+
+
+def _matches(project: Project, record: ImageRecord, where: ImageFilter) -> bool:
+    if where.status and record.status != where.status:
+        return False
+    if where.split and record.split != where.split:
+        return False
+    if where.class_id is not None:
+        return any(b.class_id == where.class_id for b in project.boxes(record.id))
+    return True
+
+
+def set_filter(project: Project, state: AnnotateState, status: str, split: str,
+               class_id: int | None) -> Outcome:
+    """Narrow the image list; shows the first matching image when the current one drops out."""
+    if status and status not in STATUSES:
+        raise ValueError(f"status filter must be one of {', '.join(STATUSES)}, got {status!r}")
+    if split and split not in SPLITS:
+        raise ValueError(f"split filter must be one of {', '.join(SPLITS)}, got {split!r}")
+    state.status, state.split, state.class_id, state.page = status or "", split or "", class_id, 0
+    where = state.where()
+    current = project.get_image(state.image_id) if state.image_id is not None else None
+    if current is not None and _matches(project, current, where):
+        return show_image(project, state, current.id).merge(Outcome(page=True))
+    first = project.next_image(0, where)
+    _show(state, first.id if first else None)
+    count = project.count_images(where)
+    return Outcome(canvas=True, page=True, message=("ann.msg.filtered", {"count": count}))
+
+
+def set_page(project: Project, state: AnnotateState, page: int) -> Outcome:
+    """Turn the image list to ``page`` (0-based; clamped to the pages there are)."""
+    pages = page_count(project.count_images(state.where()))
+    state.page = min(max(0, int(page)), pages - 1)
+    return Outcome(page=True)
+
+
+def page_count(total: int) -> int:
+    return max(1, math.ceil(total / PAGE_SIZE))
+
+
+# Editing shortcuts ---------------------------------------------------------------------------
+def copy_previous(project: Project, state: AnnotateState) -> Outcome:
+    """Add the boxes of the image before this one (in project order) that this one lacks.
+
+    Boxes are scaled when the two images differ in size.
+    """
+    image_id = _require_image(state)
+    record = project.get_image(image_id)
+    previous = project.previous_image(image_id)
+    if previous is None:
+        return Outcome(message=("ann.msg.no_previous", {}))
+    source_boxes = project.boxes(previous.id)
+    if not source_boxes:
+        return Outcome(message=("ann.msg.previous_empty", {}))
+    current = project.boxes(image_id)
+    have = Counter(map(_class_key, current))
+    added = []
+    for box in scale_boxes(source_boxes, (previous.width, previous.height), (record.width, record.height)):
+        copy = replace(box, origin="manual", drift=None, needs_review=False, id=None, image_id=None)
+        if have[_class_key(copy)] > 0:
+            have[_class_key(copy)] -= 1
+        else:
+            added.append(copy)
+    if not added:
+        return Outcome(message=("ann.msg.copied", {"count": 0}))
+    save_boxes(project, state, image_id, [*current, *added])
+    return Outcome(canvas=True, page=record.status == "unlabelled",
+                   message=("ann.msg.copied", {"count": len(added)}))
+
+
+def scale_boxes(boxes: Iterable[Box], from_size: tuple[int, int], to_size: tuple[int, int]) -> list[Box]:
+    """Boxes of an image of ``from_size`` mapped onto an image of ``to_size`` (width, height)."""
+    sx, sy = to_size[0] / from_size[0], to_size[1] / from_size[1]
+    if sx == 1 and sy == 1:
+        return list(boxes)
+    return [replace(b, x1=b.x1 * sx, y1=b.y1 * sy, x2=b.x2 * sx, y2=b.y2 * sy) for b in boxes]
+
+
+def mark_reviewed(project: Project, state: AnnotateState) -> Outcome:
+    """A person checked this image: status ``reviewed`` (also clears its boxes' review flags)."""
+    project.set_status(_require_image(state), "reviewed")
+    return Outcome(page=True, message=("ann.msg.reviewed", {}))
+
+
+# Classes -------------------------------------------------------------------------------------
+def add_class(project: Project, state: AnnotateState, name: str, color: str | None) -> Outcome:
+    cls = project.add_class(name, color or None)
+    state.selected_class_id = cls.id
+    if state.active_class_id is None:
+        state.active_class_id = cls.id
+    return Outcome(canvas=True, classes=True, message=("ann.msg.class_added", {"name": cls.name}))
+
+
+def _selected_class(state: AnnotateState) -> int:
+    if state.selected_class_id is None:
+        raise ValueError("pick a class in the class list first")
+    return state.selected_class_id
+
+
+def update_class(project: Project, state: AnnotateState, name: str, color: str | None) -> Outcome:
+    """Rename the selected class and/or change its colour."""
+    class_id = _selected_class(state)
+    cls = project.get_class(class_id)
+    if name and name.strip() != cls.name:
+        cls = project.rename_class(class_id, name)
+    if color and color.lower() != cls.color:
+        cls = project.set_class_color(class_id, _css_color_to_hex(color))
+    return Outcome(canvas=True, classes=True, message=("ann.msg.class_saved", {"name": cls.name}))
+
+
+def _css_color_to_hex(color: str) -> str:
+    """``#rrggbb`` from a colour picker value (which may be ``rgba(r, g, b, a)``)."""
+    text = color.strip()
+    if text.startswith("rgb"):
+        parts = text[text.index("(") + 1:text.rindex(")")].split(",")
+        r, g, b = (max(0, min(255, round(float(p)))) for p in parts[:3])
+        return f"#{r:02x}{g:02x}{b:02x}"
+    return text
+
+
+def move_class(project: Project, state: AnnotateState, offset: int) -> Outcome:
+    """Move the selected class up (``-1``) or down (``+1``); refused after the first export."""
+    class_id = _selected_class(state)
+    ids = [c.id for c in project.classes()]
+    index = ids.index(class_id)
+    target = min(max(0, index + offset), len(ids) - 1)
+    if target == index:
+        return Outcome()
+    ids.insert(target, ids.pop(index))
+    project.reorder_classes(ids)
+    return Outcome(classes=True, message=("ann.msg.class_moved", {"position": target + 1}))
+
+
+def delete_class(project: Project, state: AnnotateState) -> Outcome:
+    class_id = _selected_class(state)
+    name = project.get_class(class_id).name
+    project.delete_class(class_id)
+    state.selected_class_id = None
+    if state.active_class_id == class_id:
+        state.active_class_id = None
+    if state.class_id == class_id:
+        state.class_id = None
+    return Outcome(canvas=True, page=True, classes=True, message=("ann.msg.class_deleted", {"name": name}))
+
+
+# What the page shows -------------------------------------------------------------------------
+def info(project: Project, state: AnnotateState) -> Message:
+    """The line under the canvas: position, file, size, split, status and box count."""
+    if state.image_id is None:
+        total = project.count_images()
+        return ("ann.info.empty" if total == 0 else "ann.info.none_match", {"total": total})
+    record = project.get_image(state.image_id)
+    where = state.where()
+    return ("ann.info.image", {
+        "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
+        "id": record.id, "name": record.original_name or record.file_name, "width": record.width,
+        "height": record.height, "split": record.split, "status": record.status, "boxes": record.box_count,
+        "variant": record.preset or "",
+    })
+
+
+def box_rows(project: Project, state: AnnotateState) -> list[list[object]]:
+    """The box list: number, class, x1, y1, x2, y2 (whole pixels), origin, drift."""
+    if state.image_id is None:
+        return []
+    names = {c.id: c.name for c in project.classes()}
+    return [[i + 1, names.get(b.class_id, "?"), *box_key(b), b.origin,
+             "" if b.drift is None else round(b.drift, 2)]
+            for i, b in enumerate(project.boxes(state.image_id))]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[list[object]]
+    page: int
+    pages: int
+    total: int
+
+
+def page_rows(project: Project, state: AnnotateState) -> Page:
+    """One page of the filtered image list (only that page is queried)."""
+    where = state.where()
+    total = project.count_images(where)
+    pages = page_count(total)
+    state.page = min(state.page, pages - 1)
+    records = project.list_images(offset=state.page * PAGE_SIZE, limit=PAGE_SIZE, where=where)
+    rows = [[r.id, r.original_name or r.file_name, r.split, r.status, r.box_count, r.preset or ""]
+            for r in records]
+    return Page(rows=rows, page=state.page, pages=pages, total=total)
+
+
+def class_rows(project: Project) -> list[list[object]]:
+    """The class editor's table: key (1-9), name, colour, boxes using it."""
+    counts = dict(project.read("SELECT class_id, COUNT(*) FROM boxes GROUP BY class_id"))
+    return [[str(c.position + 1) if c.position < HOTKEY_CLASSES else "", c.name, c.color, counts.get(c.id, 0)]
+            for c in project.classes()]

@@ -1,0 +1,300 @@
+"""The review queue: a generated variant beside its source, both with their boxes drawn.
+
+Variants whose carried boxes failed the drift check wait with status ``review``. For each one
+the person accepts (status ``reviewed``), rejects (``rejected``, left out of exports), or opens
+it in the annotator to fix a box. After fixing the SOURCE's boxes, "apply the source's boxes to
+its variants again" copies them (scaled when the sizes differ) onto every variant of it.
+
+The side-by-side picture is drawn with Pillow (one image, so it needs no second canvas); the
+logic above :func:`build` has no gradio in it and is what the tests call.
+Keys: Y accept, X reject, A / D (or ← / →) previous / next, F fix in the annotator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from sdaug.dataset.store import Box, ImageFilter, ImageRecord, Project
+from sdaug.ui import annotate_core as core
+from sdaug.ui.annotate_keys import event_key, key_listener
+from sdaug.ui.context import AppContext
+
+if TYPE_CHECKING:
+    from sdaug.ui.annotate import AnnotateTab
+
+SCOPES = ("review", "variants")   # waiting for review / every variant
+PANEL_HEIGHT = 420
+FLAGGED_COLOR = "#ff0000"
+KEYS = ("y", "x", "a", "d", "arrowleft", "arrowright", "f")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "rev.scope": ("Show", "显示"),
+    "rev.scope.review": ("Variants waiting for review", "待审核的变体"),
+    "rev.scope.variants": ("All variants", "全部变体"),
+    "rev.compare": ("Source (left) and variant (right); red = box that failed the drift check",
+                    "原图（左）和变体（右）；红框 = 未通过偏移检查的框"),
+    "rev.accept": ("✓ Accept (Y)", "✓ 通过 (Y)"),
+    "rev.reject": ("✗ Reject (X)", "✗ 拒绝 (X)"),
+    "rev.prev": ("◀ Previous (A)", "◀ 上一个 (A)"),
+    "rev.next": ("Next (D) ▶", "下一个 (D) ▶"),
+    "rev.fix": ("✎ Fix the variant's boxes (F)", "✎ 修改变体的框 (F)"),
+    "rev.fix_source": ("✎ Fix the source's boxes", "✎ 修改原图的框"),
+    "rev.reapply": ("⟳ Apply the source's boxes to all its variants again",
+                    "⟳ 把原图的框重新应用到它的全部变体"),
+    "rev.keys": ("Keys: Y accept · X reject · A / D previous / next · F fix in the annotator",
+                 "快捷键：Y 通过 · X 拒绝 · A / D 上一个 / 下一个 · F 在标注器中修改"),
+    "rev.info": ("**{index} / {count}** · variant #{id} of source #{source} · {preset} · {status} · "
+                 "{boxes} boxes, {flagged} flagged · lowest drift score {drift}",
+                 "**{index} / {count}** · 变体 #{id}（原图 #{source}）· {preset} · {status} · "
+                 "{boxes} 个框，{flagged} 个待查 · 最低偏移分数 {drift}"),
+    "rev.empty": ("Nothing to review. 🎉", "没有需要审核的图片。🎉"),
+    "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
+    "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
+    "rev.msg.rejected": ("Rejected #{id} (it will not be exported).", "已拒绝 #{id}（不会被导出）。"),
+    "rev.msg.reapplied": ("The source's {boxes} boxes were applied to {count} variants.",
+                          "已把原图的 {boxes} 个框应用到 {count} 个变体。"),
+    "rev.msg.no_source": ("This image has no source image.", "这张图没有对应的原图。"),
+    "rev.msg.end": ("End of the queue.", "已到队列末尾。"),
+    "rev.msg.start": ("Start of the queue.", "已到队列开头。"),
+}
+
+
+# Logic (no gradio) --------------------------------------------------------------------------
+@dataclass
+class ReviewState:
+    """The review queue of one browser session."""
+
+    image_id: int | None = None
+    scope: str = "review"
+
+    def where(self) -> ImageFilter:
+        if self.scope not in SCOPES:
+            raise ValueError(f"review scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
+        return ImageFilter(kind="variant", status="review" if self.scope == "review" else None)
+
+
+def start(project: Project, rs: ReviewState, scope: str | None = None) -> None:
+    """Show the first variant of the queue (``scope`` changes which variants it holds)."""
+    if scope is not None:
+        rs.scope = scope
+    first = project.next_image(0, rs.where())
+    rs.image_id = first.id if first else None
+
+
+def go(project: Project, rs: ReviewState, direction: int) -> core.Message | None:
+    """The next (``+1``) or previous (``-1``) variant of the queue; wraps to the start at the end
+    when the current one left the queue (accepted or rejected)."""
+    where = rs.where()
+    if rs.image_id is None:
+        start(project, rs)
+        return None
+    found = (project.next_image(rs.image_id, where) if direction > 0
+             else project.previous_image(rs.image_id, where))
+    if found is None:
+        return ("rev.msg.end" if direction > 0 else "rev.msg.start", {})
+    rs.image_id = found.id
+    return None
+
+
+def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
+    """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one."""
+    if rs.image_id is None:
+        raise ValueError("there is no variant to review")
+    decided = rs.image_id
+    project.set_status(decided, "reviewed" if accept else "rejected")
+    where = rs.where()
+    following = project.next_image(decided, where) or project.next_image(0, where)
+    rs.image_id = following.id if following else None
+    return ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
+
+
+def reapply_source_boxes(project: Project, source_id: int) -> int:
+    """Replace the boxes of every variant of ``source_id`` by the source's boxes (scaled to each
+    variant's size, origin ``carried``); returns how many variants changed. Each variant is one
+    transaction; drift scores are cleared (they were measured for the old boxes)."""
+    source = project.get_image(source_id)
+    boxes = [replace(b, origin="carried", drift=None, needs_review=False, id=None, image_id=None)
+             for b in project.boxes(source_id)]
+    variants = project.variants(source_id)
+    for variant in variants:
+        project.set_boxes(variant.id, core.scale_boxes(boxes, (source.width, source.height),
+                                                       (variant.width, variant.height)))
+    return len(variants)
+
+
+def source_of(project: Project, record: ImageRecord) -> ImageRecord | None:
+    return project.get_image(record.source_image_id) if record.source_image_id is not None else None
+
+
+def info(project: Project, rs: ReviewState) -> core.Message:
+    if rs.image_id is None:
+        return ("rev.empty", {})
+    record = project.get_image(rs.image_id)
+    boxes = project.boxes(record.id)
+    where = rs.where()
+    drifts = [b.drift for b in boxes if b.drift is not None]
+    return ("rev.info", {
+        "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
+        "id": record.id, "source": record.source_image_id if record.source_image_id is not None else "—",
+        "preset": record.preset or "", "status": record.status, "boxes": len(boxes),
+        "flagged": sum(b.needs_review for b in boxes), "drift": f"{min(drifts):.2f}" if drifts else "—",
+    })
+
+
+def draw_boxes(image: Image.Image, boxes: list[Box], colors: dict[int, str], names: dict[int, str]) -> Image.Image:
+    """A copy of ``image`` with ``boxes`` outlined in their class colour (flagged ones in red)."""
+    out = image.convert("RGB")
+    draw = ImageDraw.Draw(out)
+    width = max(2, round(max(out.size) / 300))
+    font = ImageFont.load_default(size=max(12, round(max(out.size) / 40)))
+    for box in boxes:
+        color = FLAGGED_COLOR if box.needs_review else colors.get(box.class_id, "#ffffff")
+        draw.rectangle((box.x1, box.y1, box.x2, box.y2), outline=color, width=width * (2 if box.needs_review else 1))
+        text = names.get(box.class_id, "?")
+        if box.drift is not None:
+            text += f" {box.drift:.2f}"
+        if not text.isascii():  # the built-in font has no CJK glyphs: show the class number
+            text = text.encode("ascii", "ignore").decode().strip() or "#"
+        draw.text((box.x1 + width, box.y1 + width), text, fill=color, font=font, stroke_width=2, stroke_fill="#000000")
+    return out
+
+
+def side_by_side(project: Project, image_id: int, height: int = PANEL_HEIGHT) -> Image.Image:
+    """Source (left, when the image has one) and image (right), each scaled to ``height``."""
+    record = project.get_image(image_id)
+    classes = project.classes()
+    colors = {c.id: c.color for c in classes}
+    names = {c.id: f"{c.position + 1}:{c.name}" for c in classes}
+    panels = []
+    for shown in filter(None, (source_of(project, record), record)):
+        with Image.open(project.image_path(shown)) as img:
+            drawn = draw_boxes(ImageOps.exif_transpose(img), project.boxes(shown.id), colors, names)
+        scale = height / drawn.height
+        panels.append(drawn.resize((max(1, round(drawn.width * scale)), height), Image.Resampling.BILINEAR))
+    gap = 8
+    canvas = Image.new("RGB", (sum(p.width for p in panels) + gap * (len(panels) - 1), height), "#202020")
+    x = 0
+    for panel in panels:
+        canvas.paste(panel, (x, 0))
+        x += panel.width + gap
+    return canvas
+
+
+# The page -----------------------------------------------------------------------------------
+def build(ctx: AppContext, annotate: AnnotateTab) -> None:
+    """Build the review queue inside the current ``gr.Tab``; "fix" opens images in ``annotate``."""
+    label = ctx.label
+    state = gr.State(ReviewState())
+    with gr.Row(equal_height=True):
+        scope = gr.Radio([(label(f"rev.scope.{s}"), s) for s in SCOPES], value="review", label=label("rev.scope"),
+                         scale=3)
+        reapply = gr.Button(label("rev.reapply"), scale=2)
+    compare = gr.Image(label=label("rev.compare"), type="pil", interactive=False, height=PANEL_HEIGHT + 40,
+                       format="jpeg")
+    with gr.Row():
+        prev_button = gr.Button(label("rev.prev"), size="sm")
+        accept_button = gr.Button(label("rev.accept"), size="sm", variant="primary")
+        reject_button = gr.Button(label("rev.reject"), size="sm", variant="stop")
+        next_button = gr.Button(label("rev.next"), size="sm")
+        fix_button = gr.Button(label("rev.fix"), size="sm")
+        fix_source_button = gr.Button(label("rev.fix_source"), size="sm")
+    info_md = gr.Markdown()
+    message = gr.Markdown()
+    keys = key_listener(label("rev.keys"), KEYS, elem_id="sdaug-review-keys")
+    outputs = [state, compare, info_md, message]
+    quiet = {"show_progress": "hidden"}
+
+    def respond(ann: core.AnnotateState, rs: ReviewState, msg: core.Message | None,
+                request: gr.Request) -> tuple[Any, ...]:
+        lang = ctx.lang(request)
+        text = ctx.tr(msg[0], lang, **msg[1]) if msg else ""
+        if not ann.folder:
+            return rs, None, ctx.tr("rev.no_project", lang), text
+        project = core.open_project(ann.folder)
+        if rs.image_id is None:
+            start(project, rs)
+        key, values = info(project, rs)
+        if "status" in values:
+            values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
+        picture = side_by_side(project, rs.image_id) if rs.image_id is not None else None
+        return rs, picture, ctx.tr(key, lang, **values), text
+
+    def action(ann: core.AnnotateState, rs: ReviewState, name: str) -> core.Message | None:
+        project = core.require_project(ann)
+        if name == "accept":
+            return decide(project, rs, accept=True)
+        if name == "reject":
+            return decide(project, rs, accept=False)
+        if name == "reapply":
+            record = project.get_image(rs.image_id) if rs.image_id is not None else None
+            if record is None or record.source_image_id is None:
+                return ("rev.msg.no_source", {})
+            count = reapply_source_boxes(project, record.source_image_id)
+            return ("rev.msg.reapplied", {"count": count, "boxes": len(project.boxes(record.source_image_id))})
+        return go(project, rs, -1 if name == "prev" else +1)
+
+    def on(name: str) -> Any:
+        @ctx.handle_errors
+        def run(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
+            return respond(ann, rs, action(ann, rs, name), request)
+
+        return run
+
+    for button, name in ((prev_button, "prev"), (next_button, "next"), (accept_button, "accept"),
+                         (reject_button, "reject"), (reapply, "reapply")):
+        button.click(on(name), [annotate.state, state], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_scope(ann: core.AnnotateState, rs: ReviewState, value: str, request: gr.Request) -> tuple[Any, ...]:
+        if ann.folder:
+            start(core.open_project(ann.folder), rs, value)
+        return respond(ann, rs, None, request)
+
+    scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_show(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
+        return respond(ann, rs, None, request)
+
+    # The queue is read again whenever the sub-tab is opened (the annotator may have changed it).
+    gr.on([annotate.tabs.select], on_show, [annotate.state, state], outputs, **quiet)
+
+    def open_in_annotator(ann: core.AnnotateState, rs: ReviewState, source: bool,
+                          request: gr.Request) -> tuple[Any, ...]:
+        project = core.require_project(ann)
+        if rs.image_id is None:
+            raise ValueError("there is no variant to open")
+        record = project.get_image(rs.image_id)
+        target = record.source_image_id if source and record.source_image_id is not None else record.id
+        outcome = core.show_image(project, ann, target)
+        outcome = replace(outcome, canvas=True, page=True)
+        return (*annotate.render(project, ann, outcome, ctx.lang(request)), gr.Tabs(selected="annotate"))
+
+    @ctx.handle_errors
+    def on_fix(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
+        return open_in_annotator(ann, rs, False, request)
+
+    @ctx.handle_errors
+    def on_fix_source(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
+        return open_in_annotator(ann, rs, True, request)
+
+    fix_outputs = [*annotate.outputs, annotate.tabs]
+    fix_button.click(on_fix, [annotate.state, state], fix_outputs, **quiet)
+    fix_source_button.click(on_fix_source, [annotate.state, state], fix_outputs, **quiet)
+
+    key_names = {"y": "accept", "x": "reject", "a": "prev", "arrowleft": "prev", "d": "next", "arrowright": "next"}
+
+    @ctx.handle_errors
+    def on_key(ann: core.AnnotateState, rs: ReviewState, request: gr.Request, evt: gr.EventData) -> tuple[Any, ...]:
+        key = event_key(evt)
+        if key == "f":
+            return (*respond(ann, rs, None, request), *open_in_annotator(ann, rs, False, request))
+        name = key_names.get(key)
+        msg = action(ann, rs, name) if name else None
+        return (*respond(ann, rs, msg, request), *[gr.skip()] * len(fix_outputs))
+
+    keys.click(on_key, [annotate.state, state], [*outputs, *fix_outputs], **quiet)
