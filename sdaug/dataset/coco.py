@@ -23,9 +23,10 @@ from pathlib import Path
 from sdaug.dataset.common import (
     ExportPlan,
     ImageIndex,
+    ImageTask,
     ImportReport,
     ProgressFn,
-    add_image,
+    add_images,
     check_declared_size,
     pixel_box,
     rel,
@@ -120,18 +121,17 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     split = _split_of_file(json_path)
     folders = [json_path.parent, json_path.parent / "images", root, root / "images", root / "images" / split,
                root / split, root / json_path.stem.removeprefix("instances_")]
-    for done, (image_id, entry) in enumerate(images.items(), start=1):
+    tasks = []
+    for image_id, entry in images.items():
         found = index.find(str(entry["file_name"]), folders)
         if isinstance(found, str):
             report.skipped += 1
             report.problem(f"{where}: image id {image_id}", found)
             continue
         anns = per_image[image_id]
-        make = None if not anns else partial(_boxes, anns=anns, entry=entry, class_ids=class_ids, where=where,
-                                             report=report)
-        add_image(project, report, found, root, split, make)
-        if on_progress is not None:
-            on_progress(done, len(images))
+        tasks.append(ImageTask(found, split, None if not anns else partial(
+            _boxes, anns=anns, entry=entry, class_ids=class_ids, where=where, report=report)))
+    add_images(project, report, root, tasks, on_progress)
 
 
 def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int, int]) -> str | None:

@@ -8,6 +8,7 @@ import logging
 import math
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,10 @@ SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "
 _SKIP_DIRS = {"__MACOSX"}
 # Boxes may overshoot the image by this much (pixels) from rounding in other tools; they are clamped.
 PIXEL_TOLERANCE = 1.0
+
+# Files prepared and written in parallel during an import; chunks bound the memory held.
+IMPORT_THREADS = 8
+IMPORT_CHUNK = 64
 
 ProgressFn = Callable[[int, int], None]
 
@@ -158,27 +163,55 @@ def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) 
             f"{image.width}x{image.height}; its boxes were not imported")
 
 
-def add_image(project: Project, report: ImportReport, path: Path, root: Path, split: str,
-              make_boxes: Callable[[PreparedImage], list[Box]] | None) -> ImageRecord | None:
-    """Prepare and add one image; ``make_boxes`` is None for an image without labels."""
-    name = rel(path, root)
-    try:
-        prepared = prepare_image(path, name)
-    except ValueError as exc:
+@dataclass(frozen=True)
+class ImageTask:
+    """One image to import: its file, split and how to make its boxes (None: no labels)."""
+
+    path: Path
+    split: str
+    make_boxes: Callable[[PreparedImage], list[Box]] | None = None
+
+
+def add_images(project: Project, report: ImportReport, root: Path, tasks: list[ImageTask],
+               on_progress: ProgressFn | None = None) -> None:
+    """Add ``tasks`` in order. Reading, hashing and writing the files (fsync is the slow part)
+    runs in a thread pool, a chunk ahead; the database rows are added here, one image (with
+    its boxes) per transaction.
+    """
+
+    def prepare(task: ImageTask) -> PreparedImage | ValueError:
+        try:
+            prepared = prepare_image(task.path, rel(task.path, root))
+        except ValueError as exc:
+            return exc
+        project.store_file(prepared)
+        return prepared
+
+    with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
+        for start in range(0, len(tasks), IMPORT_CHUNK):
+            chunk = tasks[start:start + IMPORT_CHUNK]
+            for done, (task, prepared) in enumerate(zip(chunk, pool.map(prepare, chunk), strict=True), start + 1):
+                _add_prepared(project, report, task, prepared)
+                if on_progress is not None:
+                    on_progress(done, len(tasks))
+
+
+def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
+                  prepared: PreparedImage | ValueError) -> None:
+    if isinstance(prepared, ValueError):
         report.skipped += 1
-        report.problem(name, str(exc).removeprefix(f"{name}: "))
-        return None
-    boxes = make_boxes(prepared) if make_boxes is not None else []
-    added = project.add_image(prepared, split=split, boxes=boxes,
-                              status="unlabelled" if make_boxes is None else "labelled")
+        report.problems.append(str(prepared))  # already "file: what is wrong"
+        return
+    boxes = task.make_boxes(prepared) if task.make_boxes is not None else []
+    added = project.add_image(prepared, split=task.split, boxes=boxes,
+                              status="unlabelled" if task.make_boxes is None else "labelled")
     if added.duplicate:
         report.duplicates += 1
-        report.duplicate_files.append(f"{name} (same picture as image {added.record.id}, "
+        report.duplicate_files.append(f"{prepared.original_name} (same picture as image {added.record.id}, "
                                       f"{added.record.original_name})")
     else:
         report.images_added += 1
         report.boxes += added.boxes_added
-    return added.record
 
 
 # Export --------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sdaug.dataset.archive import extract_zip
 from sdaug.dataset.coco import import_coco
-from sdaug.dataset.common import ImportReport, ProgressFn, add_image, find_images, split_of
+from sdaug.dataset.common import ImageTask, ImportReport, ProgressFn, add_images, find_images, split_of
 from sdaug.dataset.store import Project
 from sdaug.dataset.voc import import_voc
 from sdaug.dataset.yolo import import_yolo
@@ -28,11 +28,8 @@ FORMATS = ("images", "yolo", "coco", "voc")
 
 def import_images(project: Project, root: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
     """Import every image below ``root`` as ``unlabelled``."""
-    images = find_images(root)
-    for done, image in enumerate(images, start=1):
-        add_image(project, report, image, root, split_of(image, root), None)
-        if on_progress is not None:
-            on_progress(done, len(images))
+    tasks = [ImageTask(image, split_of(image, root)) for image in find_images(root)]
+    add_images(project, report, root, tasks, on_progress)
 
 
 _IMPORTERS = {"images": import_images, "yolo": import_yolo, "coco": import_coco, "voc": import_voc}

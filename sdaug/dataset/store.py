@@ -15,6 +15,7 @@ source_image_id, preset, condition, seed, params, original_name, created_at, box
 
     added = project.add_image(path_or_prepared, split="train", boxes=[...], original_name=None)
     added.record, added.duplicate          # a duplicate is reported, never added twice
+    prepare_image(path) -> PreparedImage; project.store_file(prepared)   # thread-safe, for bulk imports
     project.get_image(image_id) -> ImageRecord          # ValueError when missing
     project.image_path(image_or_id) -> Path
     project.count_images(where: ImageFilter | None = None) -> int
@@ -687,29 +688,37 @@ class Project:
         box_list = [clamp_box(b, prepared.width, prepared.height) for b in boxes]
         status = status or ("labelled" if box_list else "unlabelled")
         _check_choice("status", status, STATUSES)
-        existing = self._image_by_sha(prepared.sha256)
-        if existing is not None:
-            return AddedImage(existing, duplicate=True)
-        path = self.images_dir / prepared.file_name
-        if not path.exists():
-            _write_atomic(path, prepared.data)
+        # 1. The file first (a crash after this leaves at most an unreferenced file).
+        self.store_file(prepared)
+        # 2. The row and its boxes in one transaction, unless the content is already stored.
         with self._write() as conn:
-            if conn.execute("SELECT 1 FROM images WHERE sha256 = ?", (prepared.sha256,)).fetchone():
-                image_id = None
-            else:
+            existing = conn.execute("SELECT id FROM images WHERE sha256 = ?", (prepared.sha256,)).fetchone()
+            if existing is None:
                 image_id = conn.execute(
                     "INSERT INTO images (file_name, sha256, width, height, split, status, original_name, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (prepared.file_name, prepared.sha256, prepared.width, prepared.height, split, status,
                      original_name or prepared.original_name, time.time())).lastrowid
                 self._insert_boxes(conn, image_id, box_list)
-        if image_id is None:  # another writer stored the same content meanwhile
-            return AddedImage(self._image_by_sha(prepared.sha256), duplicate=True)
+        if existing is not None:
+            return AddedImage(self.get_image(existing[0]), duplicate=True)
         return AddedImage(self.get_image(image_id), duplicate=False, boxes_added=len(box_list))
 
-    def _image_by_sha(self, sha256: str) -> ImageRecord | None:
-        rows = self.read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE sha256 = ?", (sha256,))
-        return ImageRecord(*rows[0]) if rows else None
+    def store_file(self, prepared: PreparedImage) -> Path:
+        """Write a prepared image into ``images/`` (atomically, fsynced) unless it is already there.
+
+        Safe to call from worker threads ahead of :meth:`add_image` (imports do, so that the
+        slow part, writing and syncing files, runs in parallel). A stored file of the wrong
+        size (cut short by a power failure) is written again.
+        """
+        path = self.images_dir / prepared.file_name
+        try:
+            intact = path.stat().st_size == len(prepared.data)
+        except FileNotFoundError:
+            intact = False
+        if not intact:
+            _write_atomic(path, prepared.data)
+        return path
 
     def get_image(self, image_id: int) -> ImageRecord:
         rows = self.read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))

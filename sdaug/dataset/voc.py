@@ -25,9 +25,10 @@ from PIL import Image
 from sdaug.dataset.common import (
     ExportPlan,
     ImageIndex,
+    ImageTask,
     ImportReport,
     ProgressFn,
-    add_image,
+    add_images,
     check_declared_size,
     pixel_box,
     rel,
@@ -126,7 +127,8 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     class_ids = {record.name: record.id for record in to_project_classes(project, names, report)}
     splits = _splits(root)
     index = ImageIndex(root)
-    for done, voc in enumerate(parsed, start=1):
+    tasks = []
+    for voc in parsed:
         where = rel(voc.path, root)
         folders = [root / "JPEGImages", voc.path.parent, voc.path.parent.parent / "JPEGImages", root]
         found = index.find(voc.filename or voc.path.stem, folders)
@@ -137,10 +139,9 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
             report.problem(where, found)
             continue
         split = splits.get(voc.path.stem) or splits.get(found.stem) or split_of(found, root)
-        add_image(project, report, found, root, split,
-                  partial(_boxes, voc=voc, class_ids=class_ids, where=where, report=report))
-        if on_progress is not None:
-            on_progress(done, len(parsed))
+        tasks.append(ImageTask(found, split, partial(_boxes, voc=voc, class_ids=class_ids, where=where,
+                                                     report=report)))
+    add_images(project, report, root, tasks, on_progress)
 
 
 def _boxes(image: PreparedImage, voc: VocFile, class_ids: dict[str, int], where: str,

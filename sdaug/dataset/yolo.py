@@ -23,9 +23,10 @@ import yaml
 
 from sdaug.dataset.common import (
     ExportPlan,
+    ImageTask,
     ImportReport,
     ProgressFn,
-    add_image,
+    add_images,
     find_images,
     rel,
     split_of,
@@ -168,11 +169,10 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     if names is None:
         names = [str(i) for i in range(highest + 1)]
     class_ids = {i: record.id for i, record in enumerate(to_project_classes(project, names, report))}
-    for done, (image, labels) in enumerate(labels_per_image, start=1):
-        make = None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids)
-        add_image(project, report, image, root, split_of(image, root), make)
-        if on_progress is not None:
-            on_progress(done, len(labels_per_image))
+    tasks = [ImageTask(image, split_of(image, root),
+                       None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids))
+             for image, labels in labels_per_image]
+    add_images(project, report, root, tasks, on_progress)
 
 
 def _report_orphan_labels(root: Path, used: set[Path], report: ImportReport) -> None:
