@@ -48,12 +48,13 @@ import torch
 
 from sdaug.engine.prompt_encoder import PromptEncoder
 from sdaug.engine.samplers import calls_per_step
-from sdaug.prompts import expand_wildcards, extract_networks, schedules, split_and
+from sdaug.engine.sources import find_lora
+from sdaug.prompts import expand_wildcards, extract_networks, schedules, split_and, unknown_networks
+from sdaug.prompts.networks import KNOWN_KINDS
+from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-LORA_SUFFIX = ".safetensors"
-LORA_NETWORKS = ("lora",)
 
 
 # 1. Prompt texts (no torch) ------------------------------------------------------------------
@@ -86,33 +87,32 @@ def plan_prompts(prompt: str, negative_prompt: str, seeds: Sequence[int]) -> lis
         # 2. Extra-network tags: LoRAs from the prompt; everything else is reported.
         text, networks = extract_networks(positive)
         negative_text, negative_networks = extract_networks(negative)
+        warnings = [
+            f"{tag}: unknown extra network type, ignored (sdaug applies <lora:NAME:WEIGHT> tags)"
+            for tag in unknown_networks(networks)
+        ]
+        warnings += [
+            f"{network.tag} in the negative prompt is ignored: put extra-network tags in the prompt"
+            for network in negative_networks
+        ]
         loras: dict[str, float] = {}
-        warnings: list[str] = []
         for network in networks:
-            if network.type not in LORA_NETWORKS:
-                warnings.append(
-                    f"unknown extra network <{network.type}:...> ignored: sdaug applies only <lora:NAME:WEIGHT>"
-                )
-            elif loras.setdefault(network.name, network.weight) != network.weight:
+            if network.kind in KNOWN_KINDS and loras.setdefault(network.name, network.weight) != network.weight:
                 raise ValueError(
                     f"LoRA {network.name!r} is named twice with different weights "
                     f"({loras[network.name]} and {network.weight}); keep one <lora:{network.name}:...> tag"
                 )
-        warnings += [
-            f"<{network.type}:{network.name}> in the negative prompt is ignored: put LoRA tags in the prompt"
-            for network in negative_networks
-        ]
 
         # 3. AND parts (positive prompt only).
         plans.append(PromptPlan(positive, negative, split_and(text), negative_text, loras, warnings))
     return plans
 
 
-def batch_loras(plans: Sequence[PromptPlan], loras_dir: str | Path) -> dict[str, float]:
-    """The LoRAs one batch activates: ``{name: weight}``, each file checked to exist.
+def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> list[tuple[Path, float]]:
+    """The LoRAs one batch activates: ``[(file, weight), ...]`` from the ``<lora:...>`` tags.
 
-    Raises ``ValueError`` when a name has no ``<loras_dir>/<name>.safetensors`` (listing the LoRA
-    files found) or when images of the batch give one LoRA different weights.
+    Raises ``ValueError`` when a name has no file in ``<home>/loras/`` (listing the LoRA files
+    found) or when images of the batch give one LoRA different weights.
     """
     wanted: dict[str, float] = {}
     for plan in plans:
@@ -122,16 +122,7 @@ def batch_loras(plans: Sequence[PromptPlan], loras_dir: str | Path) -> dict[str,
                     f"LoRA {name!r} has weight {wanted[name]} in one image of the batch and {weight} in "
                     "another; a batch runs with one set of LoRA weights (use batch size 1)"
                 )
-    folder = Path(loras_dir)
-    missing = [name for name in wanted if not (folder / f"{name}{LORA_SUFFIX}").is_file()]
-    if missing:
-        found = sorted(path.stem for path in folder.glob(f"*{LORA_SUFFIX}")) if folder.is_dir() else []
-        listing = ", ".join(found) if found else "none"
-        raise ValueError(
-            f"LoRA {', '.join(map(repr, missing))} not found in {folder}; LoRA files found: {listing}. "
-            f"Put NAME{LORA_SUFFIX} there or fix the <lora:NAME:WEIGHT> tag"
-        )
-    return wanted
+    return [(find_lora(name, settings), weight) for name, weight in wanted.items()]
 
 
 # 2. Embeddings over the steps ----------------------------------------------------------------
