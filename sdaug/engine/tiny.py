@@ -34,7 +34,6 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-TINY = "tiny"
 TINY_SIZE = 64  # default image size (pixels)
 TEXT_LAYERS = 4  # so clip skip 1-4 works
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"

@@ -1,0 +1,379 @@
+"""PipelineManager: the one model cache, the one lock, the memory policy.
+
+- One base (txt2img) pipeline per model source; img2img and ControlNet pipelines are derived
+  from it with ``from_pipe`` and share every weight. The cache key is (source, dtype, device);
+  derived pipelines are cached per (pipeline class, ControlNet). Asking for another model
+  replaces the cached one.
+- ControlNet models are cached by name (hub id, local folder or file, ``tiny``).
+- LoRAs are loaded once into the base pipeline as peft adapters and switched per request with
+  ``set_adapters`` (weights included); a request without LoRAs disables them, so the output is
+  the plain model's again.
+- Device: CUDA > Apple MPS > CPU unless ``settings.device`` says otherwise; dtype float16 on
+  CUDA, float32 elsewhere unless ``settings.dtype`` says otherwise.
+- Memory policy, chosen once (:meth:`PipelineManager.memory_report` says which): memory mode
+  ``auto`` is ``full`` with 8 GiB of GPU memory or more, ``model-offload`` from 4 GiB,
+  ``sequential-offload`` below; xformers attention when installed (``settings.attention``),
+  attention slicing when asked for, on MPS, or below 6 GiB; VAE tiling when asked for.
+- The lock: :func:`sdaug.engine.run.run` holds ``manager.lock`` for a whole run. Code that
+  calls :meth:`pipeline` or :meth:`unload` directly while runs may happen takes it too.
+
+Pickled checkpoints are refused unless ``settings.allow_pickle`` (see :mod:`.sources`); hub
+models are loaded with ``use_safetensors=True`` for the same reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import diffusers
+import torch
+from diffusers import (
+    ControlNetModel,
+    StableDiffusionControlNetImg2ImgPipeline,
+    StableDiffusionControlNetPipeline,
+    StableDiffusionImg2ImgPipeline,
+    StableDiffusionPipeline,
+)
+from huggingface_hub import is_offline_mode
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+from sdaug.engine import sources, tiny
+from sdaug.engine.encoding import PlainPromptEncoder, PromptEncoder
+from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError
+from sdaug.engine.sources import TINY, ModelSource
+from sdaug.prompts import model_hash
+from sdaug.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_MODES = ("txt2img", "img2img", "controlnet")
+GIB = 1024**3
+# Offline single-file loading: diffusers configs shipped with sdaug, by inferred model type.
+CONFIGS_DIR = Path(__file__).resolve().parents[2] / "assets" / "diffusers-configs"
+_DOWNLOAD_ERRORS = (OSError, HfHubHTTPError, LocalEntryNotFoundError, ValueError)
+# diffusers 0.42 renamed the pipelines' torch_dtype argument to dtype (the old name warns).
+_PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"
+
+StatusCallback = Callable[[str], None]
+
+
+class PipelineManager:
+    """The model cache shared by every run (see the module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.lock = threading.Lock()
+        self.encoder: PromptEncoder = PlainPromptEncoder()
+        self.device = _pick_device(settings.device)
+        self.dtype = _pick_dtype(settings.dtype, self.device)
+        self.memory_mode, self._attention, self._slicing = self._memory_policy()
+        self.source: ModelSource | None = None  # the loaded model
+        self.load_seconds = 0.0
+        self._base: StableDiffusionPipeline | None = None
+        self._scheduler_config: dict[str, Any] = {}
+        self._derived: dict[tuple[type, str], Any] = {}
+        self._controlnets: dict[str, ControlNetModel] = {}
+        self._adapters: dict[str, str] = {}  # LoRA name -> peft adapter name
+        self._active_loras: dict[str, float] = {}
+        self._model_hash: str | None = None
+
+    # Pipelines -------------------------------------------------------------------------------
+    def pipeline(self, mode: str, model: str, controlnet: str | None = None,
+                 loras: dict[str, float] | None = None, on_status: StatusCallback | None = None) -> Any:
+        """The diffusers pipeline for ``mode`` on ``model`` with ``loras`` ({name: weight}) active.
+
+        ``mode`` ``txt2img`` / ``img2img``; with ``controlnet`` (a ControlNet name) these become
+        ControlNet txt2img / ControlNet img2img; ``controlnet`` mode is ControlNet txt2img and
+        needs a ``controlnet``. ``on_status`` receives messages such as "loading model ...".
+        """
+        # 1. Check the arguments.
+        if mode not in PIPELINE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(PIPELINE_MODES)}, got {mode!r}")
+        if mode == "controlnet" and not controlnet:
+            raise ValueError("mode 'controlnet' needs a ControlNet model")
+        status = on_status or (lambda message: logger.info("%s", message))
+
+        # 2. The base pipeline (loaded when the model changes).
+        source = sources.resolve_model(model, self.settings)
+        if source != self.source or self._base is None:
+            self._load_base(source, status)
+        base = self._base
+
+        # 3. LoRAs on the shared UNet and text encoder.
+        self._apply_loras(dict(loras or {}), status)
+
+        # 4. The pipeline class for the mode, derived from the base with shared weights.
+        if not controlnet:
+            return base if mode == "txt2img" else self._derive(StableDiffusionImg2ImgPipeline, "")
+        cls = StableDiffusionControlNetImg2ImgPipeline if mode == "img2img" else StableDiffusionControlNetPipeline
+        return self._derive(cls, controlnet, status)
+
+    @property
+    def scheduler_config(self) -> dict[str, Any]:
+        """The loaded model's own scheduler config (schedulers are rebuilt from it per request)."""
+        return dict(self._scheduler_config)
+
+    @property
+    def model_hash(self) -> str:
+        """A1111 ``Model hash`` of the loaded single-file checkpoint ("" for other sources)."""
+        if self._model_hash is None:
+            single = self.source is not None and self.source.kind == "single_file"
+            self._model_hash = model_hash(self.source.location) if single else ""
+        return self._model_hash
+
+    def unload(self) -> None:
+        """Drop every cached pipeline, ControlNet and LoRA and free their memory."""
+        self._base = None
+        self.source = None
+        self._model_hash = None
+        self._derived.clear()
+        self._controlnets.clear()
+        self._adapters.clear()
+        self._active_loras.clear()
+        self.encoder.clear_cache()
+        _free_memory(self.device)
+
+    # Listing ---------------------------------------------------------------------------------
+    def local_models(self) -> list[str]:
+        """Names of the checkpoints in ``<home>/models/`` (usable as ``model``)."""
+        return sources.local_models(self.settings)
+
+    def local_loras(self) -> list[str]:
+        """Names of the LoRA files in ``<home>/loras/`` (usable in ``<lora:NAME:W>``)."""
+        return sources.local_loras(self.settings)
+
+    def memory_report(self) -> str:
+        """One line on the device, dtype and memory policy (and what is loaded)."""
+        dtype = str(self.dtype).removeprefix("torch.")
+        if self.device == "cuda":
+            props = torch.cuda.get_device_properties(0)
+            used = torch.cuda.memory_allocated(0) / GIB
+            device = f"cuda ({props.name}, {props.total_memory / GIB:.0f} GiB, {used:.1f} GiB in use)"
+        else:
+            device = self.device
+        parts = [f"device {device}", dtype, f"memory mode {self.memory_mode}", f"attention {self._attention}"]
+        if self._slicing:
+            parts.append("attention slicing")
+        if self.settings.vae_tiling:
+            parts.append("VAE tiling")
+        loaded = self.source.name if self.source else "none"
+        parts.append(f"model {loaded}")
+        return ", ".join(parts)
+
+    # Loading ---------------------------------------------------------------------------------
+    def _load_base(self, source: ModelSource, status: StatusCallback) -> None:
+        self.unload()
+        status(f"loading model {source.name} …")
+        start = time.perf_counter()
+        try:
+            if source.kind == TINY:
+                pipe = tiny.tiny_pipeline()
+                if self.dtype != torch.float32:
+                    with _quiet_cast_warning():
+                        pipe.to(dtype=self.dtype)
+            elif source.kind == "single_file":
+                pipe = self._load_single_file(source)
+            else:
+                pipe = self._from_pretrained(StableDiffusionPipeline, source, status, safety_checker=None,
+                                             requires_safety_checker=False,
+                                             **{_PIPE_DTYPE: self.dtype})
+            pipe = self._place(pipe)
+        except torch.OutOfMemoryError as error:
+            self.unload()
+            raise OutOfMemoryError.for_loading(source.name, self.memory_mode) from error
+        self._base, self.source = pipe, source
+        self._scheduler_config = dict(pipe.scheduler.config)
+        self.load_seconds = time.perf_counter() - start
+        logger.info("loaded %s in %.1f s (%s)", source.name, self.load_seconds, self.memory_report())
+
+    def _load_single_file(self, source: ModelSource) -> StableDiffusionPipeline:
+        config = sources.single_file_config(Path(source.location), CONFIGS_DIR)
+        try:
+            return StableDiffusionPipeline.from_single_file(
+                source.location, config=config, torch_dtype=self.dtype, local_files_only=config is not None,
+                safety_checker=None, requires_safety_checker=False)
+        except _DOWNLOAD_ERRORS as error:
+            raise ModelNotFoundError(
+                f"cannot load {source.location}: {error}. Without internet sdaug can load Stable Diffusion "
+                f"1.x checkpoints, and any checkpoint that has its diffusers config (model_index.json and "
+                f"the component folders) in a folder named {Path(source.location).stem}.config next to it."
+            ) from error
+
+    def _from_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback, **kwargs: Any) -> Any:
+        """``cls.from_pretrained`` for a local folder or a hub id: from the cache first, then
+        downloading unless offline; failures become messages that say how to get the model."""
+        kwargs["use_safetensors"] = not self.settings.allow_pickle
+        if source.kind == "folder":
+            return _refuse_pickles(source, lambda: cls.from_pretrained(source.location, **kwargs))
+        try:
+            return _refuse_pickles(source, lambda: cls.from_pretrained(source.location, local_files_only=True,
+                                                                        **kwargs))
+        except _DOWNLOAD_ERRORS as error:
+            if is_offline_mode():
+                raise ModelNotFoundError.for_hub(source.location, self.settings.models_dir,
+                                                 "HF_HUB_OFFLINE is set") from error
+        status(f"downloading {source.location} …")
+        try:
+            return _refuse_pickles(source, lambda: cls.from_pretrained(source.location, **kwargs))
+        except _DOWNLOAD_ERRORS as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ModelNotFoundError.for_hub(source.location, self.settings.models_dir, reason) from error
+
+    def _controlnet(self, name: str, status: StatusCallback) -> ControlNetModel:
+        if name not in self._controlnets:
+            source = sources.resolve_controlnet(name, self.settings)
+            status(f"loading ControlNet {source.name} …")
+            if source.kind == TINY:
+                model = tiny.tiny_controlnet()
+            elif source.kind == "single_file":
+                model = ControlNetModel.from_single_file(source.location, torch_dtype=self.dtype)
+            else:
+                model = self._from_pretrained(ControlNetModel, source, status, torch_dtype=self.dtype)
+            with _quiet_cast_warning():
+                self._controlnets[name] = model.to(self.device, self.dtype)
+        return self._controlnets[name]
+
+    def _derive(self, cls: Any, controlnet: str, status: StatusCallback | None = None) -> Any:
+        key = (cls, controlnet)
+        if key not in self._derived:
+            extra = {"controlnet": self._controlnet(controlnet, status)} if controlnet else {}
+            with _quiet_cast_warning():
+                pipe = cls.from_pipe(self._base, **{_PIPE_DTYPE: self.dtype}, **extra)
+            self._derived[key] = self._place(pipe, offload_only=True)
+        return self._derived[key]
+
+    def _place(self, pipe: Any, offload_only: bool = False) -> Any:
+        """Move ``pipe`` to the device and apply the memory policy to it."""
+        pipe.set_progress_bar_config(disable=True)
+        if self.memory_mode == "model-offload":
+            pipe.enable_model_cpu_offload(device=self.device)
+        elif self.memory_mode == "sequential-offload":
+            pipe.enable_sequential_cpu_offload(device=self.device)
+        elif not offload_only:
+            pipe.to(self.device)
+        if offload_only:
+            return pipe
+        if self._attention == "xformers":
+            pipe.enable_xformers_memory_efficient_attention()
+        if self._slicing:
+            pipe.enable_attention_slicing()
+        if self.settings.vae_tiling:
+            pipe.vae.enable_tiling()
+        if self.device == "cuda" and self.settings.channels_last:
+            pipe.unet.to(memory_format=torch.channels_last)
+        if self.device == "cuda" and self.settings.compile:
+            pipe.unet.compile()
+        return pipe
+
+    # LoRAs -----------------------------------------------------------------------------------
+    def _apply_loras(self, loras: dict[str, float], status: StatusCallback) -> None:
+        if loras == self._active_loras:
+            return
+        base = self._base
+        for name in loras:
+            if name not in self._adapters:
+                path = sources.find_lora(name, self.settings)
+                status(f"loading LoRA {name} …")
+                adapter = _adapter_name(name, set(self._adapters.values()))
+                base.load_lora_weights(str(path), adapter_name=adapter)
+                self._adapters[name] = adapter
+        if loras:
+            base.enable_lora()
+            base.set_adapters([self._adapters[n] for n in loras], adapter_weights=list(loras.values()))
+        elif self._adapters:
+            base.disable_lora()
+        self._active_loras = dict(loras)
+        self.encoder.clear_cache()
+
+    # Memory policy ---------------------------------------------------------------------------
+    def _memory_policy(self) -> tuple[str, str, bool]:
+        """(memory mode, attention implementation, attention slicing), chosen once."""
+        total = torch.cuda.get_device_properties(0).total_memory / GIB if self.device == "cuda" else 0.0
+        mode = self.settings.memory_mode
+        if self.device != "cuda":
+            mode = "full"  # offloading to the CPU only helps a GPU
+        elif mode == "auto":
+            mode = "full" if total >= 8 else "model-offload" if total >= 4 else "sequential-offload"
+        wanted = self.settings.attention
+        xformers = self.device == "cuda" and importlib.util.find_spec("xformers") is not None
+        if wanted == "xformers" and not xformers:
+            logger.warning("xformers was asked for but is not installed (or no CUDA); using PyTorch SDPA")
+        attention = "xformers" if xformers and wanted in ("auto", "xformers") else "sdpa"
+        slicing = self.settings.attention_slicing or self.device == "mps" or (
+            self.device == "cuda" and total < 6 and attention != "xformers")
+        return mode, attention, slicing
+
+
+def _pick_device(wanted: str) -> str:
+    if wanted != "auto":
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device 'cuda' was asked for but PyTorch sees no CUDA GPU; use device auto or cpu")
+        if wanted == "mps" and not torch.backends.mps.is_available():
+            raise ValueError("device 'mps' was asked for but Apple MPS is not available; use device auto or cpu")
+        return wanted
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _pick_dtype(wanted: str, device: str) -> torch.dtype:
+    if wanted == "auto":
+        return torch.float16 if device == "cuda" else torch.float32
+    return getattr(torch, wanted)
+
+
+def _adapter_name(name: str, taken: set[str]) -> str:
+    """A peft adapter name (letters, digits, ``_``) for a LoRA file name, unique among ``taken``."""
+    base = re.sub(r"\W", "_", name) or "lora"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}_{n}"
+    return candidate
+
+
+def _refuse_pickles(source: ModelSource, load: Callable[[], Any]) -> Any:
+    """Run ``load``; a model that only has pickled weights becomes the pickle explanation."""
+    try:
+        return load()
+    except OSError as error:
+        if "safetensors" in str(error).lower() and "not found" not in str(error).lower():
+            raise ValueError(
+                f"{source.name} only has pickled weights (.bin): loading them can run any code hidden in "
+                f"the files. Use a model with .safetensors weights, or, only if you trust where it came "
+                f"from, start sdaug with --allow-pickle (or SDAUG_ALLOW_PICKLE=1)."
+            ) from error
+        raise
+
+
+@contextlib.contextmanager
+def _quiet_cast_warning() -> Iterator[None]:
+    """Silence diffusers' "modules that should be kept in float32: []" warning, which it logs for
+    every dtype cast (``from_pipe`` casts too) even when there are no such modules."""
+    modeling = logging.getLogger("diffusers.models.modeling_utils")
+    level = modeling.level
+    modeling.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        modeling.setLevel(level)
+
+
+def _free_memory(device: str) -> None:
+    import gc
+
+    gc.collect()
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.empty_cache()

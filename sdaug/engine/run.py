@@ -1,0 +1,299 @@
+"""Run a :class:`GenerationRequest`: txt2img, img2img, ControlNet (txt2img or img2img).
+
+``run(request, manager, on_progress=None, cancel=None, on_image=None) -> Result``:
+
+- ``on_progress(Progress)`` after every model call, and with ``Progress.message`` set for phases
+  such as "loading model …".
+- ``cancel`` (a ``threading.Event``) is checked after every model call and before every batch:
+  the run stops within one step, keeps the images already finished and sets
+  ``Result.cancelled``.
+- ``on_image(index, image, infotext)`` as each image is finished (index within the run).
+
+Images are made at ``request.work_size`` (multiples of 8) and returned at the requested size
+(LANCZOS). Image ``i`` uses seed ``seed + i`` (or ``request.seeds[i]``) through its own CPU
+``torch.Generator``, so its starting noise does not depend on the device or on its position in a
+batch; the same request and seed give the same pixels. A batch that runs out of GPU memory is
+retried at half the batch size; at batch size 1 the run fails with
+:class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
+
+Prompts go through the encoder hook ``manager.encoder`` (:mod:`sdaug.engine.encoding`
+documents it): the encoder returns a :class:`~sdaug.engine.encoding.Conditioning` whose
+``embeddings_at(step)`` is asked for the embeddings of every model call (prompt editing swaps
+them through the pipeline's step callback) and whose ``wrap(pipe)`` context may replace the
+UNet / ControlNet calls (composable diffusion). ``<lora:NAME:W>`` tags of the positive prompt
+choose the LoRAs the manager activates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from PIL import Image
+
+from sdaug.engine import sources
+from sdaug.engine.control import make_control_image
+from sdaug.engine.encoding import Conditioning, split_networks
+from sdaug.engine.errors import OutOfMemoryError
+from sdaug.engine.manager import PipelineManager
+from sdaug.engine.request import GenerationRequest, Result
+from sdaug.engine.samplers import make_scheduler
+from sdaug.prompts import format_infotext, infotext_params, lora_hash
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Progress:
+    """Where a run is. ``step``/``total_steps`` count model calls of the current batch."""
+
+    step: int = 0
+    total_steps: int = 0
+    batch_index: int = 0
+    batch_count: int = 0
+    images_done: int = 0
+    images_total: int = 0
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
+    message: str = ""
+
+
+ProgressCallback = Callable[[Progress], None]
+ImageCallback = Callable[[int, Image.Image, str], None]
+
+
+class _Cancelled(Exception):
+    """Raised inside the step callback to leave the pipeline at once."""
+
+
+@dataclass
+class _Run:
+    """State shared by the steps of one run."""
+
+    request: GenerationRequest
+    manager: PipelineManager
+    seeds: list[int]
+    on_progress: ProgressCallback | None
+    cancel: threading.Event | None
+    on_image: ImageCallback | None
+    start: float = field(default_factory=time.perf_counter)
+    result: Result = field(default_factory=Result)
+    pipe: Any = None
+    controlnet_name: str = ""
+    infotext_extra: dict[str, str] = field(default_factory=dict)
+    controls: dict[int, Image.Image] = field(default_factory=dict)  # id(source image) -> control image
+    batch_index: int = 0
+    batch_count: int = 0
+
+    def report(self, step: int = 0, total_steps: int = 0, message: str = "") -> None:
+        if self.on_progress is None:
+            return
+        done = len(self.result.images)
+        elapsed = time.perf_counter() - self.start
+        fraction = (done + (step / total_steps if total_steps else 0.0)) / len(self.seeds)
+        eta = elapsed / fraction - elapsed if fraction > 0 else None
+        self.on_progress(Progress(step, total_steps, self.batch_index, self.batch_count, done, len(self.seeds),
+                                  elapsed, eta, message))
+
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+
+def run(request: GenerationRequest, manager: PipelineManager, on_progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None, on_image: ImageCallback | None = None) -> Result:
+    """Generate the images of ``request`` with ``manager``'s pipelines (see the module docstring)."""
+    # 1. Check the request; fix the seeds; find the LoRAs the prompt names.
+    request.validate()
+    seeds = request.image_seeds()
+    loras = split_networks(request.prompt)[1]
+    state = _Run(request, manager, seeds, on_progress, cancel, on_image)
+    timings = state.result.timings
+    for key in ("load", "encode", "denoise", "decode"):
+        timings[key] = 0.0
+
+    with manager.lock:
+        # 2. Get the pipeline (loading the model, ControlNet and LoRAs when they change).
+        started = time.perf_counter()
+        model = sources.resolve_model(request.model, manager.settings)
+        if request.mode == "controlnet":
+            state.controlnet_name = request.controlnet_model or sources.default_controlnet(request.control_type, model)
+        mode = "img2img" if request.init_images else request.mode
+        state.pipe = manager.pipeline(mode, request.model, controlnet=state.controlnet_name or None, loras=loras,
+                                      on_status=lambda message: state.report(message=message))
+        timings["load"] = time.perf_counter() - started
+        state.infotext_extra = _infotext_extra(state, loras)
+
+        # 3. Make the batches; a batch that runs out of memory is split in two and retried.
+        pending = deque(_chunks(list(range(len(seeds))), request.batch_size))
+        batches_done = 0
+        while pending and not state.cancelled():
+            indices = pending.popleft()
+            state.batch_index, state.batch_count = batches_done + 1, batches_done + 1 + len(pending)
+            try:
+                images, conditioning = _generate(state, indices)
+            except _Cancelled:
+                break
+            except Exception as error:
+                if not _is_out_of_memory(error):
+                    raise
+                _free_device_memory(manager.device)
+                if len(indices) == 1:
+                    width, height = request.work_size
+                    raise OutOfMemoryError.for_batch(1, width, height, manager.memory_mode) from error
+                batch_size = len(indices) // 2
+                logger.warning("out of GPU memory with %d images per batch; retrying with %d", len(indices),
+                               batch_size)
+                state.report(message=f"out of GPU memory: retrying with batch size {batch_size}")
+                pending = deque(_chunks([*indices, *(i for chunk in pending for i in chunk)], batch_size))
+                continue
+            # 4. Record the finished images with their infotexts.
+            batches_done += 1
+            for position, (index, image) in enumerate(zip(indices, images, strict=True)):
+                _finish_image(state, index, image, conditioning, position)
+        state.result.control_images = list(state.controls.values())
+
+    state.result.cancelled = state.cancelled()
+    timings["total"] = time.perf_counter() - state.start
+    return state.result
+
+
+def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning]:
+    """Encode, denoise and decode the images ``indices`` of the run as one batch."""
+    request, manager, pipe = state.request, state.manager, state.pipe
+    seeds = [state.seeds[i] for i in indices]
+    timings = state.result.timings
+
+    # 1. A fresh scheduler and one generator per image.
+    pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds)
+    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+
+    # 2. Encode the prompts through the encoder hook.
+    started = time.perf_counter()
+    conditioning = manager.encoder.encode(pipe, request, seeds)
+    timings["encode"] += time.perf_counter() - started
+
+    # 3. The inputs of this mode at the working size.
+    width, height = request.work_size
+    kwargs: dict[str, Any] = {"num_inference_steps": request.steps, "guidance_scale": request.cfg_scale,
+                              "generator": generators, "output_type": "latent"}
+    if request.init_images:
+        kwargs["image"] = [_fit(_init_image(request, i), width, height) for i in indices]
+        kwargs["strength"] = request.denoising_strength
+    else:
+        kwargs.update(width=width, height=height)
+    if state.controlnet_name:
+        controls = [_control_image(state, i, width, height) for i in indices]
+        kwargs["control_image" if request.init_images else "image"] = controls
+        kwargs.update(controlnet_conditioning_scale=request.control_weight,
+                      control_guidance_start=request.control_start, control_guidance_end=request.control_end)
+
+    # 4. Denoise; the step callback reports progress, checks cancel and swaps embeddings.
+    first_call = _first_call(request, pipe.scheduler)
+    current = conditioning.embeddings_at(first_call)
+
+    def on_step_end(pipe: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        nonlocal current
+        state.report(i + 1, pipe.num_timesteps)
+        if state.cancelled():
+            raise _Cancelled
+        following = conditioning.embeddings_at(first_call + i + 1)
+        if following[0] is current[0] and following[1] is current[1]:
+            return {}
+        current = following
+        positive, negative = following
+        return {"prompt_embeds": torch.cat([negative, positive]) if pipe.do_classifier_free_guidance else positive}
+
+    started = time.perf_counter()
+    try:
+        with conditioning.wrap(pipe):
+            latents = pipe(prompt_embeds=current[0], negative_prompt_embeds=current[1],
+                           callback_on_step_end=on_step_end, **kwargs).images
+    finally:
+        timings["denoise"] += time.perf_counter() - started
+
+    # 5. Decode the latents and bring the images back to the requested size.
+    started = time.perf_counter()
+    with torch.no_grad():
+        decoded = pipe.vae.decode(latents / pipe.vae.config.scaling_factor, return_dict=False)[0]
+    images = pipe.image_processor.postprocess(decoded, output_type="pil")
+    pipe.maybe_free_model_hooks()
+    timings["decode"] += time.perf_counter() - started
+    size = (request.width, request.height)
+    return [image if image.size == size else image.resize(size, Image.Resampling.LANCZOS) for image in images], \
+        conditioning
+
+
+def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Conditioning, position: int) -> None:
+    request, manager = state.request, state.manager
+    seed = state.seeds[index]
+    extra = {**state.infotext_extra, **conditioning.extra_params}
+    params = infotext_params(request, seed, model_name=manager.source.name, model_hash=manager.model_hash,
+                             extra=extra)
+    infotext = format_infotext(conditioning.prompts[position], conditioning.negative_prompts[position], params)
+    state.result.images.append(image)
+    state.result.seeds.append(seed)
+    state.result.infotexts.append(infotext)
+    if state.on_image is not None:
+        state.on_image(len(state.result.images) - 1, image, infotext)
+
+
+def _infotext_extra(state: _Run, loras: dict[str, float]) -> dict[str, str]:
+    """Infotext keys of this run beyond the request's: LoRA hashes and the ControlNet unit."""
+    request, settings = state.request, state.manager.settings
+    extra: dict[str, str] = {}
+    if state.controlnet_name:
+        extra["ControlNet 0"] = (f"Module: {request.control_type}, Model: {state.controlnet_name}, "
+                                 f"Weight: {request.control_weight:g}, Guidance Start: {request.control_start:g}, "
+                                 f"Guidance End: {request.control_end:g}")
+    if loras:
+        extra["Lora hashes"] = ", ".join(f"{name}: {lora_hash(sources.find_lora(name, settings))}" for name in loras)
+    return extra
+
+
+def _init_image(request: GenerationRequest, index: int) -> Image.Image:
+    images = request.init_images
+    return images[0] if len(images) == 1 else images[index % request.batch_size]
+
+
+def _control_image(state: _Run, index: int, width: int, height: int) -> Image.Image:
+    """The control image of image ``index``: the request's, or made from its input image."""
+    request = state.request
+    source = request.control_image if request.control_image is not None else _init_image(request, index)
+    if id(source) not in state.controls:
+        state.controls[id(source)] = make_control_image(_fit(source, width, height), request.control_type)
+    return state.controls[id(source)]
+
+
+def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
+    image = image.convert("RGB")
+    return image if image.size == (width, height) else image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _first_call(request: GenerationRequest, scheduler: Any) -> int:
+    """Index of the first model call in the full schedule (img2img skips the first steps)."""
+    if not request.init_images:
+        return 0
+    run_steps = min(int(request.steps * request.denoising_strength), request.steps)
+    return (request.steps - run_steps) * getattr(scheduler, "order", 1)
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    return isinstance(error, torch.OutOfMemoryError) or (
+        isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
+
+
+def _free_device_memory(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    elif device == "mps":
+        torch.mps.empty_cache()

@@ -1,0 +1,193 @@
+"""Where a model, ControlNet or LoRA named by the user comes from. Pure Python (no torch).
+
+A model name is resolved in this order:
+
+1. ``""`` -> ``settings.default_model``; ``"tiny"`` -> the tiny random pipeline.
+2. An existing path: a diffusers folder (has ``model_index.json``), a ``.safetensors`` file, or a
+   pickled checkpoint (``.ckpt``, ``.pt``, ``.pth``, ``.bin``) which is refused unless
+   ``settings.allow_pickle`` (loading a pickle runs code from the file).
+3. A name in ``<home>/models/``: a file name with or without ``.safetensors``, the file's stem in
+   any case, a 10-hex-digit A1111 model hash (as pasted infotexts carry), or a diffusers folder.
+4. Otherwise a hub id (``owner/name``), loaded from the Hugging Face cache or downloaded.
+
+ControlNets resolve the same way in ``<home>/controlnet/``; LoRAs are ``.safetensors`` files in
+``<home>/loras/`` named by their stem, as ``<lora:NAME:W>`` tags name them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from sdaug.engine.errors import ModelNotFoundError
+from sdaug.prompts import find_local_model
+from sdaug.settings import Settings
+
+TINY = "tiny"
+SAFETENSORS = ".safetensors"
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+CONFIG_SUFFIX = ".config"  # <stem>.config/ next to a checkpoint: its diffusers config
+# Keys that tell an SD 1.x checkpoint: text context width 768, a 4-channel (not inpainting) UNet.
+_SD1_CONTEXT = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
+_SD1_INPUT = "model.diffusion_model.input_blocks.0.0.weight"
+
+# ControlNet used for a control type when the request names none (SD1.5 ControlNet 1.1).
+DEFAULT_CONTROLNETS = {
+    "canny": "lllyasviel/control_v11p_sd15_canny",
+    "depth": "lllyasviel/control_v11f1p_sd15_depth",
+    "lineart": "lllyasviel/control_v11p_sd15_lineart",
+    "softedge": "lllyasviel/control_v11p_sd15_softedge",
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """A resolved model: ``kind`` is ``tiny``, ``hub``, ``folder`` or ``single_file``."""
+
+    kind: str
+    location: str  # hub id or absolute path ("tiny" for the tiny model)
+    name: str  # what infotexts call it: file stem, folder name or hub id
+
+    @property
+    def is_pickle(self) -> bool:
+        return self.kind == "single_file" and Path(self.location).suffix.lower() in PICKLE_SUFFIXES
+
+
+def resolve_model(model: str, settings: Settings) -> ModelSource:
+    """Resolve a checkpoint name (see the module docstring) or raise a ``ValueError`` that says
+    where sdaug looked and how to get the model."""
+    return _resolve(model.strip() or settings.default_model, settings.models_dir, settings, "model")
+
+
+def resolve_controlnet(controlnet: str, settings: Settings) -> ModelSource:
+    """Resolve a ControlNet name like :func:`resolve_model`, looking in ``<home>/controlnet/``."""
+    if not controlnet.strip():
+        raise ValueError("no ControlNet model given: choose one (hub id, local folder or file)")
+    return _resolve(controlnet.strip(), settings.controlnet_dir, settings, "ControlNet")
+
+
+def default_controlnet(control_type: str, model: ModelSource) -> str:
+    """The ControlNet for ``control_type`` when a request names none: the tiny one for the tiny
+    model, else the SD1.5 ControlNet 1.1 model of that type."""
+    if model.kind == TINY:
+        return TINY
+    if control_type not in DEFAULT_CONTROLNETS:
+        raise ValueError(f"control type {control_type!r} has no default ControlNet model: choose one "
+                         f"(default models exist for {', '.join(DEFAULT_CONTROLNETS)})")
+    return DEFAULT_CONTROLNETS[control_type]
+
+
+def find_lora(name: str, settings: Settings) -> Path:
+    """The LoRA file called ``name`` (file stem, any case) in ``<home>/loras/``."""
+    folder = settings.loras_dir
+    stem = name[: -len(SAFETENSORS)] if name.lower().endswith(SAFETENSORS) else name
+    files = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    for same in (lambda p: p.stem == stem, lambda p: p.stem.lower() == stem.lower()):
+        for path in files:
+            if same(path) and path.suffix.lower() == SAFETENSORS:
+                return path
+            if same(path) and path.suffix.lower() in PICKLE_SUFFIXES:
+                _check_pickle(path, settings)
+                return path
+    known = ", ".join(local_loras(settings)) or "none"
+    raise ValueError(f"LoRA {name!r} not found in {folder}: put {stem}.safetensors there "
+                     f"(LoRAs found: {known})")
+
+
+def single_file_config(checkpoint: Path, shipped: Path) -> str | None:
+    """The diffusers config folder to load a single-file ``checkpoint`` with, offline.
+
+    A folder ``<stem>.config`` next to the checkpoint (holding ``model_index.json`` and the
+    component configs) wins; else ``shipped/v1`` for Stable Diffusion 1.x checkpoints (told from
+    the safetensors header, without reading the weights); else ``None``: diffusers then fetches
+    the config for the checkpoint's type from the Hugging Face hub (or its cache).
+    """
+    sidecar = checkpoint.with_name(checkpoint.stem + CONFIG_SUFFIX)
+    if (sidecar / "model_index.json").is_file():
+        return str(sidecar)
+    sd1 = shipped / "v1"
+    if (sd1 / "model_index.json").is_file() and _is_sd1(checkpoint):
+        return str(sd1)
+    return None
+
+
+def _is_sd1(checkpoint: Path) -> bool:
+    if checkpoint.suffix.lower() != SAFETENSORS:
+        return False
+    with checkpoint.open("rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    context, first = header.get(_SD1_CONTEXT, {}), header.get(_SD1_INPUT, {})
+    return context.get("shape", [0])[-1] == 768 and first.get("shape", [0, 0])[1] == 4
+
+
+def local_models(settings: Settings) -> list[str]:
+    """Names of the checkpoints in ``<home>/models/`` (``.safetensors`` stems and diffusers folders)."""
+    return _local_names(settings.models_dir)
+
+
+def local_loras(settings: Settings) -> list[str]:
+    """Names (stems) of the ``.safetensors`` LoRA files in ``<home>/loras/``."""
+    folder = settings.loras_dir
+    return sorted(p.stem for p in folder.rglob(f"*{SAFETENSORS}")) if folder.is_dir() else []
+
+
+def _resolve(name: str, folder: Path, settings: Settings, what: str) -> ModelSource:
+    if name == TINY:
+        return ModelSource(TINY, TINY, TINY)
+    # 1. A path as given, then a name inside the folder.
+    for path in (Path(name).expanduser(), folder / name):
+        if path.exists():
+            return _from_path(path.resolve(), settings, what)
+    local = find_local_model(name, folder)
+    if local is not None:
+        return _from_path(local.resolve(), settings, what)
+    for suffix in PICKLE_SUFFIXES:
+        candidate = folder / f"{name}{suffix}"
+        if candidate.is_file():
+            return _from_path(candidate.resolve(), settings, what)
+    # 2. A hub id.
+    if _HUB_ID.match(name):
+        return ModelSource("hub", name, name)
+    known = ", ".join(_local_names(folder)) or "none"
+    raise ModelNotFoundError(
+        f"{what} {name!r} not found: it is not a file or folder, not in {folder} (found there: {known}), "
+        f"and not a Hugging Face id like 'owner/name'. Put a .safetensors file into {folder} or give a hub id."
+    )
+
+
+def _from_path(path: Path, settings: Settings, what: str) -> ModelSource:
+    if path.is_dir():
+        if not (path / "model_index.json").is_file() and not (path / "config.json").is_file():
+            raise ValueError(f"{path} is a folder but not a diffusers {what} (it has no model_index.json "
+                             f"or config.json); give a diffusers folder or a .safetensors file")
+        return ModelSource("folder", str(path), path.name)
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        _check_pickle(path, settings)
+    elif suffix != SAFETENSORS:
+        raise ValueError(f"{path} is not a {what} file sdaug can load: use a .safetensors checkpoint "
+                         f"(or a diffusers folder)")
+    return ModelSource("single_file", str(path), path.stem)
+
+
+def _check_pickle(path: Path, settings: Settings) -> None:
+    if not settings.allow_pickle:
+        raise ValueError(
+            f"{path.name} is a pickled checkpoint ({path.suffix}): loading it can run any code hidden in "
+            f"the file. Use a .safetensors version of it, or, only if you trust where it came from, start "
+            f"sdaug with --allow-pickle (or SDAUG_ALLOW_PICKLE=1)."
+        )
+
+
+def _local_names(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        return []
+    folders = [p for p in folder.iterdir()
+               if p.is_dir() and ((p / "model_index.json").is_file() or (p / "config.json").is_file())]
+    files = [p.stem for p in folder.rglob(f"*{SAFETENSORS}") if not any(d in p.parents for d in folders)]
+    return sorted({*files, *(d.name for d in folders if not d.name.endswith(CONFIG_SUFFIX))})
