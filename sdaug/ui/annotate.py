@@ -173,7 +173,7 @@ def build(ctx: AppContext) -> AnnotateTab:
     ctx.add_translations(STRINGS)
     ctx.add_translations(review.STRINGS)
     with gr.Tabs() as tabs:
-        with gr.Tab(ctx.label("ann.tab.annotate"), id="annotate"):
+        with gr.Tab(ctx.label("ann.tab.annotate"), id="draw"):
             tab = _build_annotator(ctx, tabs)
         with gr.Tab(ctx.label("ann.tab.review"), id="review"):
             review.build(ctx, tab)
@@ -371,6 +371,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     def respond(project: Project | None, st: core.AnnotateState, outcome: core.Outcome,
                 request: gr.Request | None) -> tuple[Any, ...]:
+        if st.folder:
+            core.remember_folder(common.session_of(request), st.folder)
         return render(ctx, project, st, outcome, ctx.lang(request))
 
     def handler(action: Any) -> Any:

@@ -63,6 +63,23 @@ def open_project(folder: str | Path) -> Project:
         return project
 
 
+# The project each browser session has open, so the Dataset tab follows the Annotate tab.
+_session_folders: dict[str, str] = {}
+MAX_SESSIONS = 10_000
+
+
+def remember_folder(session: str, folder: str) -> None:
+    _session_folders.pop(session, None)
+    _session_folders[session] = folder
+    while len(_session_folders) > MAX_SESSIONS:
+        del _session_folders[next(iter(_session_folders))]
+
+
+def session_folder(session: str) -> str | None:
+    """The project folder the session last opened in the Annotate tab, if any."""
+    return _session_folders.get(session)
+
+
 # Session state -------------------------------------------------------------------------------
 @dataclass
 class AnnotateState:

@@ -272,7 +272,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         target = record.source_image_id if source and record.source_image_id is not None else record.id
         outcome = core.show_image(project, ann, target)
         outcome = replace(outcome, canvas=True, page=True)
-        return (*annotate.render(project, ann, outcome, ctx.lang(request)), gr.Tabs(selected="annotate"))
+        return (*annotate.render(project, ann, outcome, ctx.lang(request)), gr.Tabs(selected="draw"))
 
     @ctx.handle_errors
     def on_fix(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:

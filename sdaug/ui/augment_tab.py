@@ -1,0 +1,226 @@
+"""The "Augment" section of the Dataset tab: choose presets, preview them, run the job.
+
+"Preview" runs the chosen presets on 4 sample images of the project and shows them as a grid
+with an estimate of the whole job's time (:func:`sdaug.augment.preview.preview`). "Start"
+creates the job (or finds the same one: starting again resumes it) and runs it in the
+background :class:`~sdaug.augment.jobs.JobRunner`, which lives in the server, not in the
+browser tab: closing or reloading the page does not stop it, and the page shows it again on
+reload. A ``gr.Timer`` polls the progress while a job runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from sdaug.augment.jobs import (
+    ENGINES,
+    JobSpec,
+    JobStatus,
+    create_job,
+    format_duration,
+    job_report,
+    runner_for,
+)
+from sdaug.augment.presets import KINDS, load_presets
+from sdaug.dataset.store import SPLITS, Project
+from sdaug.ui import annotate_core as core
+from sdaug.ui.context import AppContext
+
+PREVIEW_SAMPLES = 4
+POLL_S = 1.0
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "job.title": ("Augment: make weather and lighting variants", "扩充：生成天气和光照变体"),
+    "job.presets.weather": ("Weather presets", "天气预设"),
+    "job.presets.lighting": ("Lighting presets", "光照预设"),
+    "job.variants": ("Variants per image and preset", "每张图每个预设的变体数"),
+    "job.engine": ("Engine", "引擎"),
+    "job.engine.diffusion": ("Stable Diffusion (GPU, realistic)", "Stable Diffusion（GPU，逼真）"),
+    "job.engine.classic": ("Classic effects (CPU, fast, no model)", "经典特效（CPU，快速，无需模型）"),
+    "job.split": ("Only source images of split", "只用这个划分的原图"),
+    "job.split.any": ("(any)", "（全部）"),
+    "job.preview": ("👁 Preview on 4 images", "👁 用 4 张图预览"),
+    "job.start": ("▶ Start / resume", "▶ 开始 / 继续"),
+    "job.stop": ("■ Stop", "■ 停止"),
+    "job.grid": ("Preview (green box: passes the drift check; red: goes to review)",
+                 "预览（绿框：通过偏移检查；红框：需要审核）"),
+    "job.progress": ("Progress", "进度"),
+    "job.report": ("Result per preset", "各预设结果"),
+    "job.estimate": ("Whole job: {images} images ({sources} source images × {presets} presets × {variants}), "
+                     "about {duration}.", "整个任务：{images} 张（{sources} 张原图 × {presets} 个预设 × {variants}），"
+                     "约需 {duration}。"),
+    "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {rate} images/s · ETA {eta}",
+                   "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · {rate} 张/秒 · 剩余 {eta}"),
+    "job.status.message": (" · {message}", " · {message}"),
+    "job.status.error": ("\n\n⚠️ {error}", "\n\n⚠️ {error}"),
+    "job.state.pending": ("waiting", "等待中"),
+    "job.state.running": ("running", "运行中"),
+    "job.state.stopping": ("stopping", "正在停止"),
+    "job.state.stopped": ("stopped", "已停止"),
+    "job.state.done": ("done", "已完成"),
+    "job.no_job": ("No job yet: choose presets and press Start.", "还没有任务：选择预设后点“开始”。"),
+    "job.no_presets": ("Choose at least one preset.", "请至少选择一个预设。"),
+    "job.col.preset": ("Preset", "预设"),
+    "job.col.done": ("Done", "完成"),
+    "job.col.failed": ("Failed", "失败"),
+    "job.col.passed": ("Passed the drift check", "通过偏移检查"),
+    "job.col.review": ("To review", "待审核"),
+}
+
+
+@dataclass
+class AugmentState:
+    """The job the session shows (the latest job of the project when the page opens)."""
+
+    job_id: int | None = None
+
+
+def preset_key(kind: str, name: str) -> str:
+    return f"job.preset.{kind}.{name}"
+
+
+def make_spec(presets: list[str], variants: float, engine: str, split: str, model: str) -> JobSpec:
+    """The :class:`JobSpec` of the form (the model only matters to the diffusion engine)."""
+    if not presets:
+        raise ValueError("choose at least one preset")
+    return JobSpec(presets=tuple(presets), variants=int(variants or 1), engine=engine,
+                   model=model if engine == "diffusion" else "", split=split or None)
+
+
+def latest_job(project: Project) -> int | None:
+    jobs = project.jobs()
+    return jobs[-1].id if jobs else None
+
+
+def status_params(status: JobStatus) -> dict[str, object]:
+    return {"job": status.job_id, "state": status.state, "done": status.done, "total": status.total,
+            "failed": status.failed, "rate": f"{status.images_per_s:.2f}",
+            "eta": format_duration(status.eta_s) if status.eta_s is not None else "—"}
+
+
+def report_rows(project: Project, job_id: int) -> list[list[object]]:
+    return [[r.preset, f"{r.done}/{r.total}", r.failed,
+             f"{r.passed} ({r.pass_rate:.0%})" if r.pass_rate is not None else r.passed, r.review]
+            for r in job_report(project, job_id)]
+
+
+REPORT_COLUMNS = ("job.col.preset", "job.col.done", "job.col.failed", "job.col.passed", "job.col.review")
+
+
+def build(ctx: AppContext, folder: gr.Textbox) -> None:
+    """Build the section inside the current block; ``folder`` is the Dataset tab's project box."""
+    ctx.add_translations(STRINGS)
+    label = ctx.label
+    pickers = {}
+    for kind in KINDS:
+        presets = load_presets(kind, ctx.settings)
+        ctx.add_translations({preset_key(kind, p.name): (p.title_en, p.title_zh or p.title_en) for p in presets})
+        pickers[kind] = [(label(preset_key(kind, p.name)), p.name) for p in presets]
+    state = gr.State(AugmentState())
+    with gr.Row():
+        weather = gr.CheckboxGroup(pickers["weather"], label=label("job.presets.weather"))
+        lighting = gr.CheckboxGroup(pickers["lighting"], label=label("job.presets.lighting"))
+    with gr.Row():
+        variants = gr.Slider(1, 20, value=1, step=1, label=label("job.variants"))
+        engine = gr.Radio([(label(f"job.engine.{e}"), e) for e in ENGINES], value="classic" if ctx.is_tiny else
+                          "diffusion", label=label("job.engine"))
+        split = gr.Dropdown([(label("job.split.any"), ""), *((s, s) for s in SPLITS)], value="",
+                            label=label("job.split"))
+    with gr.Row():
+        preview_button = gr.Button(label("job.preview"))
+        start_button = gr.Button(label("job.start"), variant="primary")
+        stop_button = gr.Button(label("job.stop"), variant="stop")
+    estimate = gr.Markdown()
+    grid = gr.Image(label=label("job.grid"), type="pil", interactive=False, format="jpeg")
+    status_md = gr.Markdown(label("job.no_job"))
+    report = gr.Dataframe(label=label("job.report"), interactive=False)
+    timer = gr.Timer(POLL_S, active=False)
+    form = [folder, weather, lighting, variants, engine, split]
+
+    def project_of(text: str) -> Project:
+        return core.open_project(text)
+
+    def spec_of(weather_names: list[str], lighting_names: list[str], n: float, eng: str, split_name: str) -> JobSpec:
+        return make_spec([*(weather_names or []), *(lighting_names or [])], n, eng, split_name, ctx.model)
+
+    def show(project: Project, st: AugmentState, request: gr.Request) -> tuple[Any, ...]:
+        """Status line, per-preset table and whether to keep polling."""
+        lang = ctx.lang(request)
+        if st.job_id is None:
+            st.job_id = latest_job(project)
+        if st.job_id is None:
+            return st, ctx.tr("job.no_job", lang), gr.skip(), gr.Timer(active=False)
+        runner = runner_for(project, st.job_id, ctx.settings)
+        status = runner.status()
+        params = status_params(status)
+        params["state"] = ctx.tr(f"job.state.{status.state}", lang)
+        text = ctx.tr("job.status", lang, **params)
+        if status.message:
+            text += ctx.tr("job.status.message", lang, message=status.message)
+        if status.error:
+            text += ctx.tr("job.status.error", lang, error=status.error)
+        rows = report_rows(project, st.job_id)
+        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": rows or [[""] * len(REPORT_COLUMNS)]}
+        return st, text, table, gr.Timer(active=runner.running)
+
+    @ctx.handle_errors
+    def on_preview(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,
+                   split_name: str, request: gr.Request) -> tuple[Any, ...]:
+        from sdaug.augment.jobs import source_filter
+        from sdaug.augment.preview import preview
+
+        project = project_of(text)
+        spec = spec_of(weather_names, lighting_names, n, eng, split_name)
+        spec.validate()
+        where = source_filter(project, spec)
+        manager = ctx.manager if eng == "diffusion" else None
+        picture, seconds = preview(project, spec.presets, eng, n=PREVIEW_SAMPLES, variants=spec.variants,
+                                   model=spec.model, where=where, settings=ctx.settings, manager=manager)
+        sources = project.count_images(where)
+        line = ctx.tr("job.estimate", request, images=sources * len(spec.presets) * spec.variants, sources=sources,
+                      presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
+        return picture, line
+
+    preview_button.click(on_preview, form, [grid, estimate], **ctx.gpu_event)
+
+    @ctx.handle_errors
+    def on_start(st: AugmentState, text: str, weather_names: list[str], lighting_names: list[str], n: float,
+                 eng: str, split_name: str, request: gr.Request) -> tuple[Any, ...]:
+        project = project_of(text)
+        if not weather_names and not lighting_names:
+            raise ctx.user_error("job.no_presets", request)
+        spec = spec_of(weather_names, lighting_names, n, eng, split_name)
+        job = create_job(project, spec, ctx.settings)
+        st.job_id = job.id
+        runner = runner_for(project, job.id, ctx.settings, manager=ctx.manager if eng == "diffusion" else None)
+        runner.start()
+        return show(project, st, request)
+
+    outputs = [state, status_md, report, timer]
+    start_button.click(on_start, [state, *form], outputs)
+
+    @ctx.handle_errors
+    def on_stop(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
+        project = project_of(text)
+        if st.job_id is not None:
+            runner_for(project, st.job_id, ctx.settings).stop()
+        return show(project, st, request)
+
+    stop_button.click(on_stop, [state, folder], outputs)
+
+    @ctx.handle_errors
+    def on_tick(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
+        if not (text or "").strip():
+            return st, gr.skip(), gr.skip(), gr.Timer(active=False)
+        return show(project_of(text), st, request)
+
+    timer.tick(on_tick, [state, folder], outputs, show_progress="hidden")
+
+    def on_folder(text: str, request: gr.Request) -> tuple[Any, ...]:
+        """Another project: show its latest job (and poll it if it runs)."""
+        return on_tick(AugmentState(), text, request)
+
+    folder.change(on_folder, [folder], outputs, show_progress="hidden")
