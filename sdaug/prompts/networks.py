@@ -33,7 +33,10 @@ class ExtraNetwork:
 
     @property
     def weight(self) -> float:
-        """The multiplier: ``te=W`` if given, else the first plain argument, else 1.0."""
+        """The multiplier: ``te=W`` if given, else the first plain argument, else 1.0.
+
+        Raises ``ValueError`` naming the tag when that is not a number.
+        """
         return _weight(self)
 
 
@@ -47,11 +50,11 @@ def extract_networks(prompt: str) -> tuple[str, list[ExtraNetwork]]:
     for match in _TAG_RE.finditer(prompt):
         name, *args = match.group(2).split(":")
         network = ExtraNetwork(match.group(1), name.strip(), tuple(arg.strip() for arg in args))
-        if network.kind in KNOWN_KINDS and not network.name:
-            raise ValueError(
-                f"{network.tag} at position {match.start()} has no name: write <{network.kind}:NAME:0.8>"
-            )
         if network.kind in KNOWN_KINDS:
+            if not network.name:
+                raise ValueError(
+                    f"{network.tag} at position {match.start()} has no name: write <{network.kind}:NAME:0.8>"
+                )
             _weight(network, match.start())
         networks.append(network)
     return _TAG_RE.sub("", prompt), networks
@@ -65,7 +68,9 @@ def unknown_networks(networks: Iterable[ExtraNetwork], known: Iterable[str] = KN
 
 def _weight(network: ExtraNetwork, position: int | None = None) -> float:
     plain = [arg for arg in network.args if "=" not in arg]
-    named = dict(arg.split("=", 1) for arg in network.args if "=" in arg)
+    named = {
+        key.strip(): value for key, _, value in (arg.partition("=") for arg in network.args if "=" in arg)
+    }
     value = named.get("te", plain[0] if plain else "1").strip()
     try:
         weight = float(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from sdaug import __version__
 
@@ -38,7 +39,7 @@ def split_sampler_name(name: str) -> tuple[str, str]:
 
 
 def infotext_params(
-    request: object,
+    request: Any,
     seed: int,
     model_name: str = "",
     model_hash: str = "",
