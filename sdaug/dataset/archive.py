@@ -85,6 +85,9 @@ def extract_zip(archive: str | Path, target: str | Path, *, max_bytes: int = MAX
 def make_zip(folder: Path, archive: Path) -> Path:
     """Zip ``folder``'s contents into ``archive`` (written beside it, then renamed)."""
     tmp = archive.with_name(f".tmp-{archive.name}")
-    base = shutil.make_archive(str(tmp.with_suffix("")), "zip", root_dir=folder)
-    Path(base).replace(archive)
+    try:
+        shutil.make_archive(str(tmp.with_suffix("")), "zip", root_dir=folder)
+        tmp.replace(archive)
+    finally:
+        tmp.unlink(missing_ok=True)
     return archive

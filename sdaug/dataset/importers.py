@@ -1,6 +1,6 @@
 """Import images and labels into a project: ``import_path(project, path, fmt)``.
 
-Formats: ``images`` (a folder of photos, no labels), ``yolo``, ``coco``, ``voc`` (see their
+Formats: ``images`` (a folder of photos or one photo, no labels), ``yolo``, ``coco``, ``voc`` (see their
 modules), each from a folder, an annotation file (COCO) or a ``.zip`` of any of these. A zip
 is checked and extracted by :mod:`sdaug.dataset.archive` into a temporary folder inside the
 project, which is removed afterwards.
@@ -27,7 +27,10 @@ FORMATS = ("images", "yolo", "coco", "voc")
 
 
 def import_images(project: Project, root: Path, report: ImportReport, on_progress: ProgressFn | None = None) -> None:
-    """Import every image below ``root`` as ``unlabelled``."""
+    """Import every image below ``root`` (or the one image file ``root``) as ``unlabelled``."""
+    if root.is_file():
+        add_images(project, report, root.parent, [ImageTask(root, "train")], on_progress)
+        return
     tasks = [ImageTask(image, split_of(image, root)) for image in find_images(root)]
     add_images(project, report, root, tasks, on_progress)
 
@@ -57,7 +60,7 @@ def import_path(project: Project, path: str | Path, fmt: str, on_progress: Progr
         return report
     if source.is_file() and fmt == "yolo" and source.suffix.lower() in (".yaml", ".yml"):
         source = source.parent
-    if source.is_file() and fmt != "coco":
+    if source.is_file() and fmt in ("yolo", "voc"):
         raise ValueError(f"{source} is a file; give the dataset folder or a .zip for format {fmt}")
     _IMPORTERS[fmt](project, source, report, on_progress)
     return report

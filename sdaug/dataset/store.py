@@ -875,9 +875,10 @@ class Project:
             raise ValueError(f"class id {class_id} does not exist in this project; add the class first")
 
     def _insert_boxes(self, conn: sqlite3.Connection, image_id: int, boxes: list[Box]) -> list[Box]:
+        for class_id in {box.class_id for box in boxes}:
+            self._check_class(conn, class_id)
         stored = []
         for box in boxes:
-            self._check_class(conn, box.class_id)
             box_id = conn.execute(
                 "INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, origin, drift, needs_review) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

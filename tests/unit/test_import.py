@@ -50,6 +50,13 @@ def test_import_images_folder_with_split_and_duplicates(tmp_path, project):
     assert project.count_images(ImageFilter(split="val")) == 1
 
 
+def test_import_one_image_file(tmp_path, project):
+    report = import_path(project, _save_picture(tmp_path / "one.png", 5), "images")
+    assert report.images_added == 1 and project.list_images()[0].original_name == "one.png"
+    with pytest.raises(ValueError, match="is a file; give the dataset folder"):
+        import_path(project, tmp_path / "one.png", "yolo")
+
+
 def test_import_sample_yolo(project):
     report = import_path(project, SAMPLE, "yolo")
     assert report.problems == []
