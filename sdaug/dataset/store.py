@@ -814,11 +814,19 @@ class Project:
 
     def boxes_by_image(self, image_ids: Iterable[int] | None = None) -> dict[int, list[Box]]:
         """Boxes of many images at once (all images when ``image_ids`` is None)."""
-        wanted = None if image_ids is None else set(image_ids)
-        result: dict[int, list[Box]] = {i: [] for i in wanted} if wanted is not None else {}
-        for row in self.read(f"SELECT {_BOX_COLUMNS} FROM boxes ORDER BY image_id, id"):
-            if wanted is None or row["image_id"] in wanted:
-                result.setdefault(row["image_id"], []).append(_box(row))
+        if image_ids is None:
+            rows = self.read(f"SELECT {_BOX_COLUMNS} FROM boxes ORDER BY image_id, id")
+            result: dict[int, list[Box]] = {}
+        else:
+            ids = sorted(set(image_ids))
+            result = {i: [] for i in ids}
+            rows = []
+            for start in range(0, len(ids), 500):  # SQLite limits the number of parameters
+                chunk = ids[start:start + 500]
+                rows += self.read(f"SELECT {_BOX_COLUMNS} FROM boxes WHERE image_id IN ({', '.join('?' * len(chunk))}) "
+                                  "ORDER BY image_id, id", chunk)
+        for row in rows:
+            result.setdefault(row["image_id"], []).append(_box(row))
         return result
 
     def set_boxes(self, image_id: int, boxes: Iterable[Box], status: str | None = None) -> list[Box]:

@@ -5,7 +5,7 @@
 Makes ``--images`` small distinct PNGs with ``--boxes`` boxes each (10,000 x 5 = 50,000 boxes
 by default), imports them as YOLO, exports YOLO, COCO and VOC, and times a page of the image
 list, an image switch (get image + its boxes + neighbours + position, what the annotator asks
-for) and an autosave (``set_boxes``). Not collected by pytest (no ``test_`` prefix).
+for), an autosave (``set_boxes``) and the statistics. Not collected by pytest (no ``test_`` prefix).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from PIL import Image
 
 from sdaug.dataset.exporters import export_project
 from sdaug.dataset.importers import import_path
+from sdaug.dataset.stats import project_stats
 from sdaug.dataset.store import Box, ImageFilter, Project
 
 SIZE = (64, 48)
@@ -81,6 +82,7 @@ def main() -> None:
         print(f"  {report.summary().splitlines()[0]}")
         for fmt in ("yolo", "coco", "voc"):
             timed(f"export {fmt}", lambda fmt=fmt: export_project(project, fmt, work / f"export-{fmt}"))
+        timed("project_stats", lambda: project_stats(project))
         bench_annotator(project)
         project.close()
 
