@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sdaug.engine.request import MAX_SEED, RANGES, GenerationRequest
 from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
+from sdaug.ui import i18n
 from sdaug.ui.context import AppContext
 
 # Named sizes (width, height); "custom" leaves the width and height sliders as they are.
@@ -56,13 +57,6 @@ def whole(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
-
-
-def check_choice(ctx: AppContext, request: gr.Request, field_key: str, value: str, choices: Sequence[str]) -> None:
-    """Raise a translated ``gr.Error`` unless ``value`` is one of ``choices`` (API calls may send anything)."""
-    if value not in choices:
-        raise ctx.user_error("error.bad_choice", request, field=ctx.tr(field_key, request),
-                             choices=", ".join(choices), value=repr(value))
 
 
 # Buttons -------------------------------------------------------------------------------------------
@@ -129,6 +123,11 @@ class Results:
     def outputs(self) -> list[Any]:
         return [self.gallery, self.status, self.info, self.infotexts]
 
+    def render_info(self, ctx: AppContext) -> None:
+        """Place the parameters box here (it is created unrendered with the gallery)."""
+        with gr.Accordion(ctx.label("run.info"), open=False):
+            self.info.render()
+
     @staticmethod
     def values(ctx: AppContext, lang: str, output: RunOutput) -> tuple[Any, ...]:
         """The values of :attr:`outputs` for a finished run."""
@@ -139,8 +138,8 @@ def build_results(ctx: AppContext) -> Results:
     gallery = gr.Gallery(label=ctx.label("run.results"), format="png", columns=2, height=520, object_fit="contain",
                          interactive=False, buttons=["download", "fullscreen"], elem_classes="sdaug-results")
     status = gr.Markdown(elem_classes="sdaug-status")
-    info = gr.Textbox(label=ctx.label("run.info"), lines=INFO_LINES, max_lines=INFO_LINES * 2, interactive=False,
-                      buttons=["copy"])
+    info = gr.Textbox(show_label=False, lines=INFO_LINES, max_lines=INFO_LINES * 2, interactive=False,
+                      buttons=["copy"], render=False)
     infotexts = gr.State([])
 
     def show(texts: list[str], event: gr.SelectData) -> str:
@@ -314,7 +313,7 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     started = time.perf_counter()
     try:
         if not ctx.manager_loaded:
-            progress(0.0, desc=ctx.tr("progress.loading", lang, model=ctx.model))
+            progress(0.0, desc=ctx.tr("progress.starting", lang))
         # 2. Run and save each request; stop between requests too.
         for index, greq in enumerate(requests):
             if cancel.is_set():
@@ -344,14 +343,15 @@ def _progress_reporter(ctx: AppContext, progress: gr.Progress, lang: str, index:
 
     def report(p: Any) -> None:
         if p.message:
-            progress(index / count, desc=prefix + ctx.tr("progress.loading", lang, model=ctx.model)
-                     if "load" in p.message.lower() else prefix + p.message)
+            progress(index / count, desc=prefix + i18n.translate_phase(p.message, lang))
             return
-        done = (p.batch_index * p.total_steps + p.step) / max(1, p.batch_count * p.total_steps)
-        desc = prefix + ctx.tr("progress.step", lang, image=min(p.images_done + 1, p.images_total),
-                               images=p.images_total, step=p.step, steps=p.total_steps)
+        # batch_index counts from 1 while a batch runs.
+        batches_done = max(0, p.batch_index - 1) + (p.step / p.total_steps if p.total_steps else 0.0)
+        fraction = batches_done / max(1, p.batch_count)
+        desc = prefix + ctx.tr("progress.step", lang, done=p.images_done, total=p.images_total, step=p.step,
+                               steps=p.total_steps)
         if p.eta_s is not None:
             desc += " · " + ctx.tr("progress.eta", lang, seconds=max(0, round(p.eta_s)))
-        progress((index + done) / count, desc=desc)
+        progress((index + min(1.0, fraction)) / count, desc=desc)
 
     return report

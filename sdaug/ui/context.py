@@ -79,6 +79,15 @@ class AppContext:
                 self._manager = PipelineManager(self.settings)
             return self._manager
 
+    def reset_manager(self) -> None:
+        """Unload every model and drop the manager; the next run makes a new one from
+        ``settings`` (the memory policy is chosen when a manager is made)."""
+        with self._manager_lock:
+            manager, self._manager = self._manager, None
+        if manager is not None:
+            with manager.lock:
+                manager.unload()
+
     @property
     def manager_loaded(self) -> bool:
         """Whether the manager exists already (torch imported)."""
@@ -160,7 +169,9 @@ class AppContext:
         return gr.Error(self.tr(key, lang, **values), title=self.tr("error.title", lang), print_exception=False)
 
     def handle_errors(self, fn: F) -> F:
-        """Decorate an event handler: every ``ValueError`` becomes a translated ``gr.Error``.
+        """Decorate an event handler: every ``ValueError`` becomes a translated ``gr.Error``, and
+        any other exception is logged with its traceback and shown as a short "something went
+        wrong" message (the server keeps serving either way).
 
         The language comes from the handler's ``gr.Request`` argument, if it has one.
         """
@@ -172,9 +183,13 @@ class AppContext:
             except gr.Error:
                 raise
             except ValueError as exc:
-                request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
                 logger.info("refused: %s", exc)
-                raise self.error(exc, request) from exc
+                raise self.error(exc, _request_in(args, kwargs)) from exc
+            except Exception as exc:
+                logger.exception("%s failed", fn.__name__)
+                lang = self.lang(_request_in(args, kwargs))
+                raise gr.Error(self.tr("error.unexpected", lang, message=f"{type(exc).__name__}: {exc}"),
+                               title=self.tr("error.title", lang), print_exception=False) from exc
 
         return wrapper  # type: ignore[return-value]
 
@@ -185,3 +200,7 @@ class AppContext:
         if self.project is not None:
             paths.append(self.project)
         return [str(p) for p in paths]
+
+
+def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:
+    return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)

@@ -10,7 +10,6 @@ from typing import Any
 import gradio as gr
 
 from sdaug.engine.request import GenerationRequest
-from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -37,6 +36,7 @@ def build(ctx: AppContext) -> GenerateTab:
         with gr.Column(scale=1, min_width=160):
             buttons = common.build_run_buttons(ctx)
     advanced = common.build_advanced(ctx, defaults=GenerationRequest(width=512, height=512))
+    results.render_info(ctx)
     a = advanced
 
     @ctx.handle_errors
@@ -44,8 +44,6 @@ def build(ctx: AppContext) -> GenerateTab:
                 cfg_scale: float, seed: float, width: float, height: float, batch_size: float,
                 batch_count: float, clip_skip: float, request: gr.Request,
                 progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
-        common.check_choice(ctx, request, "field.sampler", sampler, SAMPLERS)
-        common.check_choice(ctx, request, "field.schedule_type", schedule_type, SCHEDULE_TYPES)
         greq = GenerationRequest(
             mode="txt2img", prompt=prompt or "", negative_prompt=negative_prompt or "", steps=common.whole(steps),
             sampler=sampler, schedule_type=schedule_type, cfg_scale=cfg_scale, seed=common.whole(seed),

@@ -13,7 +13,8 @@ page script in :mod:`sdaug.ui.app` stores it in the ``sdaug_lang`` cookie so Pyt
 
 Core messages are plain English ``ValueError`` texts. :func:`translate_error` translates the
 known shapes (the range checks of :class:`~sdaug.engine.request.GenerationRequest`) and prefixes
-the rest with a translated "Error:" so nothing is lost. Written here rather than with gettext
+the rest with a translated "Error:" so nothing is lost; :func:`translate_phase` does the same
+for the engine's progress phases ("loading model …"). Written here rather than with gettext
 because gradio's own i18n needs the same table as dictionaries, and the table is small.
 """
 
@@ -162,11 +163,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lang.en": ("English", "English"),
     "lang.zh": ("简体中文", "简体中文"),
     # Progress and results
-    "progress.step": ("Image {image}/{images} · step {step}/{steps}", "第 {image}/{images} 张 · 第 {step}/{steps} 步"),
+    "progress.step": ("{done}/{total} images done · step {step}/{steps}", "已完成 {done}/{total} 张 · 第 {step}/{steps} 步"),
     "progress.eta": ("{seconds} s left", "剩余 {seconds} 秒"),
     "progress.input": ("Photo {index}/{count}", "照片 {index}/{count}"),
-    "progress.loading": ("Loading model {model} … (the first time takes a while)", "正在加载模型 {model} …（第一次较慢）"),
-    "progress.working": ("Working …", "处理中 …"),
+    "progress.starting": ("Starting the engine … (the first run takes a while)", "正在启动引擎 …（第一次较慢）"),
+    "phase.loading_model": ("loading model {name} …", "正在加载模型 {name} …"),
+    "phase.downloading": ("downloading {name} …", "正在下载 {name} …"),
+    "phase.loading_controlnet": ("loading ControlNet {name} …", "正在加载 ControlNet {name} …"),
+    "phase.loading_lora": ("loading LoRA {name} …", "正在加载 LoRA {name} …"),
+    "phase.oom_retry": ("out of GPU memory: retrying with batch size {name}", "显存不足：改为每批 {name} 张重试"),
     "status.done": ("{count} image(s) in {seconds} s, saved to {folder}", "{count} 张图片，用时 {seconds} 秒，已保存到 {folder}"),
     "status.stopped": ("Stopped: kept the {count} image(s) already finished, saved to {folder}",
                        "已停止：保留已完成的 {count} 张图片，保存在 {folder}"),
@@ -184,10 +189,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "offload in Settings. Details: {message}",
         "显存不足。请减少每批张数、缩小尺寸，或在设置中选择带“卸载”的显存模式。详情：{message}",
     ),
+    "error.unexpected": ("Something went wrong ({message}). The details are in the app's log; the app keeps running.",
+                         "出现意外错误（{message}）。详情见程序日志；程序仍在运行。"),
     "error.no_input": ("Add at least one input photo first.", "请先添加至少一张输入照片。"),
     "error.bad_image": ("{name} is not an image that can be opened: {reason}", "{name} 不是可以打开的图片：{reason}"),
     "error.no_preset": ("Unknown preset {name}; choose one of: {names}.", "未知预设 {name}，可选：{names}。"),
-    "error.bad_choice": ("{field} must be one of: {choices}; got {value}.", "{field}必须是以下之一：{choices}；当前为 {value}。"),
     "error.empty_model": ("Choose a model or type a hub id first.", "请先选择模型或填写 Hub ID。"),
     "error.control_unavailable": ("Control type {name} is not available: {reason}", "控制类型 {name} 不可用：{reason}"),
     "error.no_parameters": ("There are no parameters to send: drop an image or paste its parameters first.",
@@ -205,12 +211,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "field.control_end": ("Control end", "控制结束"),
     "field.clip_skip": ("Clip skip", "CLIP 跳过层数"),
     "field.seed": ("Seed", "种子"),
-    "field.sampler": ("Sampler", "采样器"),
-    "field.schedule_type": ("Schedule type", "调度类型"),
-    "field.memory_mode": ("Memory mode", "显存模式"),
 }
 
-# Shapes of GenerationRequest.validate() messages -> (string key, group names).
+# Engine phase messages (Progress.message) -> string key; the group is the name.
+_PHASE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^loading model (?P<name>.+?) …$"), "phase.loading_model"),
+    (re.compile(r"^downloading (?P<name>.+?) …$"), "phase.downloading"),
+    (re.compile(r"^loading ControlNet (?P<name>.+?) …$"), "phase.loading_controlnet"),
+    (re.compile(r"^loading LoRA (?P<name>.+?) …$"), "phase.loading_lora"),
+    (re.compile(r"^out of GPU memory: retrying with batch size (?P<name>\d+)$"), "phase.oom_retry"),
+)
+# Shapes of GenerationRequest.validate() messages -> string key.
 _ERROR_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?P<field>\w+) must be a whole number from (?P<low>\S+) to (?P<high>\S+), got (?P<value>.+)$"),
      "error.whole"),
@@ -275,6 +286,15 @@ def translate_error(message: str, lang: str) -> str:
     if lang == "en":
         return message
     return tr("error.prefix", lang, message=message)
+
+
+def translate_phase(message: str, lang: str) -> str:
+    """An engine progress message ("loading model X …") in ``lang``; unknown ones unchanged."""
+    for pattern, key in _PHASE_SHAPES:
+        match = pattern.match(message)
+        if match:
+            return tr(key, lang, **match.groupdict())
+    return message
 
 
 def build_i18n(extra: Mapping[str, tuple[str, str]] | None = None) -> gr.I18n:

@@ -88,6 +88,9 @@ def launch(settings: Settings, options: LaunchOptions, *, model: str = "", proje
     if project is not None and not Path(project).expanduser().is_dir():
         raise ValueError(f"--project {project} is not a folder; create it with `sdaug import` or pick another")
     settings.ensure_dirs()
+    from sdaug.engine.sources import resolve_model
+
+    resolve_model(model, settings)
 
     # 2. Build the page (no torch import here).
     from sdaug.ui.app import build_app, page_options

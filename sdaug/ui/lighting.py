@@ -29,6 +29,10 @@ CONTROL_NAMES: dict[str, tuple[str, str]] = {
 class LightingControls:
     control_type: gr.Dropdown
     control_weight: gr.Slider
+
+
+@dataclass
+class ControlView:
     control_image: gr.Image
     preview: gr.Button
 
@@ -61,18 +65,21 @@ def build(ctx: AppContext) -> variants.VariantTab:
                                        info=ctx.label("light.control_type.info"))
             control_weight = gr.Slider(0.0, 2.0, value=first.control_weight if first else 1.0, step=0.05, label=ctx.label("light.control_weight"),
                                        info=ctx.label("light.control_weight.info"))
-        with gr.Accordion(ctx.label("light.control_image"), open=True):
-            control_image = gr.Image(show_label=False, type="pil", format="png", interactive=False, height=220)
-            preview = gr.Button(ctx.label("light.preview"), size="sm")
-        return LightingControls(control_type, control_weight, control_image, preview)
+        return LightingControls(control_type, control_weight)
 
-    tab = variants.build_variant_tab(ctx, "lighting", controls)
+    def side() -> ControlView:
+        control_image = gr.Image(label=ctx.label("light.control_image"), type="pil", format="png",
+                                 interactive=False, height=260)
+        preview = gr.Button(ctx.label("light.preview"), size="sm")
+        return ControlView(control_image, preview)
+
+    tab = variants.build_variant_tab(ctx, "lighting", controls, side)
     c: LightingControls = tab.extra
+    view: ControlView = tab.side
     variants.wire_preset(tab, [(c.control_type, "control_type"), (c.control_weight, "control_weight")])
 
     def check_type(control_type: str, request: gr.Request) -> None:
-        common.check_choice(ctx, request, "light.control_type", control_type, list(types))
-        if types[control_type]:
+        if types.get(control_type):
             raise ctx.user_error("error.control_unavailable", request, name=control_type, reason=types[control_type])
 
     @ctx.handle_errors
@@ -100,7 +107,8 @@ def build(ctx: AppContext) -> variants.VariantTab:
         return make_control_image(image, control_type)
 
     inputs = [*tab.base_inputs(), c.control_type, c.control_weight]
-    common.wire_run(ctx, tab.buttons, lighting, inputs, [*tab.outputs, c.control_image], api_name="lighting")
-    c.preview.click(control_preview, [tab.photos, c.control_type], c.control_image, api_name="control_preview",
-                    **ctx.gpu_event)
+    tab.extra_fields = {"control_type": c.control_type, "control_weight": c.control_weight}
+    common.wire_run(ctx, tab.buttons, lighting, inputs, [*tab.outputs, view.control_image], api_name="lighting")
+    view.preview.click(control_preview, [tab.photos, c.control_type], view.control_image,
+                       api_name="control_preview", **ctx.gpu_event)
     return tab

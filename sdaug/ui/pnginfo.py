@@ -7,6 +7,7 @@ API endpoints: ``/pnginfo`` (image -> infotext, parameters, note) and ``/send_to
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import gradio as gr
 
+from sdaug.engine.control import CONTROL_TYPES
 from sdaug.prompts import find_local_model, match_lora_hashes, parse_infotext, read_infotext, request_fields
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
@@ -71,6 +73,7 @@ def _wire_send(ctx: AppContext, tabs: gr.Tabs, target: Target, button: gr.Button
         if not infotext.strip():
             raise ctx.user_error("error.no_parameters", request)
         fields, extras = request_fields(parse_infotext(infotext))
+        fields.update(_controlnet_fields(extras))
         values = [fields.get(name, gr.skip()) for name in names]
         quality = common.quality_name(fields["steps"]) if "steps" in fields else gr.skip()
         sizes = [common.size_name(fields["width"], fields["height"])] if size and "width" in fields else [gr.skip()] * len(size)
@@ -82,6 +85,18 @@ def _wire_send(ctx: AppContext, tabs: gr.Tabs, target: Target, button: gr.Button
                  api_name=f"send_to_{target.tab_id}", queue=False)
 
 
+def _controlnet_fields(extras: Mapping[str, str]) -> dict[str, object]:
+    """Control type and weight from A1111's ``ControlNet 0`` unit ("Module: canny, Weight: 0.8, ...")."""
+    unit = dict(part.split(":", 1) for part in extras.get("ControlNet 0", "").split(",") if ":" in part)
+    unit = {key.strip(): value.strip() for key, value in unit.items()}
+    fields: dict[str, object] = {}
+    if unit.get("Module") in CONTROL_TYPES:
+        fields["control_type"] = unit["Module"]
+    with contextlib.suppress(KeyError, ValueError):
+        fields["control_weight"] = float(unit["Weight"])
+    return fields
+
+
 def _model_notes(ctx: AppContext, request: gr.Request, fields: Mapping[str, object],
                  extras: Mapping[str, str]) -> list[str]:
     """Select the image's model if it is here (else say so); name LoRAs that are missing."""
@@ -90,7 +105,7 @@ def _model_notes(ctx: AppContext, request: gr.Request, fields: Mapping[str, obje
     if model and model not in (ctx.model, Path(ctx.model).stem):
         found = find_local_model(model, ctx.settings.models_dir)
         if found is not None:
-            ctx.model = str(found)
+            ctx.model = found.stem
             notes.append(ctx.tr("png.model_selected", request, model=found.name))
         else:
             notes.append(ctx.tr("png.model_missing", request, model=model, current=ctx.model,

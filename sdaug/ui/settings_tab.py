@@ -1,8 +1,8 @@
 """Settings tab: model (local files or a hub id), LoRA list with insert-into-prompt, memory mode
 and report, the data folders, and the interface language.
 
-The model lists come from the pipeline manager, so they are read when the tab is opened (not
-at start, which would import torch). The language choice is stored in the browser and applied
+The model and LoRA lists are read from the data folder each time the tab is opened (no torch
+needed); a new memory mode takes effect with a fresh pipeline manager at the next run. The language choice is stored in the browser and applied
 at once by the page script of :mod:`sdaug.ui.app`.
 """
 
@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from sdaug.engine import sources
 from sdaug.settings import MEMORY_MODES
 from sdaug.ui.context import AppContext
 
@@ -60,9 +61,9 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
             folders = gr.Markdown()
 
     def lists(request: gr.Request) -> tuple[Any, ...]:
-        local = [*ctx.manager.local_models(), "tiny", ctx.settings.default_model]
+        local = [*sources.local_models(ctx.settings), sources.TINY, ctx.settings.default_model]
         choices = list(dict.fromkeys([ctx.model, *local]))
-        return (gr.Dropdown(choices=choices, value=ctx.model), gr.Dropdown(choices=ctx.manager.local_loras()),
+        return (gr.Dropdown(choices=choices, value=ctx.model), gr.Dropdown(choices=sources.local_loras(ctx.settings)),
                 _folders_text(ctx, request))
 
     @ctx.handle_errors
@@ -70,6 +71,7 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
         name = (typed or picked or "").strip()
         if not name:
             raise ctx.user_error("error.empty_model", request)
+        sources.resolve_model(name, ctx.settings)
         ctx.model = name
         return ctx.tr("set.model_set", request, model=f"`{name}`"), header_text(ctx, request)
 
@@ -80,14 +82,9 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
         joined = f"{text.rstrip().rstrip(',')}, {tag}" if text.strip() else tag
         return joined, ctx.tr("set.lora_inserted", request, tag=f"`{tag}`")
 
-    @ctx.handle_errors
     def set_memory_mode(mode: str, request: gr.Request) -> str:
-        if mode not in MEMORY_MODES:
-            raise ctx.user_error("error.bad_choice", request, field=ctx.tr("field.memory_mode", request),
-                                 choices=", ".join(MEMORY_MODES), value=repr(mode))
         ctx.settings.memory_mode = mode
-        if ctx.manager_loaded:
-            ctx.manager.unload()
+        ctx.reset_manager()
         return ctx.tr("set.memory_set", request, mode=ctx.tr(f"mem.{mode}", request))
 
     def relabel(lang: str, request: gr.Request) -> str:

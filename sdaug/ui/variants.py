@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from sdaug.augment.presets import Preset, load_presets
 from sdaug.engine.request import MAX_SEED, GenerationRequest
-from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -38,10 +37,13 @@ class VariantTab:
     compare: gr.ImageSlider
     pairs: gr.State  # [(input path, output path)] of the last run, in gallery order
     extra: Any = None  # what the ``controls`` hook of build_variant_tab returned
+    side: Any = None  # what the ``side`` hook returned
+    extra_fields: dict[str, Any] = field(default_factory=dict)  # more fields for PNG Info (lighting's control)
 
     def fields(self) -> dict[str, Any]:
         """GenerationRequest field name -> component, for PNG Info's "Send to"."""
-        return {"prompt": self.prompt, "denoising_strength": self.strength, **self.advanced.fields()}
+        return {"prompt": self.prompt, "denoising_strength": self.strength, **self.advanced.fields(),
+                **self.extra_fields}
 
     def base_inputs(self) -> list[Any]:
         """Inputs every variant endpoint takes, in the order of :func:`photo_requests`'s fields."""
@@ -66,9 +68,11 @@ def load_tab_presets(ctx: AppContext, kind: str) -> tuple[dict[str, Preset], lis
     return presets, problems
 
 
-def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | None], Any] | None = None) -> VariantTab:
-    """Build the shared layout inside the current ``gr.Tab``. ``controls(first_preset)`` builds the tab's
-    own components below the strength slider; the caller wires the run (see :mod:`sdaug.ui.weather`)."""
+def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | None], Any] | None = None,
+                      side: Callable[[], Any] | None = None) -> VariantTab:
+    """Build the shared layout inside the current ``gr.Tab``. ``controls(first_preset)`` builds the
+    tab's own settings below the strength slider, ``side()`` its own outputs below the before/after
+    slider; the caller wires the run (see :mod:`sdaug.ui.weather`)."""
     presets, problems = load_tab_presets(ctx, kind)
     first = next(iter(presets.values()), None)
     defaults = first.to_request(prompt=first.full_prompt) if first else GenerationRequest()
@@ -90,12 +94,14 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
             results = common.build_results(ctx)
             compare = gr.ImageSlider(label=ctx.label("aug.compare"), type="filepath", format="png",
                                      interactive=False, max_height=520)
+            side_parts = side() if side else None
     advanced = common.build_advanced(ctx, size=False, batch_count=False, batch_label="adv.variants",
                                      defaults=defaults)
+    results.render_info(ctx)
     pairs = gr.State([])
     tab = VariantTab(kind=kind, presets=presets, photos=photos, preset=preset, prompt=prompt, strength=strength,
                      advanced=advanced, buttons=buttons, results=results, compare=compare, pairs=pairs,
-                     extra=extra)
+                     extra=extra, side=side_parts)
 
     def show_pair(pairs: list[tuple[str, str]], event: gr.SelectData) -> Any:
         index = event.index if isinstance(event.index, int) else -1
@@ -131,8 +137,6 @@ def photo_requests(ctx: AppContext, request: gr.Request, photos: Sequence[Any] |
     Every photo gets ``variants`` images; seeds run on across photos so each image of the run
     has its own seed, as in a batch.
     """
-    common.check_choice(ctx, request, "field.sampler", sampler, SAMPLERS)
-    common.check_choice(ctx, request, "field.schedule_type", schedule_type, SCHEDULE_TYPES)
     loaded = common.load_photos(ctx, photos, request)
     requests: list[GenerationRequest] = []
     for index, (_, image) in enumerate(loaded):
