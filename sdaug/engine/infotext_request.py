@@ -4,7 +4,8 @@
 then resolves what depends on this machine:
 
 - ``Model``: the local checkpoint of that name (or, failing that, of that ``Model hash``) in
-  the models folder; when there is none the default model is used and a warning says so.
+  the models folder, named by its file stem as the model list shows it; when there is none the
+  default model is used and a warning says so.
 - ``Lora hashes``: each entry is matched to a local LoRA file by its hash. A file found under
   another name is used by rewriting the prompt's ``<lora:NAME:`` tags to the local name; entries
   not found are reported. The key itself is dropped: the engine writes the hashes of the LoRAs
@@ -64,9 +65,9 @@ def _local_model(name: str, model_hash: str, settings: Settings, warnings: list[
         find_local_model(model_hash, settings.models_dir) if model_hash else None
     )
     if path is not None:
-        if path.stem != name:
+        if path.stem.lower() != name.lower():
             warnings.append(f"Model {name!r} found locally as {path.name} (same hash); using it")
-        return str(path)
+        return path.stem
     described = f"{name!r} (hash {model_hash})" if model_hash else repr(name)
     warnings.append(
         f"Model {described} is not in {settings.models_dir}; using the default model "

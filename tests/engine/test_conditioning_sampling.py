@@ -24,7 +24,7 @@ from sdaug.engine.prompt_encoder import EmbeddingCache, PromptEncoder
 from sdaug.engine.samplers import make_scheduler
 from sdaug.engine.tiny import tiny_controlnet, tiny_pipeline
 
-SIZE = 64
+SIZE = 32  # pixels: 4x4 latents keep the tests fast
 
 
 @pytest.fixture(scope="module")
