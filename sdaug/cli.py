@@ -123,6 +123,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--low-vram", action="store_true", help="also measure the low-VRAM mode")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain-script baseline")
     p.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
+    p.add_argument("--peak-tflops", type=float, metavar="N",
+                   help="device peak for the compute floor (default: by GPU name; on a CPU, a measured matmul)")
+    p.add_argument("--profile", metavar="DIR", help="write a torch.profiler table and trace per workload to DIR")
 
 
 _BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_stats, _add_augment, _add_bench)
