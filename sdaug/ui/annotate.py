@@ -494,7 +494,12 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
         return run
 
-    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs)
+    @ctx.handle_errors
+    def reset_class_form(st: core.AnnotateState) -> tuple[str, str]:
+        return "", core.next_class_color(core.require_project(st))
+
+    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs).success(
+        reset_class_form, [state], [class_name, class_color], show_progress="hidden")
     save_class.click(class_handler(core.update_class), [state, class_name, class_color], outputs)
     up_class.click(handler(lambda p, s: core.move_class(p, s, -1)), [state], outputs)
     down_class.click(handler(lambda p, s: core.move_class(p, s, +1)), [state], outputs)

@@ -30,7 +30,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sdaug.dataset.store import SPLITS, STATUSES, Box, ClassRecord, ImageFilter, ImageRecord, Project
+from sdaug.dataset.store import (
+    DEFAULT_PALETTE,
+    SPLITS,
+    STATUSES,
+    Box,
+    ClassRecord,
+    ImageFilter,
+    ImageRecord,
+    Project,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -499,11 +508,16 @@ def mark_reviewed(project: Project, state: AnnotateState) -> Outcome:
 
 # Classes -------------------------------------------------------------------------------------
 def add_class(project: Project, state: AnnotateState, name: str, color: str | None) -> Outcome:
-    cls = project.add_class(name, color or None)
+    cls = project.add_class(name, css_color_to_hex(color) if color else None)
     state.selected_class_id = cls.id
     if state.active_class_id is None:
         state.active_class_id = cls.id
     return Outcome(canvas=True, classes=True, message=("ann.msg.class_added", {"name": cls.name}))
+
+
+def next_class_color(project: Project) -> str:
+    """The colour the store would give the next class (to show in the colour picker)."""
+    return DEFAULT_PALETTE[len(project.classes()) % len(DEFAULT_PALETTE)]
 
 
 def _selected_class(state: AnnotateState) -> int:
@@ -518,14 +532,14 @@ def update_class(project: Project, state: AnnotateState, name: str, color: str |
     cls = project.get_class(class_id)
     if name and name.strip() != cls.name:
         cls = project.rename_class(class_id, name)
-    if color and color.lower() != cls.color:
-        cls = project.set_class_color(class_id, _css_color_to_hex(color))
+    if color and css_color_to_hex(color) != cls.color:
+        cls = project.set_class_color(class_id, css_color_to_hex(color))
     return Outcome(canvas=True, classes=True, message=("ann.msg.class_saved", {"name": cls.name}))
 
 
-def _css_color_to_hex(color: str) -> str:
+def css_color_to_hex(color: str) -> str:
     """``#rrggbb`` from a colour picker value (which may be ``rgba(r, g, b, a)``)."""
-    text = color.strip()
+    text = color.strip().lower()
     if text.startswith("rgb"):
         parts = text[text.index("(") + 1:text.rindex(")")].split(",")
         r, g, b = (max(0, min(255, round(float(p)))) for p in parts[:3])

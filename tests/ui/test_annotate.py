@@ -1,0 +1,382 @@
+"""Annotate tab and review queue: the handlers, called directly on a project in tmp_path."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from gradio_image_annotation import image_annotator
+from PIL import Image
+
+from sdaug.dataset.store import Box, Project
+from sdaug.ui import annotate, review
+from sdaug.ui import annotate_core as core
+
+
+def make_project(tmp_path: Path, sizes: list[tuple[int, int]], classes: tuple[str, ...] = ("bin", "garbage"),
+                 splits: list[str] | None = None) -> tuple[Project, core.AnnotateState]:
+    """A project with one distinct plain image per size, the given classes, opened in a session."""
+    project = core.open_project(tmp_path / "project")
+    for name in classes:
+        project.add_class(name)
+    for i, (w, h) in enumerate(sizes):
+        path = tmp_path / f"img{i:04d}.png"
+        Image.new("RGB", (w, h), (i % 256, (i // 256) % 256, 7)).save(path)
+        project.add_image(path, split=(splits[i] if splits else "train"))
+    state = core.AnnotateState()
+    core.open_folder(state, str(project.folder))
+    return project, state
+
+
+def payload(project: Project, image_id: int, boxes: list[dict], scale: float = 1.0) -> dict:
+    """What the browser sends for an image shown at ``scale``: boxes in canvas pixels + scaleFactor."""
+    name = project.get_image(image_id).file_name
+    return {"image": {"path": f"/tmp/gradio/x/{name}", "orig_name": name, "meta": {"_type": "gradio.FileData"}},
+            "boxes": [{**b, "xmin": b["xmin"] * scale, "ymin": b["ymin"] * scale, "xmax": b["xmax"] * scale,
+                       "ymax": b["ymax"] * scale, "scaleFactor": scale, "color": "rgb(0, 0, 0)"} for b in boxes],
+            "orientation": 0}
+
+
+def drawn(x1: float, y1: float, x2: float, y2: float, label: str = "") -> dict:
+    return {"xmin": x1, "ymin": y1, "xmax": x2, "ymax": y2, "label": label}
+
+
+def coords(project: Project, image_id: int) -> list[tuple[str, float, float, float, float]]:
+    names = {c.id: c.name for c in project.classes()}
+    return sorted((names[b.class_id], b.x1, b.y1, b.x2, b.y2) for b in project.boxes(image_id))
+
+
+# Coordinates ---------------------------------------------------------------------------------
+def test_payload_boxes_match_the_component() -> None:
+    raw = [{"xmin": 10.4, "ymin": 20.6, "xmax": 100.2, "ymax": 80.9, "label": "a", "color": "rgb(1, 2, 3)",
+            "scaleFactor": 0.37}]
+    theirs = image_annotator().preprocess_boxes(raw)[0]
+    ours = core.payload_boxes({"boxes": raw})[0]
+    assert (ours.x1, ours.y1, ours.x2, ours.y2) == (theirs["xmin"], theirs["ymin"], theirs["xmax"], theirs["ymax"])
+    assert ours.label == theirs["label"]
+
+
+def test_image_larger_than_the_canvas_keeps_original_pixels(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(2000, 1000)])
+    image_id = state.image_id
+    project.set_boxes(image_id, [Box(project.classes()[0].id, 1500.25, 700.5, 1990.0, 995.0, origin="carried",
+                                     drift=0.8)])
+    # 1. What the server sends: the component keeps original pixels (no scaling on the server).
+    sent = image_annotator().postprocess(core.canvas_value(project, image_id)).model_dump()
+    assert [(b["xmin"], b["ymax"]) for b in sent["boxes"]] == [(1500.25, 995.0)]
+    # 2. The browser shows it at 32% and the user draws a box there: the stored box is in original pixels.
+    scale = 0.32
+    boxes = [drawn(b["xmin"], b["ymin"], b["xmax"], b["ymax"], b["label"]) for b in sent["boxes"]]
+    boxes.insert(0, drawn(100, 50, 600, 450))
+    outcome = core.canvas_changed(project, state, payload(project, image_id, boxes, scale))
+    assert outcome.message == ("ann.msg.saved", {"count": 2})
+    assert coords(project, image_id) == [("bin", 100, 50, 600, 450), ("bin", 1500.25, 700.5, 1990.0, 995.0)]
+    kept = next(b for b in project.boxes(image_id) if b.origin == "carried")
+    assert kept.drift == 0.8  # untouched: the stored record (float coordinates, origin, drift) is kept
+
+
+# Autosave --------------------------------------------------------------------------------------
+def test_canvas_change_autosaves_and_gives_new_boxes_the_active_class(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64), (64, 64)])
+    image_id = state.image_id
+    garbage = project.classes()[1]
+    core.set_active_class(project, state, garbage.id)
+    outcome = core.canvas_changed(project, state, payload(project, image_id, [drawn(5, 5, 30, 40)]))
+    assert coords(project, image_id) == [("garbage", 5, 5, 30, 40)]
+    assert outcome.canvas  # the browser learns the class it gave the new box
+    assert project.get_image(image_id).status == "labelled"
+    # The same boxes coming back (e.g. after the server set the canvas) write nothing.
+    again = core.canvas_changed(project, state, payload(project, image_id, [drawn(5, 5, 30, 40, "garbage")]))
+    assert again == core.Outcome()
+    assert len(state.undo[image_id]) == 1
+
+
+def test_canvas_ignores_clicks_and_payloads_of_other_images(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    # A box being started has no area yet; it is not saved.
+    assert core.canvas_changed(project, state, payload(project, image_id, [drawn(9, 9, 9, 9)])) == core.Outcome()
+    unknown = payload(project, image_id, [drawn(1, 1, 20, 20)])
+    unknown["image"]["orig_name"] = "not-in-this-project.png"
+    assert core.canvas_changed(project, state, unknown) == core.Outcome()
+    assert core.canvas_changed(project, state, None) == core.Outcome()
+    assert project.boxes(image_id) == []
+
+
+def test_boxes_go_to_the_image_they_were_drawn_on(tmp_path: Path) -> None:
+    """A canvas change that arrives after the user moved on still writes to its own image."""
+    project, state = make_project(tmp_path, [(64, 64), (64, 64)])
+    first = state.image_id
+    late = payload(project, first, [drawn(2, 2, 20, 20)])
+    core.go(project, state, +1)
+    core.canvas_changed(project, state, late)
+    assert coords(project, first) == [("bin", 2, 2, 20, 20)]
+    assert project.boxes(state.image_id) == []
+
+
+def test_no_class_yet_saves_nothing_and_says_so(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)], classes=())
+    outcome = core.canvas_changed(project, state, payload(project, state.image_id, [drawn(2, 2, 20, 20)]))
+    assert outcome.message == ("ann.msg.add_class_first", {})
+    assert outcome.canvas and project.boxes(state.image_id) == []
+
+
+# Undo / redo -----------------------------------------------------------------------------------
+def test_undo_and_redo_are_saved(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10)]))
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10, "bin"),
+                                                                    drawn(20, 20, 40, 40)]))
+    assert len(project.boxes(image_id)) == 2
+    assert core.undo(project, state).canvas
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10)]
+    core.undo(project, state)
+    assert project.boxes(image_id) == []
+    assert core.undo(project, state).message == ("ann.msg.nothing_to_undo", {})
+    core.redo(project, state)
+    core.redo(project, state)
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10), ("bin", 20, 20, 40, 40)]
+    assert core.redo(project, state).message == ("ann.msg.nothing_to_redo", {})
+    # A new edit after an undo drops the redo history.
+    core.undo(project, state)
+    core.canvas_changed(project, state, payload(project, image_id, []))
+    assert core.redo(project, state).message == ("ann.msg.nothing_to_redo", {})
+
+
+def test_history_is_per_image(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64), (64, 64)])
+    first = state.image_id
+    core.canvas_changed(project, state, payload(project, first, [drawn(1, 1, 10, 10)]))
+    core.go(project, state, +1)
+    assert core.undo(project, state).message == ("ann.msg.nothing_to_undo", {})
+    core.go(project, state, -1)
+    core.undo(project, state)
+    assert project.boxes(first) == []
+
+
+# Copy previous, class keys -------------------------------------------------------------------------
+def test_copy_previous_scales_and_skips_boxes_already_there(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(100, 50), (200, 100)])
+    first, bin_id = state.image_id, project.classes()[0].id
+    project.set_boxes(first, [Box(bin_id, 10, 10, 50, 40), Box(bin_id, 60, 5, 90, 45)])
+    core.go(project, state, +1)
+    project.set_boxes(state.image_id, [Box(bin_id, 20, 20, 100, 80)])
+    outcome = core.copy_previous(project, state)
+    assert outcome.message == ("ann.msg.copied", {"count": 1})
+    assert coords(project, state.image_id) == [("bin", 20, 20, 100, 80), ("bin", 120, 10, 180, 90)]
+    assert core.copy_previous(project, state).message == ("ann.msg.copied", {"count": 0})
+    core.undo(project, state)
+    assert coords(project, state.image_id) == [("bin", 20, 20, 100, 80)]
+    core.go(project, state, -1)
+    assert core.copy_previous(project, state).message == ("ann.msg.no_previous", {})
+
+
+def test_class_keys_map_to_class_positions(tmp_path: Path) -> None:
+    project, _ = make_project(tmp_path, [(64, 64)], classes=tuple(f"c{i}" for i in range(11)))
+    classes = project.classes()
+    assert core.class_for_key(classes, "1").name == "c0"
+    assert core.class_for_key(classes, "9").name == "c8"
+    assert core.class_for_key(classes, "0") is None
+    assert core.class_for_key(classes, "x") is None
+    assert core.class_for_key(classes[:2], "3") is None
+
+
+def test_class_key_relabels_the_newest_box_or_the_selected_one(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10)]))
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(20, 20, 40, 40),
+                                                                    drawn(1, 1, 10, 10, "bin")]))
+    outcome = core.press_class_key(project, state, "2")
+    assert outcome.message == ("ann.msg.relabelled", {"name": "garbage"}) and outcome.canvas
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10), ("garbage", 20, 20, 40, 40)]
+    assert state.active_class_id == project.classes()[1].id
+    row = next(i for i, r in enumerate(core.box_rows(project, state)) if r[2:6] == [1, 1, 10, 10])
+    assert core.select_box(project, state, row).message == ("ann.msg.box_selected", {"index": row + 1})
+    core.press_class_key(project, state, "2")
+    assert [name for name, *_ in coords(project, image_id)] == ["garbage", "garbage"]
+    assert core.press_class_key(project, state, "7").message == ("ann.msg.no_class_for_key", {"key": "7"})
+
+
+# Navigation, filters, paging -------------------------------------------------------------------
+def test_next_unlabelled_wraps_and_keeps_the_split_filter(tmp_path: Path) -> None:
+    splits = ["train", "val", "train", "val", "train"]
+    project, state = make_project(tmp_path, [(32, 32)] * 5, splits=splits)
+    ids = project.image_ids()
+    bin_id = project.classes()[0].id
+    for image_id in (ids[0], ids[2]):
+        project.set_boxes(image_id, [Box(bin_id, 1, 1, 9, 9)])
+    core.show_image(project, state, ids[0])
+    core.next_unlabelled(project, state)
+    assert state.image_id == ids[1]
+    core.set_filter(project, state, "", "train", None)
+    core.next_unlabelled(project, state)
+    assert state.image_id == ids[4]
+    core.next_unlabelled(project, state)  # wraps around to the only other unlabelled train image
+    assert state.image_id == ids[4]
+    project.set_boxes(ids[4], [Box(bin_id, 1, 1, 9, 9)])
+    assert core.next_unlabelled(project, state).message == ("ann.msg.all_labelled", {})
+
+
+def test_filters_and_paging_query_only_one_page(tmp_path: Path) -> None:
+    n = core.PAGE_SIZE * 2 + 7
+    project, state = make_project(tmp_path, [(16, 16)] * n)
+    ids = project.image_ids()
+    garbage = project.classes()[1].id
+    for image_id in ids[::10]:
+        project.set_boxes(image_id, [Box(garbage, 1, 1, 9, 9)])
+    page = core.page_rows(project, state)
+    assert (len(page.rows), page.pages, page.total) == (core.PAGE_SIZE, 3, n)
+    core.set_page(project, state, 99)
+    page = core.page_rows(project, state)
+    assert (page.page, len(page.rows)) == (2, 7)
+    core.set_page(project, state, -5)
+    assert core.page_rows(project, state).rows[0][0] == ids[0]
+    core.show_image(project, state, ids[core.PAGE_SIZE + 3])
+    assert state.page == 1
+    outcome = core.set_filter(project, state, "labelled", "", garbage)
+    assert outcome.page and state.image_id == ids[0]
+    page = core.page_rows(project, state)
+    assert [row[0] for row in page.rows] == ids[::10]
+    core.go(project, state, +1)
+    assert state.image_id == ids[10]
+    core.set_filter(project, state, "reviewed", "", None)
+    assert state.image_id is None and core.info(project, state)[0] == "ann.info.none_match"
+    with pytest.raises(ValueError, match="status filter"):
+        core.set_filter(project, state, "bogus", "", None)
+
+
+def test_previous_next_stop_at_the_ends(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(16, 16)] * 3)
+    ids = project.image_ids()
+    assert core.go(project, state, -1).message == ("ann.msg.first", {})
+    core.go(project, state, +1)
+    core.go(project, state, +1)
+    assert state.image_id == ids[2]
+    assert core.go(project, state, +1).message == ("ann.msg.last", {})
+    core.mark_reviewed(project, state)
+    assert project.get_image(ids[2]).status == "reviewed"
+    assert core.info(project, state)[1]["index"] == 3
+
+
+# Classes -------------------------------------------------------------------------------------
+def test_class_editor(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(16, 16)], classes=("bin",))
+    core.add_class(project, state, "garbage", "rgba(255, 0, 16, 1)")
+    garbage = project.classes()[1]
+    state.selected_class_id = garbage.id
+    core.update_class(project, state, "litter", "rgba(0, 128, 255, 1)")
+    assert (project.get_class(garbage.id).name, project.get_class(garbage.id).color) == ("litter", "#0080ff")
+    assert core.move_class(project, state, -1).classes
+    assert [c.name for c in project.classes()] == ["litter", "bin"]
+    project.lock_classes()
+    with pytest.raises(ValueError, match="locked"):
+        core.move_class(project, state, +1)
+    core.update_class(project, state, "rubbish", None)  # renaming stays allowed
+    assert core.class_rows(project)[0][:2] == ["1", "rubbish"]
+
+
+# Strings ---------------------------------------------------------------------------------------
+def test_every_message_key_has_english_and_chinese() -> None:
+    keys = set()
+    for module in (core, review):
+        keys |= set(re.findall(r'"((?:ann|rev)\.[a-z_.]+)"', Path(module.__file__).read_text(encoding="utf-8")))
+    table = {**annotate.STRINGS, **review.STRINGS}
+    missing = sorted(k for k in keys if k not in table and not k.endswith("."))
+    assert not missing
+    assert all(en and zh for en, zh in table.values())
+
+
+# Review queue ----------------------------------------------------------------------------------
+def add_variants(project: Project, source_id: int, n: int, size: tuple[int, int]) -> list[int]:
+    bin_id = project.classes()[0].id
+    ids = []
+    for k in range(n):
+        image = Image.new("RGB", size, (200, 10 * k, 30))
+        record = project.add_variant(source_id, image, preset="fog", seed=k, params="",
+                                     boxes=[Box(bin_id, 1, 1, 8, 8, origin="carried", drift=0.2, needs_review=True)],
+                                     status="review", condition="fog")
+        ids.append(record.id)
+    return ids
+
+
+def test_review_accept_reject_and_move_on(tmp_path: Path) -> None:
+    project, _ = make_project(tmp_path, [(32, 32)])
+    source = project.image_ids()[0]
+    variants = add_variants(project, source, 3, (32, 32))
+    rs = review.ReviewState()
+    review.start(project, rs)
+    assert rs.image_id == variants[0]
+    assert review.decide(project, rs, accept=True) == ("rev.msg.accepted", {"id": variants[0]})
+    assert project.get_image(variants[0]).status == "reviewed"
+    assert all(not b.needs_review for b in project.boxes(variants[0]))
+    assert rs.image_id == variants[1]
+    review.decide(project, rs, accept=False)
+    assert project.get_image(variants[1]).status == "rejected"
+    assert review.go(project, rs, +1) == ("rev.msg.end", {})
+    review.decide(project, rs, accept=True)
+    assert rs.image_id is None and review.info(project, rs)[0] == "rev.empty"
+    review.start(project, rs, "variants")
+    assert rs.image_id == variants[0]
+
+
+def test_apply_source_boxes_to_variants_again_scales_them(tmp_path: Path) -> None:
+    project, _ = make_project(tmp_path, [(40, 20)])
+    source = project.image_ids()[0]
+    bin_id, garbage_id = (c.id for c in project.classes())
+    same, bigger = add_variants(project, source, 1, (40, 20))[0], add_variants(project, source, 1, (80, 40))[0]
+    project.set_boxes(source, [Box(garbage_id, 2, 4, 12, 14), Box(bin_id, 20, 0, 40, 20)])
+    assert review.reapply_source_boxes(project, source) == 2
+    assert coords(project, same) == [("bin", 20, 0, 40, 20), ("garbage", 2, 4, 12, 14)]
+    assert coords(project, bigger) == [("bin", 40, 0, 80, 40), ("garbage", 4, 8, 24, 28)]
+    assert {(b.origin, b.drift, b.needs_review) for b in project.boxes(bigger)} == {("carried", None, False)}
+
+
+def test_side_by_side_shows_source_and_variant(tmp_path: Path) -> None:
+    project, _ = make_project(tmp_path, [(64, 32)])
+    source = project.image_ids()[0]
+    variant = add_variants(project, source, 1, (64, 32))[0]
+    picture = review.side_by_side(project, variant, height=100)
+    assert picture.size == (200 + 200 + 8, 100)
+    # The flagged carried box is outlined in red on the variant (right panel).
+    assert picture.getpixel((208 + 3, 3))[0] > 200
+    alone = review.side_by_side(project, source, height=50)
+    assert alone.size == (100, 50)
+
+
+# The page --------------------------------------------------------------------------------------
+def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
+    """The app builds with these tabs; load, a canvas change (raw payload) and Next go through gradio."""
+    from gradio_client import Client
+
+    from sdaug.settings import Settings
+    from sdaug.ui.app import build_app
+    from sdaug.ui.context import AppContext
+
+    project, _ = make_project(tmp_path, [(300, 200), (64, 64)])
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"), project=project.folder, model="tiny")
+    demo = build_app(ctx)
+    fns = {}
+    for index, fn in demo.fns.items():
+        fns.setdefault(fn.name, index)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, allowed_paths=ctx.allowed_paths(),
+                            i18n=ctx.build_i18n())
+    try:
+        client = Client(url, verbose=False)
+        loaded = client.predict(fn_index=fns["on_load"])
+        canvas, info = loaded[0], loaded[1]
+        assert info.startswith("**1 / 2**")
+        sent = {"image": {"path": canvas["value"]["image"], "orig_name": Path(canvas["value"]["image"]).name,
+                          "meta": {"_type": "gradio.FileData"}},
+                "boxes": [{"xmin": 10, "ymin": 10, "xmax": 50, "ymax": 40, "label": "", "scaleFactor": 0.5,
+                           "color": "rgb(0, 0, 0)"}], "orientation": 0}
+        changed = client.predict(sent, fn_index=fns["on_canvas"])
+        assert changed[0]["boxes"][0]["label"] == "bin"
+        assert coords(project, project.image_ids()[0]) == [("bin", 20, 20, 100, 80)]
+        stats = client.predict(str(project.folder), fn_index=fns["on_refresh"])
+        assert "**2** images" in stats[0]
+    finally:
+        demo.close()
