@@ -34,7 +34,7 @@ Box = Sequence[float]  # pixel (x0, y0, x1, y1)
 _MARGIN = 0.1  # of the box size, each side
 _MIN_CROP = 32  # crops are upscaled to at least this many pixels on their short side
 _MAX_SIDE = 256  # and downscaled to at most this on their long side (speed)
-_EDGE_FLOOR = 0.02  # gradient RMS below this counts as flat (gray levels in [0, 1] per pixel)
+_EDGE_FLOOR = 0.1  # local gradient RMS (Sobel of gray in [0, 1]) below this counts as flat
 
 
 @dataclass

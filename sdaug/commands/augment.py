@@ -1,0 +1,84 @@
+"""``sdaug augment --project DIR --preset NAME [--preset NAME ...] --variants N [--engine ...]``.
+
+Running the same command again resumes the same job (its key is a hash of the options that
+change what is made). ``--status`` prints the progress of every job of the project. Ctrl-C
+stops after the current image; nothing finished is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sdaug.augment.jobs import JobRunner, JobSpec, JobStatus, create_job, format_duration, job_report
+from sdaug.augment.presets import load_all_presets
+from sdaug.dataset.store import Project
+from sdaug.settings import Settings
+
+PRINT_EVERY_S = 2.0
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(home=args.home)
+    with Project.open(args.project, create=False) as project:
+        if args.status:
+            return _print_status(project)
+        if not args.preset:
+            known = ", ".join(sorted(load_all_presets(settings)))
+            raise ValueError(f"give at least one --preset NAME; known presets: {known}")
+
+        # 1. Create the job, or find it again (resume).
+        spec = JobSpec(presets=tuple(args.preset), variants=args.variants, engine=args.engine,
+                       model=(args.model or "") if args.engine == "diffusion" else "", split=args.split,
+                       status=args.status_filter, class_name=args.class_filter, batch_size=args.batch_size)
+        job = create_job(project, spec, settings)
+        runner = JobRunner(project, job.id, settings=settings)
+        before = runner.status()
+        verb = "resuming" if before.done or before.failed else "starting"
+        print(f"job {job.id}: {verb}, {before.total} variants ({', '.join(spec.presets)} × {spec.variants} "
+              f"per source, engine {spec.engine}), {before.done} already done", flush=True)
+
+        # 2. Run it in the background and print progress until it ends or Ctrl-C.
+        runner.start()
+        try:
+            while not runner.join(timeout=PRINT_EVERY_S):
+                print(runner.status().line(), flush=True)
+        except KeyboardInterrupt:
+            print("stopping after the current image ...", flush=True)
+            runner.stop(wait=True)
+            print(f"stopped: {runner.status().line()}; run the same command again to resume")
+            return 130
+
+        # 3. Final report.
+        status = runner.status()
+        _print_job(project, status)
+        if status.error:
+            print(f"error: {status.error}")
+            print("fix it and run the same command again to resume")
+            return 1
+        return 0 if status.failed == 0 else 1
+
+
+def _print_status(project: Project) -> int:
+    jobs = project.jobs()
+    if not jobs:
+        print("no augmentation jobs in this project yet")
+        return 0
+    for job in jobs:
+        spec = JobSpec.from_config(job.config)
+        progress = project.job_progress(job.id)
+        print(f"job {job.id} [{job.state}]: {', '.join(spec.presets)} × {spec.variants}, engine {spec.engine}"
+              f"{', model ' + spec.model if spec.model else ''}")
+        _print_job(project, JobStatus(job_id=job.id, state=job.state, total=progress.total, done=progress.done,
+                                      failed=progress.failed, pending=progress.pending))
+    return 0
+
+
+def _print_job(project: Project, status: JobStatus) -> None:
+    print(f"{status.state}: {status.line()}"
+          + (f" in {format_duration(status.elapsed_s)}" if status.elapsed_s else ""))
+    rows = job_report(project, status.job_id)
+    width = max(len("preset"), *(len(r.preset) for r in rows))
+    print(f"  {'preset':<{width}}  {'total':>6} {'done':>6} {'failed':>6} {'passed':>6} {'review':>6}  pass rate")
+    for r in rows:
+        rate = f"{100 * r.pass_rate:.0f}%" if r.pass_rate is not None else "-"
+        print(f"  {r.preset:<{width}}  {r.total:>6} {r.done:>6} {r.failed:>6} {r.passed:>6} {r.review:>6}  {rate:>9}")

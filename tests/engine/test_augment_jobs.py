@@ -1,0 +1,219 @@
+"""Augmentation jobs over a small project: classic engine end to end, stop/resume, kill -9 and
+restart through the CLI, YOLO export of the variants, diffusion with the tiny model, preview."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from PIL import ImageFilter as PILImageFilter
+
+from sdaug.augment.jobs import JobRunner, JobSpec, create_job, item_seed, job_report
+from sdaug.augment.preview import preview
+from sdaug.dataset.exporters import export_project
+from sdaug.dataset.store import Box, ImageFilter, Project
+from sdaug.prompts import parse_infotext, read_infotext
+from sdaug.settings import Settings
+
+
+def make_project(folder: Path, n_images: int = 4, size: int = 64) -> Project:
+    """``n_images`` textured size×size images with two boxes each (classes "bin", "garbage")."""
+    project = Project.open(folder)
+    bin_class, garbage = project.ensure_classes(["bin", "garbage"])
+    sources = folder.parent / f"{folder.name}-sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    s = size / 64
+    for index in range(n_images):
+        rng = np.random.default_rng(index)
+        texture = np.clip(rng.normal(120, 40, (size, size, 3)), 0, 255).astype(np.uint8)
+        image = Image.fromarray(texture).filter(PILImageFilter.GaussianBlur(size / 64))
+        draw = ImageDraw.Draw(image)
+        a = (4 + index % 8) * s
+        line = max(1, round(s))
+        draw.rectangle([a, 20 * s, a + 22 * s, 58 * s], fill=(30, 110, 40), outline=(0, 0, 0), width=line)
+        for x in range(round(a + 4 * s), round(a + 20 * s), round(5 * s)):  # the ribs of a bin
+            draw.line([(x, 24 * s), (x, 54 * s)], fill=(10, 50, 15), width=line)
+        draw.ellipse([38 * s, 30 * s, 58 * s, 50 * s], fill=(200, 190, 60), outline=(0, 0, 0), width=line)
+        draw.ellipse([43 * s, 35 * s, 53 * s, 45 * s], fill=(120, 100, 30))
+        path = sources / f"img_{index:03d}.png"
+        image.save(path)
+        project.add_image(path, split="val" if index == 0 else "train",
+                          boxes=[Box(bin_class.id, a, 20 * s, a + 22 * s, 58 * s),
+                                 Box(garbage.id, 38 * s, 30 * s, 58 * s, 50 * s)])
+    return project
+
+
+def check_variants(project: Project, job_id: int, n_sources: int, presets: tuple[str, ...], variants: int) -> None:
+    """Exactly one variant per item, each with its source's boxes, split and lineage; no stray files."""
+    variants_list = project.list_images(0, 10_000, ImageFilter(kind="variant"))
+    assert len(variants_list) == n_sources * len(presets) * variants
+    items = project.job_items(job_id)
+    assert {i.state for i in items} == {"done"}
+    assert len({(i.source_image_id, i.preset, i.variant_index) for i in items}) == len(items)
+    by_image = {i.image_id: i for i in items}
+    assert set(by_image) == {v.id for v in variants_list}
+    job_key = project.get_job(job_id).key
+    for variant in variants_list:
+        item = by_image[variant.id]
+        source = project.get_image(variant.source_image_id)
+        assert (variant.source_image_id, variant.preset) == (item.source_image_id, item.preset)
+        assert variant.seed == item.seed == item_seed(job_key, source.sha256, item.preset, item.variant_index)
+        assert variant.split == source.split
+        assert parse_infotext(variant.params)["sdaug preset"] == item.preset
+        assert read_infotext(project.image_path(variant)) == variant.params
+        boxes, source_boxes = project.boxes(variant.id), project.boxes(source.id)
+        assert [(b.class_id, b.x1, b.y1, b.x2, b.y2) for b in boxes] == [
+            (b.class_id, b.x1, b.y1, b.x2, b.y2) for b in source_boxes]
+        assert all(b.origin == "carried" and b.drift is not None for b in boxes)
+        assert variant.status in ("labelled", "review")
+        if any(b.needs_review for b in boxes):
+            assert variant.status == "review"
+    files = sorted(p.name for p in project.images_dir.iterdir())
+    assert files == sorted(r.file_name for r in project.list_images(0, 10_000))  # no partial or stray files
+
+
+def test_classic_job_end_to_end(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    spec = JobSpec(presets=("fog", "night"), variants=2, engine="classic")
+    job = create_job(project, spec)
+    seen: list[int] = []
+    runner = JobRunner(project, job.id, on_variant=lambda item, record, report: seen.append(record.id))
+    status = runner.run()
+    assert (status.state, status.total, status.done, status.failed, status.pending) == ("done", 16, 16, 0, 0)
+    assert status.images_per_s > 0 and len(seen) == 16
+    check_variants(project, job.id, 4, spec.presets, 2)
+    report = {r.preset: r for r in job_report(project, job.id)}
+    assert report["fog"].done == 8 and report["fog"].pass_rate == 1.0
+    assert report["night"].passed + report["night"].review == 8
+    # The same spec is the same job: nothing new is made.
+    assert create_job(project, spec).id == job.id
+    assert JobRunner(project, job.id).run().done == 16
+    assert project.count_images(ImageFilter(kind="variant")) == 16
+    # Another spec is another job; its sources are the originals only, never the variants.
+    other = create_job(project, JobSpec(presets=("fog",), variants=1, engine="classic"))
+    assert other.id != job.id and project.job_progress(other.id).total == 4
+
+
+def test_stop_and_resume_in_the_background(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p")
+    job = create_job(project, JobSpec(presets=("light_rain", "dusk"), variants=1, engine="classic"))
+    runner = JobRunner(project, job.id)
+    runner.on_variant = lambda item, record, report: runner.stop() if len(project.job_items(job.id, "done")) >= 3 else None
+    runner.start()
+    assert runner.join(timeout=60)
+    status = runner.status()
+    assert status.state == "stopped" and status.done == 3 and status.pending == 5
+    runner.on_variant = None
+    runner.start()
+    assert runner.join(timeout=60)
+    assert runner.status().state == "done"
+    check_variants(project, job.id, 4, ("light_rain", "dusk"), 1)
+
+
+def test_seeds_are_deterministic_and_make_identical_variants(tmp_path: Path) -> None:
+    spec = JobSpec(presets=("haze",), variants=2, engine="classic")
+    files = []
+    for name in ("a", "b"):
+        project = make_project(tmp_path / name, n_images=2)
+        JobRunner(project, create_job(project, spec).id).run()
+        files.append(sorted(v.sha256 for v in project.list_images(0, 100, ImageFilter(kind="variant"))))
+    assert files[0] == files[1] and len(set(files[0])) == 4
+    assert item_seed("k", "sha", "fog", 0) == item_seed("k", "sha", "fog", 0) != item_seed("k", "sha", "fog", 1)
+
+
+def test_bad_job_specs_say_what_is_wrong(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    with pytest.raises(ValueError, match="unknown preset 'snowy'"):
+        create_job(project, JobSpec(presets=("snowy",), engine="classic"))
+    with pytest.raises(ValueError, match="variants must be a whole number from 1 to 1000, got 0"):
+        create_job(project, JobSpec(presets=("fog",), variants=0, engine="classic"))
+    with pytest.raises(ValueError, match="engine must be one of diffusion, classic"):
+        create_job(project, JobSpec(presets=("fog",), engine="gan"))
+    with pytest.raises(ValueError, match="class 'car' is not in this project; classes: bin, garbage"):
+        create_job(project, JobSpec(presets=("fog",), engine="classic", class_name="car"))
+    with pytest.raises(ValueError, match="no source images match"):
+        create_job(project, JobSpec(presets=("fog",), engine="classic", split="test"))
+
+
+def test_cli_job_killed_with_sigkill_resumes_without_duplicates_or_gaps(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=20, size=256)
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+               "--preset", "night", "--variants", "2", "--engine", "classic"]
+    # 1. Start, wait until some items are done, kill -9.
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and process.poll() is None:
+        jobs = project.jobs()
+        done = project.job_progress(jobs[0].id).done if jobs else 0
+        if done >= 10:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    job = project.jobs()[0]
+    killed_at = project.job_progress(job.id)
+    assert 10 <= killed_at.done < 80, f"kill -9 did not land part-way ({killed_at})"
+    assert job.state == "running"  # killed: nobody said stopped
+    # 2. Run the same command again: it resumes the same job and finishes it.
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"job {job.id}: resuming" in result.stdout and "pass rate" in result.stdout
+    assert project.jobs() == [project.get_job(job.id)] and project.get_job(job.id).state == "done"
+    check_variants(project, job.id, 20, ("fog", "night"), 2)
+    status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "80/80 done" in status.stdout
+    # 3. After the review queue is cleared, the YOLO export holds every variant with its labels.
+    for image_id in project.image_ids(ImageFilter(status="review")):
+        project.set_status(image_id, "reviewed")
+    report = export_project(project, "yolo", tmp_path / "yolo")
+    assert sum(report.images.values()) == 100 and report.boxes == 200
+    labels = sorted((tmp_path / "yolo" / "labels").rglob("*.txt"))
+    assert len(labels) == 100
+    assert len([p for p in labels if p.stem.endswith(("_fog", "_night"))]) == 80
+    assert all(len(p.read_text().splitlines()) == 2 for p in labels)
+
+
+def test_preview_grid_and_estimate(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=5)
+    grid, estimate = preview(project, ["fog", "night_streetlamps"], engine="classic", n=4, variants=3)
+    assert grid.width >= 3 * 64 and grid.height >= 4 * 64
+    assert estimate > 0
+    images = [Image.open(project.image_path(r)) for r in project.list_images(0, 2)]
+    grid2, _ = preview(images, ["sandstorm"], engine="classic", n=4)
+    assert grid2.height < grid.height
+
+
+@pytest.fixture
+def tiny_settings(tmp_path: Path) -> Settings:
+    """User presets with 2 steps, so the tiny model runs fast."""
+    pytest.importorskip("sdaug.engine.run")
+    settings = Settings(home=tmp_path / "home")
+    for kind, name, extra in (("weather", "test_fog", ""), ("lighting", "test_night", 'control_type = "canny"\n')):
+        folder = settings.user_presets_dir / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{name}.toml").write_text(
+            f'title_en = "{name}"\nprompt = "fog, photo"\nstrength = 0.5\nsteps = 2\nsampler = "Euler"\n{extra}'
+            '[classic]\neffect = "fog"\n', encoding="utf-8")
+    return settings
+
+
+def test_diffusion_job_with_the_tiny_model(tmp_path: Path, tiny_settings: Settings) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    spec = JobSpec(presets=("test_fog", "test_night"), variants=1, engine="diffusion", model="tiny", batch_size=2)
+    job = create_job(project, spec, tiny_settings)
+    status = JobRunner(project, job.id, settings=tiny_settings).run()
+    assert (status.state, status.done, status.failed, status.error) == ("done", 6, 0, None)
+    check_variants(project, job.id, 3, spec.presets, 1)
+    for variant in project.list_images(0, 100, ImageFilter(kind="variant")):
+        assert (variant.width, variant.height) == (64, 64)
+        params = parse_infotext(variant.params)
+        assert params["Steps"] == "2" and params["Seed"] == str(variant.seed)
