@@ -4,8 +4,9 @@
 then resolves what depends on this machine:
 
 - ``Model``: the local checkpoint of that name (or, failing that, of that ``Model hash``) in
-  the models folder, named by its file stem as the model list shows it; when there is none the
-  default model is used and a warning says so.
+  the models folder, named by its file stem as the model list shows it. Names the engine
+  loads without a local file (``tiny``, a Hugging Face id, an existing path) are kept. Otherwise
+  the default model is used and a warning says so.
 - ``Lora hashes``: each entry is matched to a local LoRA file by its hash. A file found under
   another name is used by rewriting the prompt's ``<lora:NAME:`` tags to the local name; entries
   not found are reported. The key itself is dropped: the engine writes the hashes of the LoRAs
@@ -19,9 +20,11 @@ No torch here: the UI and the CLI build requests without loading the engine.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
+from sdaug.engine import sources
 from sdaug.engine.request import GenerationRequest
 from sdaug.engine.samplers import split_name
 from sdaug.prompts import find_local_model, match_lora_hashes, parse_infotext, request_fields
@@ -68,6 +71,10 @@ def _local_model(name: str, model_hash: str, settings: Settings, warnings: list[
         if path.stem.lower() != name.lower():
             warnings.append(f"Model {name!r} found locally as {path.name} (same hash); using it")
         return path.stem
+    # Not a local file, but maybe something the engine loads by name ("tiny", a hub id, a path).
+    with contextlib.suppress(ValueError):
+        sources.resolve_model(name, settings)
+        return name
     described = f"{name!r} (hash {model_hash})" if model_hash else repr(name)
     warnings.append(
         f"Model {described} is not in {settings.models_dir}; using the default model "

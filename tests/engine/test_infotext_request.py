@@ -127,3 +127,11 @@ def test_prompt_only_text_gives_a_default_request(settings):
     request, warnings = request_from_infotext("a street at night", settings)
     assert request.prompt == "a street at night" and request.steps == GenerationRequest().steps
     assert not warnings
+
+
+def test_model_names_the_engine_loads_itself_are_kept(settings):
+    for name in ("tiny", "stable-diffusion-v1-5/stable-diffusion-v1-5"):
+        request, warnings = request_from_infotext(SPEC_EXAMPLE.replace("realisticVisionV60B1_v60B1VAE", name),
+                                                  settings)
+        assert request.model == name
+        assert not any("Model" in w for w in warnings)

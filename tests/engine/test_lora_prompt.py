@@ -1,0 +1,102 @@
+"""``<lora:NAME:W>`` in the prompt activates ``<home>/loras/NAME.safetensors`` through the manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from diffusers import StableDiffusionPipeline
+from peft import LoraConfig
+from peft.utils import get_peft_model_state_dict
+
+from sdaug.engine.conditioning import batch_loras, plan_prompts
+from sdaug.engine.manager import PipelineManager
+from sdaug.engine.request import GenerationRequest
+from sdaug.engine.run import run
+from sdaug.engine.tiny import tiny_pipeline
+from sdaug.prompts import lora_hash, parse_infotext
+from sdaug.settings import Settings
+
+SIZE = 32
+
+
+def _save_lora(folder: Path, name: str, seed: int) -> Path:
+    """A random LoRA for the tiny UNet and text encoder, saved as diffusers saves trained ones."""
+    pipe = tiny_pipeline()
+    torch.manual_seed(seed)
+    pipe.unet.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                     target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    pipe.text_encoder.add_adapter(LoraConfig(r=4, lora_alpha=4, init_lora_weights=False,
+                                             target_modules=["q_proj", "k_proj", "v_proj", "out_proj"]))
+    StableDiffusionPipeline.save_lora_weights(
+        folder, unet_lora_layers=get_peft_model_state_dict(pipe.unet),
+        text_encoder_lora_layers=get_peft_model_state_dict(pipe.text_encoder), weight_name=f"{name}.safetensors")
+    return folder / f"{name}.safetensors"
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = Settings(home=tmp_path_factory.mktemp("home"), device="cpu")
+    settings.ensure_dirs()
+    _save_lora(settings.loras_dir, "snowfall", seed=1)
+    _save_lora(settings.loras_dir, "rain", seed=2)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def manager(settings: Settings) -> PipelineManager:
+    return PipelineManager(settings)
+
+
+def generate(manager: PipelineManager, prompt: str, **fields) -> tuple[np.ndarray, object]:
+    request = GenerationRequest(prompt=prompt, model="tiny", steps=2, sampler="Euler", width=SIZE, height=SIZE,
+                                seed=3, **fields)
+    result = run(request, manager)
+    return np.asarray(result.images[0], dtype=np.float32), result
+
+
+def test_batch_loras_finds_the_files_of_the_tags(settings):
+    plans = plan_prompts("snow <lora:snowfall:0.8>, <lora:rain:0.5>", "", [0, 1])
+    assert batch_loras(plans, settings) == [
+        (settings.loras_dir / "snowfall.safetensors", 0.8), (settings.loras_dir / "rain.safetensors", 0.5)]
+
+
+def test_missing_lora_is_an_error_listing_the_lora_files(settings):
+    with pytest.raises(ValueError, match=r"'nosuch' not found.*rain, snowfall"):
+        batch_loras(plan_prompts("snow <lora:nosuch:1>", "", [0]), settings)
+
+
+def test_one_lora_with_two_weights_in_a_batch_is_an_error(settings):
+    plans = plan_prompts("{<lora:snowfall:0.8>|<lora:snowfall:0.5>}", "", range(8))
+    with pytest.raises(ValueError, match="snowfall.*one set of LoRA weights"):
+        batch_loras(plans, settings)
+
+
+def test_lora_tag_changes_the_image_and_is_recorded(manager, settings):
+    plain, _ = generate(manager, "a street")
+    with_lora, result = generate(manager, "a street <lora:snowfall:0.8>")
+    assert np.abs(with_lora - plain).max() > 1
+    params = parse_infotext(result.infotexts[0])
+    assert params["Prompt"] == "a street <lora:snowfall:0.8>"
+    assert params["Lora hashes"] == f"snowfall: {lora_hash(settings.loras_dir / 'snowfall.safetensors')}"
+
+
+def test_lora_weight_zero_equals_no_lora(manager):
+    plain, _ = generate(manager, "a street")
+    zero, _ = generate(manager, "a street <lora:snowfall:0>")
+    np.testing.assert_allclose(zero, plain, atol=1)
+
+
+def test_several_loras_at_once(manager):
+    snow, _ = generate(manager, "a street <lora:snowfall:0.8>")
+    rain, _ = generate(manager, "a street <lora:rain:0.8>")
+    both, result = generate(manager, "a street <lora:snowfall:0.8> <lora:rain:0.8>")
+    assert np.abs(both - snow).max() > 1 and np.abs(both - rain).max() > 1
+    assert parse_infotext(result.infotexts[0])["Lora hashes"].count(":") == 2
+
+
+def test_unknown_network_type_is_reported_not_dropped_silently(manager):
+    _, result = generate(manager, "a street <hypernet:old:1>")
+    assert any("<hypernet:old:1>" in w for w in result.warnings)
