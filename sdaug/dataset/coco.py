@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from functools import partial
 from pathlib import Path
@@ -28,6 +27,7 @@ from sdaug.dataset.common import (
     ProgressFn,
     add_images,
     check_declared_size,
+    copy_images,
     pixel_box,
     rel,
     to_project_classes,
@@ -203,8 +203,6 @@ def write_coco(plan: ExportPlan, out: Path, final_path: Path) -> None:
     for split in SPLITS:
         if not splits[split]:
             continue
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
-        for item in splits[split]:
-            shutil.copyfile(item.source, out / "images" / split / item.name)
+        copy_images(splits[split], lambda item: out / "images" / item.split)
         text = json.dumps(coco_document(plan, split), ensure_ascii=False, indent=1)
         (out / "annotations" / f"instances_{split}.json").write_text(text, encoding="utf-8")

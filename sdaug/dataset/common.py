@@ -1,5 +1,6 @@
 """What the format modules (:mod:`.yolo`, :mod:`.coco`, :mod:`.voc`) share: the import report,
-finding image files and their split, adding one image with its boxes, and the export items.
+finding image files and their split, adding images (files prepared in parallel), the export
+items and copying their files.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -246,3 +248,12 @@ class ExportPlan:
     def class_index(self) -> dict[int, int]:
         """Store class id -> 0-based position (the YOLO class number)."""
         return {c.id: c.position for c in self.classes}
+
+
+def copy_images(items: Iterable[ExportItem], folder: Callable[[ExportItem], Path]) -> None:
+    """Copy each item's image to ``folder(item) / item.name``, several files at a time."""
+    pairs = [(item.source, folder(item) / item.name) for item in items]
+    for target in {dest.parent for _, dest in pairs}:
+        target.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
+        list(pool.map(lambda pair: shutil.copyfile(*pair), pairs))

@@ -12,7 +12,6 @@ coordinates are rounded to whole pixels as VOC readers expect.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,6 +29,7 @@ from sdaug.dataset.common import (
     ProgressFn,
     add_images,
     check_declared_size,
+    copy_images,
     pixel_box,
     rel,
     split_of,
@@ -189,9 +189,9 @@ def write_voc(plan: ExportPlan, out: Path, final_path: Path) -> None:
     names = {c.id: c.name for c in plan.classes}
     for folder in ("Annotations", "JPEGImages", "ImageSets/Main"):
         (out / folder).mkdir(parents=True, exist_ok=True)
+    copy_images(plan.items, lambda item: out / "JPEGImages")
     for split, items in plan.by_split().items():
         for item in items:
-            shutil.copyfile(item.source, out / "JPEGImages" / item.name)
             with Image.open(item.source) as img:
                 depth = len(img.getbands())
             xml = voc_xml(item.name, item.record.width, item.record.height, depth,

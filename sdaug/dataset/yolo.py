@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from functools import partial
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from sdaug.dataset.common import (
     ImportReport,
     ProgressFn,
     add_images,
+    copy_images,
     find_images,
     rel,
     split_of,
@@ -194,10 +194,9 @@ def write_yolo(plan: ExportPlan, out: Path, final_path: Path) -> None:
     for split, items in splits.items():
         if not items:
             continue
-        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        copy_images(items, lambda item: out / "images" / item.split)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         for item in items:
-            shutil.copyfile(item.source, out / "images" / split / item.name)
             w, h = item.record.width, item.record.height
             lines = [f"{index[b.class_id]} {_n((b.x1 + b.x2) / 2 / w)} {_n((b.y1 + b.y2) / 2 / h)} "
                      f"{_n(b.width / w)} {_n(b.height / h)}\n" for b in item.boxes]
