@@ -14,6 +14,8 @@ from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
 TAB_ID = "generate"
+# The tiny test model makes noise at any size: start small so the first click answers at once.
+TINY_DEFAULTS = GenerationRequest(width=64, height=64, steps=10)
 
 
 @dataclass
@@ -35,7 +37,7 @@ def build(ctx: AppContext) -> GenerateTab:
                             scale=5, elem_id="sdaug-generate-prompt")
         with gr.Column(scale=1, min_width=160):
             buttons = common.build_run_buttons(ctx)
-    advanced = common.build_advanced(ctx, defaults=GenerationRequest(width=512, height=512))
+    advanced = common.build_advanced(ctx, defaults=TINY_DEFAULTS if ctx.is_tiny else GenerationRequest())
     results.render_info(ctx)
     a = advanced
 
