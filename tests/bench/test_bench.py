@@ -37,7 +37,8 @@ def test_flops_of_sd15_match_the_published_per_model_costs(sd15_flops: FlopCount
     assert tflop["vae_encode"] == pytest.approx(1.1, abs=0.05)
     assert tflop["controlnet"] == pytest.approx(0.28, abs=0.01)  # derived: makes ControlNet img2img 19 ms
     quarter = count_flops(load_config("unet"), load_config("vae"), load_config("text_encoder"), 256)
-    assert quarter.unet == pytest.approx(sd15_flops.unet / 4, rel=0.05)
+    # Convolutions scale with the pixels, self-attention with their square: a bit under a quarter.
+    assert 0.85 * sd15_flops.unet / 4 < quarter.unet < sd15_flops.unet / 4
 
 
 @pytest.mark.parametrize(("workload", "floor_ms"), [("txt2img", 35.0), ("img2img", 15.0), ("controlnet", 19.0)])
@@ -135,4 +136,5 @@ def test_tables_report_ratios_and_the_h100_targets(sd15_flops: FlopCounts) -> No
     text = report.tables()
     assert "compute floor 15.0 ms/image" in text
     assert "best: 32.000 images/s at batch 16 (target 25: met; 8.0x baseline, target 3x: met)" in text
-    assert "   plain      4.000    0.2500      2.50" in text
+    rows = {row[0]: row[1:] for row in map(str.split, text.splitlines()) if row and row[0] in ("plain", "16")}
+    assert rows == {"plain": ["4.000", "0.2500", "2.50", "16.6", "1.00"], "16": ["32.000", "0.0312", "12.00", "2.1", "8.00"]}
