@@ -249,7 +249,7 @@ def _step_history(project: Project, state: AnnotateState, source: dict, target: 
     project.set_boxes(image_id, boxes)
     _push(target, image_id, _snapshot(current))
     state.target_box = None
-    return Outcome(canvas=True, message=(done_key, {"count": len(boxes)}))
+    return Outcome(canvas=True, page=True, message=(done_key, {"count": len(boxes)}))
 
 
 def _require_image(state: AnnotateState) -> int:
@@ -301,8 +301,7 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
     save_boxes(project, state, record.id, boxes)
     if record.id == state.image_id and newest is not None:
         state.target_box = newest
-    return Outcome(canvas=relabelled, page=record.status == "unlabelled",
-                   message=("ann.msg.saved", {"count": len(boxes)}))
+    return Outcome(canvas=relabelled, page=True, message=("ann.msg.saved", {"count": len(boxes)}))
 
 
 def _clamp(d: DrawnBox, record: ImageRecord) -> DrawnBox | None:
@@ -353,7 +352,7 @@ def set_active_class(project: Project, state: AnnotateState, class_id: int | Non
                 break
             boxes[index] = replace(box, class_id=cls.id, origin="manual")
             save_boxes(project, state, state.image_id, boxes)
-            return Outcome(canvas=True, message=("ann.msg.relabelled", {"name": cls.name}))
+            return Outcome(canvas=True, page=True, message=("ann.msg.relabelled", {"name": cls.name}))
     return Outcome(message=("ann.msg.active_class", {"name": cls.name}))
 
 
@@ -488,8 +487,7 @@ def copy_previous(project: Project, state: AnnotateState) -> Outcome:
     if not added:
         return Outcome(message=("ann.msg.copied", {"count": 0}))
     save_boxes(project, state, image_id, [*current, *added])
-    return Outcome(canvas=True, page=record.status == "unlabelled",
-                   message=("ann.msg.copied", {"count": len(added)}))
+    return Outcome(canvas=True, page=True, message=("ann.msg.copied", {"count": len(added)}))
 
 
 def scale_boxes(boxes: Iterable[Box], from_size: tuple[int, int], to_size: tuple[int, int]) -> list[Box]:
