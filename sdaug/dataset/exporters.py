@@ -8,7 +8,8 @@ The report counts what was left out and why.
 Splits: by default each image keeps its stored split (a variant always takes its source's).
 With ``ratios`` (train, val, test) the images are split at random with ``seed``, by group:
 a source image and all its variants form one group, so near-identical pictures never sit on
-both sides of the train/val line. ``variants_train_only`` leaves out the variants whose
+both sides of the train/val line. The random split applies to the export only; the
+splits stored in the project do not change. ``variants_train_only`` leaves out the variants whose
 source is in val or test, so val and test hold only real photos.
 
 The export is written into a temporary folder beside ``out`` and renamed into place when
