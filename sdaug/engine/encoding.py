@@ -1,125 +1,116 @@
-"""The prompt-encoder hook: how :func:`sdaug.engine.run.run` turns prompt text into embeddings.
+"""The prompt-encoder hook: how :func:`sdaug.engine.run.run` turns prompt text into what the
+UNet sees.
 
-``run`` never encodes text itself. For every batch it calls ``manager.encoder.encode(pipe,
-request, seeds)`` and gets a :class:`Conditioning` back, which it uses three ways:
+``run`` never reads prompt text itself. For every batch (the images with ``seeds``) it asks
+``manager.encoder``, an object with two methods (:class:`PromptEncoder`):
 
-1. ``embeddings_at(step)`` gives the ``(positive, negative)`` embeddings for model call ``step``.
-   ``run`` asks for the first call before sampling and again after every call (from the
-   pipeline's step callback); when the returned tensors are not the same objects as before, the
-   new ones are used from the next call on. That is all prompt editing (``[from:to:when]``)
-   and alternation (``[a|b]``) need. ``step`` counts model calls from the start of the *full*
-   schedule: an img2img run of 20 steps at strength 0.5 asks for steps 10, 11, ... (A1111
-   computes schedules on the full step count). Samplers that call the model twice per step
-   (:func:`sdaug.engine.samplers.calls_per_step`) count both calls, as A1111's counter does.
-   Positive and negative tensors must have the same number of tokens at every step (pad them;
-   the pipeline concatenates them for classifier-free guidance).
-2. ``wrap(pipe)`` is a context manager entered around sampling. An encoder that needs more than
-   one positive embedding per image — composable diffusion, ``a AND b:0.5`` — replaces
-   ``pipe.unet.forward`` there (and restores it on exit): the pipeline calls the UNet with the
-   batch ``[uncond, cond]``; the wrapper runs the UNet on every ``cond_i`` as well and returns
-   ``[uncond, uncond + Σ w_i·(cond_i − uncond)]`` in place of ``cond``, so the pipeline's own CFG
-   step gives ``uncond + cfg·Σ w_i·(cond_i − uncond)``. With a ControlNet the pipeline calls
-   ``pipe.controlnet`` first with the same ``[uncond, cond]`` embeddings and passes the residuals
-   to the UNet; the wrapper either wraps ``pipe.controlnet.forward`` too (exact: one ControlNet
-   call per ``cond_i``) or reuses the ``cond`` half's residuals for every ``cond_i``. The run
-   holds ``manager.lock`` while sampling, so patching shared modules is safe.
-3. ``prompts`` / ``negative_prompts`` / ``extra_params`` are written to each image's infotext:
-   the text of each image as A1111 writes it (wildcards resolved, ``<lora:...>`` tags kept) and
-   keys such as ``Template``.
+1. ``loras(request, seeds) -> {LoRA file: weight}``: the LoRAs the batch's prompts activate.
+   ``run`` passes them to :meth:`PipelineManager.pipeline`, which loads and switches them
+   before anything is encoded (LoRAs change the text encoder too).
+2. ``encode(pipe, request, seeds) -> Conditioning``, called after the request's scheduler is
+   set on ``pipe`` (so ``pipe.scheduler.order`` is known). ``run`` passes
+   ``Conditioning.prompt_embeds`` / ``negative_prompt_embeds`` to the pipeline and enters
+   ``Conditioning.wrap(pipe)`` around the pipeline call. Inside it the encoder may hook every
+   model call, which is how the full prompt language works without ``run`` knowing it:
 
-Encoders live as long as the manager (``manager.encoder``) and may cache encodings; the manager
-calls ``clear_cache()`` whenever the weights change (another model, other LoRAs or weights).
-To plug in another encoder: ``manager.encoder = MyEncoder()``, or make it the default in
-:class:`sdaug.engine.manager.PipelineManager`.
+   a. prompt editing / alternation: a forward pre-hook on ``pipe.unet`` counts the calls and
+      replaces ``encoder_hidden_states`` by the embeddings of the current step;
+   b. composable diffusion (``a AND b:0.5``): the pre-hook expands the ``[uncond, cond]`` rows
+      into ``[uncond, cond_1, cond_2, ...]`` and a forward hook mixes the outputs back into
+      ``[uncond, uncond + Σ w_i·(cond_i − uncond)]``, so the pipeline's own CFG step gives
+      ``uncond + cfg·Σ w_i·(cond_i − uncond)``. With a ControlNet the same pre-hook goes on
+      ``pipe.controlnet``, so each ``cond_i`` gets its own residuals;
+   c. caching: the encoder object lives as long as the manager and may cache encodings, keyed
+      by the text encoder object and the LoRA set (both change the result).
 
-:class:`PlainPromptEncoder` is the default: ``pipe.encode_prompt`` (CLIP's 77 tokens, the rest
-is cut), extra-network tags such as ``<lora:snow:0.8>`` removed, clip skip applied.
+   ``run`` holds ``manager.lock`` while sampling, so hooks on shared modules are safe; they
+   must be removed when the context exits. ``Conditioning.prompts`` / ``negative_prompts`` are
+   each image's text as its infotext records it (wildcards resolved, ``<lora:...>`` tags kept),
+   ``extra_params`` extra infotext keys, ``warnings`` notes for the user (unknown tags, ...).
+
+:class:`A1111PromptEncoder`, the default, plugs in :mod:`sdaug.engine.conditioning` (wildcards,
+extra networks, ``AND``, schedules, emphasis, 75-token chunks, clip skip). Another encoder is
+plugged in with ``manager.encoder = MyEncoder()``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 
+from sdaug.engine import conditioning as a1111
+from sdaug.engine.prompt_encoder import EmbeddingCache
+from sdaug.engine.prompt_encoder import PromptEncoder as TextEncoder
 from sdaug.engine.request import GenerationRequest
-
-# Extra-network tags, e.g. <lora:name:0.8> (the spec's regex).
-NETWORK_TAG = re.compile(r"<(\w+):([^>]+)>")
+from sdaug.settings import Settings
 
 
 @dataclass
 class Conditioning:
-    """Embeddings for one batch: ``(batch, tokens, dim)`` tensors on the pipeline's device."""
+    """What one batch is sampled with: ``(batch, tokens, dim)`` embeddings and the hook context."""
 
     prompt_embeds: torch.Tensor
     negative_prompt_embeds: torch.Tensor
     prompts: list[str]
     negative_prompts: list[str]
     extra_params: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
-    def embeddings_at(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(positive, negative)`` embeddings for model call ``step``; the same for every step
-        here. Subclasses return other tensors where the prompt changes."""
-        return self.prompt_embeds, self.negative_prompt_embeds
-
-    def wrap(self, pipe: Any) -> contextlib.AbstractContextManager[None]:
-        """Context around sampling in which model calls may be replaced (nothing here)."""
+    def wrap(self, pipe: Any) -> contextlib.AbstractContextManager[Any]:
+        """Context around the pipeline call in which model calls may be hooked (none here)."""
         return contextlib.nullcontext()
 
 
 class PromptEncoder(Protocol):
     """What ``run`` needs from a prompt encoder (see the module docstring)."""
 
+    def loras(self, request: GenerationRequest, seeds: list[int]) -> dict[Path, float]:
+        """LoRA files and weights the prompts of the images with ``seeds`` activate."""
+        ...
+
     def encode(self, pipe: Any, request: GenerationRequest, seeds: list[int]) -> Conditioning:
         """Encode the prompts of the images with ``seeds`` (one batch) for ``pipe``."""
         ...
 
-    def clear_cache(self) -> None:
-        """Forget cached encodings (the model's weights changed)."""
-        ...
+
+@dataclass
+class _HookedConditioning(Conditioning):
+    """Conditioning whose steps and ``AND`` parts are applied by hooks on the model calls."""
+
+    hooks: a1111.Conditioning | None = None
+
+    def wrap(self, pipe: Any) -> contextlib.AbstractContextManager[Any]:
+        return a1111.apply_conditioning(pipe, self.hooks)
 
 
-def split_networks(prompt: str) -> tuple[str, dict[str, float]]:
-    """Remove extra-network tags from ``prompt``; return the text and the LoRAs they name.
+class A1111PromptEncoder:
+    """AUTOMATIC1111's prompt language through :mod:`sdaug.engine.conditioning`."""
 
-    ``"snow <lora:snowfall:0.8>"`` -> ``("snow ", {"snowfall": 0.8})``. Tags of other network
-    types are removed too and raise ``ValueError`` naming them, as sdaug cannot apply them.
-    """
-    loras: dict[str, float] = {}
-    unknown: list[str] = []
-    for kind, args in NETWORK_TAG.findall(prompt):
-        if kind != "lora":
-            unknown.append(f"<{kind}:{args}>")
-            continue
-        name, _, rest = args.partition(":")
-        weight_text = rest.split(":")[0] or "1"
-        try:
-            loras[name] = float(weight_text)
-        except ValueError:
-            raise ValueError(f"LoRA tag <lora:{args}> has weight {weight_text!r}; write a number, "
-                             f"e.g. <lora:{name}:0.8>") from None
-    if unknown:
-        raise ValueError(f"sdaug can only apply LoRA tags (<lora:NAME:WEIGHT>); remove {', '.join(unknown)}")
-    return NETWORK_TAG.sub("", prompt), loras
+    def __init__(self, settings: Settings, cache: EmbeddingCache | None = None) -> None:
+        self.settings = settings
+        self.cache = cache if cache is not None else EmbeddingCache()
 
-
-class PlainPromptEncoder:
-    """``pipe.encode_prompt`` on the prompt without its network tags (77 tokens at most)."""
+    def loras(self, request: GenerationRequest, seeds: list[int]) -> dict[Path, float]:
+        plans = a1111.plan_prompts(request.prompt, request.negative_prompt, seeds)
+        return dict(a1111.batch_loras(plans, self.settings))
 
     def encode(self, pipe: Any, request: GenerationRequest, seeds: list[int]) -> Conditioning:
-        layers = pipe.text_encoder.config.num_hidden_layers
-        if request.clip_skip > layers:
-            raise ValueError(f"clip_skip must be from 1 to {layers} for this model, got {request.clip_skip}")
-        n = len(seeds)
-        positive_embeds, negative_embeds = pipe.encode_prompt(
-            [split_networks(request.prompt)[0]] * n, pipe._execution_device, 1, True,
-            [NETWORK_TAG.sub("", request.negative_prompt)] * n, clip_skip=request.clip_skip - 1 or None,
+        # 1. Wildcards, tags and AND parts per image.
+        plans = a1111.plan_prompts(request.prompt, request.negative_prompt, seeds)
+        lora_key = tuple(sorted((str(path), weight) for path, weight in a1111.batch_loras(plans, self.settings)))
+        # 2. Every schedule entry of every text, weighted and chunked (cached).
+        text_encoder = TextEncoder(pipe.tokenizer, pipe.text_encoder, lora_key=lora_key, cache=self.cache)
+        strength = request.denoising_strength if request.init_images else None
+        hooks = a1111.encode_conditioning(text_encoder, plans, request.steps, request.sampler, request.clip_skip,
+                                          denoising_strength=strength, scheduler_order=pipe.scheduler.order)
+        positive, negative = hooks.initial_embeds()
+        device, dtype = pipe._execution_device, pipe.unet.dtype
+        return _HookedConditioning(
+            positive.to(device, dtype), negative.to(device, dtype),
+            [plan.prompt for plan in plans], [plan.negative_prompt for plan in plans],
+            warnings=list(dict.fromkeys(w for plan in plans for w in plan.warnings)), hooks=hooks,
         )
-        return Conditioning(positive_embeds, negative_embeds, [request.prompt] * n, [request.negative_prompt] * n)
-
-    def clear_cache(self) -> None:
-        """Nothing is cached."""

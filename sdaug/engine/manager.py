@@ -7,13 +7,18 @@
 - ControlNet models are cached by name (hub id, local folder or file, ``tiny``).
 - LoRAs are loaded once into the base pipeline as peft adapters and switched per request with
   ``set_adapters`` (weights included); a request without LoRAs disables them, so the output is
-  the plain model's again.
+  the plain model's again. When the UNet is compiled (``settings.compile`` on CUDA) LoRAs are
+  baked into the weights instead (:func:`sdaug.engine.fastpath.bake_loras`: no recompiles).
 - Device: CUDA > Apple MPS > CPU unless ``settings.device`` says otherwise; dtype float16 on
   CUDA, float32 elsewhere unless ``settings.dtype`` says otherwise.
 - Memory policy, chosen once (:meth:`PipelineManager.memory_report` says which): memory mode
   ``auto`` is ``full`` with 8 GiB of GPU memory or more, ``model-offload`` from 4 GiB,
-  ``sequential-offload`` below; xformers attention when installed (``settings.attention``),
-  attention slicing when asked for, on MPS, or below 6 GiB; VAE tiling when asked for.
+  ``sequential-offload`` below. ``full`` applies the CUDA fast path of
+  :mod:`sdaug.engine.fastpath` (attention per ``settings.attention``: SDPA, or xformers when
+  asked for and installed; channels-last, compile, VAE tiling per Settings);
+  ``model-offload`` is its low-VRAM mode (model CPU offload, VAE tiling and slicing);
+  ``sequential-offload`` moves each layer to the GPU as it runs (slowest, least memory).
+  Apple MPS gets attention slicing; the CPU runs as is.
 - The lock: :func:`sdaug.engine.run.run` holds ``manager.lock`` for a whole run. Code that
   calls :meth:`pipeline` or :meth:`unload` directly while runs may happen takes it too.
 
@@ -24,12 +29,11 @@ models are loaded with ``use_safetensors=True`` for the same reason.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +49,8 @@ from diffusers import (
 from huggingface_hub import is_offline_mode
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-from sdaug.engine import sources, tiny
-from sdaug.engine.encoding import PlainPromptEncoder, PromptEncoder
+from sdaug.engine import fastpath, sources, tiny
+from sdaug.engine.encoding import A1111PromptEncoder, PromptEncoder
 from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError
 from sdaug.engine.sources import TINY, ModelSource
 from sdaug.prompts import model_hash
@@ -71,24 +75,28 @@ class PipelineManager:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.lock = threading.Lock()
-        self.encoder: PromptEncoder = PlainPromptEncoder()
+        self.encoder: PromptEncoder = A1111PromptEncoder(settings)
         self.device = _pick_device(settings.device)
         self.dtype = _pick_dtype(settings.dtype, self.device)
-        self.memory_mode, self._attention, self._slicing = self._memory_policy()
+        self.memory_mode = self._memory_mode()
+        self._policy_notes: list[str] = []  # what the memory policy switched on, for the report
         self.source: ModelSource | None = None  # the loaded model
         self.load_seconds = 0.0
         self._base: StableDiffusionPipeline | None = None
         self._scheduler_config: dict[str, Any] = {}
         self._derived: dict[tuple[type, str], Any] = {}
         self._controlnets: dict[str, ControlNetModel] = {}
-        self._adapters: dict[str, str] = {}  # LoRA name -> peft adapter name
-        self._active_loras: dict[str, float] = {}
+        self._adapters: dict[Path, str] = {}  # LoRA file -> peft adapter name
+        self._active_loras: dict[Path, float] = {}
         self._model_hash: str | None = None
 
     # Pipelines -------------------------------------------------------------------------------
     def pipeline(self, mode: str, model: str, controlnet: str | None = None,
-                 loras: dict[str, float] | None = None, on_status: StatusCallback | None = None) -> Any:
-        """The diffusers pipeline for ``mode`` on ``model`` with ``loras`` ({name: weight}) active.
+                 loras: Mapping[str | Path, float] | None = None, on_status: StatusCallback | None = None) -> Any:
+        """The diffusers pipeline for ``mode`` on ``model`` with ``loras`` active.
+
+        ``loras`` maps LoRA names (files in ``<home>/loras/``, as ``<lora:NAME:W>`` tags name
+        them) or paths to weights; without any, LoRAs are off.
 
         ``mode`` ``txt2img`` / ``img2img``; with ``controlnet`` (a ControlNet name) these become
         ControlNet txt2img / ControlNet img2img; ``controlnet`` mode is ControlNet txt2img and
@@ -108,7 +116,7 @@ class PipelineManager:
         base = self._base
 
         # 3. LoRAs on the shared UNet and text encoder.
-        self._apply_loras(dict(loras or {}), status)
+        self._apply_loras({self._lora_path(key): float(w) for key, w in (loras or {}).items()}, status)
 
         # 4. The pipeline class for the mode, derived from the base with shared weights.
         if not controlnet:
@@ -138,7 +146,7 @@ class PipelineManager:
         self._controlnets.clear()
         self._adapters.clear()
         self._active_loras.clear()
-        self.encoder.clear_cache()
+        self._policy_notes = []
         _free_memory(self.device)
 
     # Listing ---------------------------------------------------------------------------------
@@ -159,11 +167,7 @@ class PipelineManager:
             device = f"cuda ({props.name}, {props.total_memory / GIB:.0f} GiB, {used:.1f} GiB in use)"
         else:
             device = self.device
-        parts = [f"device {device}", dtype, f"memory mode {self.memory_mode}", f"attention {self._attention}"]
-        if self._slicing:
-            parts.append("attention slicing")
-        if self.settings.vae_tiling:
-            parts.append("VAE tiling")
+        parts = [f"device {device}", dtype, f"memory mode {self.memory_mode}", *self._policy_notes]
         loaded = self.source.name if self.source else "none"
         parts.append(f"model {loaded}")
         return ", ".join(parts)
@@ -247,69 +251,66 @@ class PipelineManager:
             extra = {"controlnet": self._controlnet(controlnet, status)} if controlnet else {}
             with _quiet_cast_warning():
                 pipe = cls.from_pipe(self._base, **{_PIPE_DTYPE: self.dtype}, **extra)
-            self._derived[key] = self._place(pipe, offload_only=True)
+            self._derived[key] = self._place(pipe, derived=True)
         return self._derived[key]
 
-    def _place(self, pipe: Any, offload_only: bool = False) -> Any:
-        """Move ``pipe`` to the device and apply the memory policy to it."""
+    def _place(self, pipe: Any, derived: bool = False) -> Any:
+        """Move ``pipe`` to the device and apply the memory policy (again for a pipeline derived
+        with ``from_pipe``: offload hooks and a new ControlNet need it; the rest is kept)."""
         pipe.set_progress_bar_config(disable=True)
         if self.memory_mode == "model-offload":
-            pipe.enable_model_cpu_offload(device=self.device)
+            notes = fastpath.apply_low_vram(pipe, self.device)
         elif self.memory_mode == "sequential-offload":
             pipe.enable_sequential_cpu_offload(device=self.device)
-        elif not offload_only:
-            pipe.to(self.device)
-        if offload_only:
-            return pipe
-        if self._attention == "xformers":
-            pipe.enable_xformers_memory_efficient_attention()
-        if self._slicing:
-            pipe.enable_attention_slicing()
-        if self.settings.vae_tiling:
             pipe.vae.enable_tiling()
-        if self.device == "cuda" and self.settings.channels_last:
-            pipe.unet.to(memory_format=torch.channels_last)
-        if self.device == "cuda" and self.settings.compile:
-            pipe.unet.compile()
+            notes = ["sequential CPU offload", "VAE tiling"]
+        else:
+            if not derived:
+                pipe.to(self.device)
+            notes = []
+            if self.device == "cuda":
+                notes = fastpath.apply_fast_path(pipe, self.settings, self.device)
+            elif self.device == "mps":
+                pipe.enable_attention_slicing()
+                notes = ["attention slicing (MPS)"]
+        if not derived:
+            self._policy_notes = [note for note in notes if not note.startswith("skipped")]
         return pipe
 
     # LoRAs -----------------------------------------------------------------------------------
-    def _apply_loras(self, loras: dict[str, float], status: StatusCallback) -> None:
+    def _lora_path(self, key: str | Path) -> Path:
+        return Path(key) if isinstance(key, Path) else sources.find_lora(key, self.settings)
+
+    def _apply_loras(self, loras: dict[Path, float], status: StatusCallback) -> None:
         if loras == self._active_loras:
             return
         base = self._base
-        for name in loras:
-            if name not in self._adapters:
-                path = sources.find_lora(name, self.settings)
-                status(f"loading LoRA {name} …")
-                adapter = _adapter_name(name, set(self._adapters.values()))
-                base.load_lora_weights(str(path), adapter_name=adapter)
-                self._adapters[name] = adapter
-        if loras:
-            base.enable_lora()
-            base.set_adapters([self._adapters[n] for n in loras], adapter_weights=list(loras.values()))
-        elif self._adapters:
-            base.disable_lora()
+        if self.settings.compile and self.device == "cuda":
+            status("baking LoRAs into the weights …")
+            fastpath.bake_loras(base, list(loras.items()))
+        else:
+            for path in loras:
+                if path not in self._adapters:
+                    status(f"loading LoRA {path.stem} …")
+                    adapter = _adapter_name(path.stem, set(self._adapters.values()))
+                    base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
+                    self._adapters[path] = adapter
+            if loras:
+                base.enable_lora()
+                base.set_adapters([self._adapters[p] for p in loras], adapter_weights=list(loras.values()))
+            elif self._adapters:
+                base.disable_lora()
         self._active_loras = dict(loras)
-        self.encoder.clear_cache()
 
     # Memory policy ---------------------------------------------------------------------------
-    def _memory_policy(self) -> tuple[str, str, bool]:
-        """(memory mode, attention implementation, attention slicing), chosen once."""
-        total = torch.cuda.get_device_properties(0).total_memory / GIB if self.device == "cuda" else 0.0
-        mode = self.settings.memory_mode
+    def _memory_mode(self) -> str:
+        """The memory mode, chosen once: ``auto`` becomes a mode by the GPU's memory."""
         if self.device != "cuda":
-            mode = "full"  # offloading to the CPU only helps a GPU
-        elif mode == "auto":
-            mode = "full" if total >= 8 else "model-offload" if total >= 4 else "sequential-offload"
-        wanted = self.settings.attention
-        xformers = self.device == "cuda" and importlib.util.find_spec("xformers") is not None
-        if wanted == "xformers" and not xformers:
-            logger.warning("xformers was asked for but is not installed (or no CUDA); using PyTorch SDPA")
-        attention = "xformers" if xformers and wanted in ("auto", "xformers") else "sdpa"
-        slicing = self.settings.attention_slicing or self.device == "mps" or (
-            self.device == "cuda" and total < 6 and attention != "xformers")
-        return mode, attention, slicing
+            return "full"  # offloading to the CPU only helps a GPU
+        if self.settings.memory_mode != "auto":
+            return self.settings.memory_mode
+        total = torch.cuda.get_device_properties(0).total_memory / GIB
+        return "full" if total >= 8 else "model-offload" if total >= 4 else "sequential-offload"
 
 
 def _pick_device(wanted: str) -> str:

@@ -135,6 +135,8 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
     cancelled: bool = False
     control_images: list[Image.Image] = field(default_factory=list)
+    # Notes for the user that did not stop the run (e.g. an unknown <hypernet:...> tag ignored).
+    warnings: list[str] = field(default_factory=list)
 
 
 def _round8(value: int) -> int:

@@ -17,11 +17,10 @@ retried at half the batch size; at batch size 1 the run fails with
 :class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
 
 Prompts go through the encoder hook ``manager.encoder`` (:mod:`sdaug.engine.encoding`
-documents it): the encoder returns a :class:`~sdaug.engine.encoding.Conditioning` whose
-``embeddings_at(step)`` is asked for the embeddings of every model call (prompt editing swaps
-them through the pipeline's step callback) and whose ``wrap(pipe)`` context may replace the
-UNet / ControlNet calls (composable diffusion). ``<lora:NAME:W>`` tags of the positive prompt
-choose the LoRAs the manager activates.
+documents it): per batch it names the LoRAs to activate, then returns a
+:class:`~sdaug.engine.encoding.Conditioning` with the first embeddings and a ``wrap(pipe)``
+context entered around the pipeline call, in which the encoder hooks the model calls (prompt
+editing, alternation, ``AND``). ``run`` itself never parses prompt text.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -39,7 +39,7 @@ from PIL import Image
 
 from sdaug.engine import sources
 from sdaug.engine.control import make_control_image
-from sdaug.engine.encoding import Conditioning, split_networks
+from sdaug.engine.encoding import Conditioning
 from sdaug.engine.errors import OutOfMemoryError
 from sdaug.engine.manager import PipelineManager
 from sdaug.engine.request import GenerationRequest, Result
@@ -84,9 +84,7 @@ class _Run:
     on_image: ImageCallback | None
     start: float = field(default_factory=time.perf_counter)
     result: Result = field(default_factory=Result)
-    pipe: Any = None
     controlnet_name: str = ""
-    infotext_extra: dict[str, str] = field(default_factory=dict)
     controls: dict[int, Image.Image] = field(default_factory=dict)  # id(source image) -> control image
     batch_index: int = 0
     batch_count: int = 0
@@ -108,35 +106,27 @@ class _Run:
 def run(request: GenerationRequest, manager: PipelineManager, on_progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None, on_image: ImageCallback | None = None) -> Result:
     """Generate the images of ``request`` with ``manager``'s pipelines (see the module docstring)."""
-    # 1. Check the request; fix the seeds; find the LoRAs the prompt names.
+    # 1. Check the request; fix the seeds.
     request.validate()
     seeds = request.image_seeds()
-    loras = split_networks(request.prompt)[1]
     state = _Run(request, manager, seeds, on_progress, cancel, on_image)
-    timings = state.result.timings
     for key in ("load", "encode", "denoise", "decode"):
-        timings[key] = 0.0
+        state.result.timings[key] = 0.0
 
     with manager.lock:
-        # 2. Get the pipeline (loading the model, ControlNet and LoRAs when they change).
-        started = time.perf_counter()
-        model = sources.resolve_model(request.model, manager.settings)
+        # 2. The ControlNet: the request's, or the default one for its control type.
         if request.mode == "controlnet":
+            model = sources.resolve_model(request.model, manager.settings)
             state.controlnet_name = request.controlnet_model or sources.default_controlnet(request.control_type, model)
-        mode = "img2img" if request.init_images else request.mode
-        state.pipe = manager.pipeline(mode, request.model, controlnet=state.controlnet_name or None, loras=loras,
-                                      on_status=lambda message: state.report(message=message))
-        timings["load"] = time.perf_counter() - started
-        state.infotext_extra = _infotext_extra(state, loras)
 
-        # 3. Make the batches; a batch that runs out of memory is split in two and retried.
+        # 3. The batches; a batch that runs out of memory is split in two and retried.
         pending = deque(_chunks(list(range(len(seeds))), request.batch_size))
         batches_done = 0
         while pending and not state.cancelled():
             indices = pending.popleft()
             state.batch_index, state.batch_count = batches_done + 1, batches_done + 1 + len(pending)
             try:
-                images, conditioning = _generate(state, indices)
+                images, conditioning, loras = _generate(state, indices)
             except _Cancelled:
                 break
             except Exception as error:
@@ -154,29 +144,41 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
                 continue
             # 4. Record the finished images with their infotexts.
             batches_done += 1
+            extra = {**_infotext_extra(state, loras), **conditioning.extra_params}
             for position, (index, image) in enumerate(zip(indices, images, strict=True)):
-                _finish_image(state, index, image, conditioning, position)
+                _finish_image(state, index, image, conditioning, position, extra)
         state.result.control_images = list(state.controls.values())
 
     state.result.cancelled = state.cancelled()
-    timings["total"] = time.perf_counter() - state.start
+    state.result.timings["total"] = time.perf_counter() - state.start
     return state.result
 
 
-def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning]:
+def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning, dict[Path, float]]:
     """Encode, denoise and decode the images ``indices`` of the run as one batch."""
-    request, manager, pipe = state.request, state.manager, state.pipe
+    request, manager = state.request, state.manager
     seeds = [state.seeds[i] for i in indices]
     timings = state.result.timings
 
-    # 1. A fresh scheduler and one generator per image.
+    # 1. The pipeline with this batch's LoRAs (loads the model / ControlNet / LoRAs on change).
+    started = time.perf_counter()
+    loras = manager.encoder.loras(request, seeds)
+    mode = "img2img" if request.init_images else request.mode
+    pipe = manager.pipeline(mode, request.model, controlnet=state.controlnet_name or None, loras=loras,
+                            on_status=lambda message: state.report(message=message))
+    timings["load"] += time.perf_counter() - started
+
+    # 2. A fresh scheduler, one generator per image, then the prompts through the encoder hook.
     pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds)
     generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
-
-    # 2. Encode the prompts through the encoder hook.
     started = time.perf_counter()
     conditioning = manager.encoder.encode(pipe, request, seeds)
     timings["encode"] += time.perf_counter() - started
+    for warning in conditioning.warnings:
+        if warning not in state.result.warnings:
+            state.result.warnings.append(warning)
+            logger.warning("%s", warning)
+            state.report(message=warning)
 
     # 3. The inputs of this mode at the working size.
     width, height = request.work_size
@@ -193,26 +195,18 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
         kwargs.update(controlnet_conditioning_scale=request.control_weight,
                       control_guidance_start=request.control_start, control_guidance_end=request.control_end)
 
-    # 4. Denoise; the step callback reports progress, checks cancel and swaps embeddings.
-    first_call = _first_call(request, pipe.scheduler)
-    current = conditioning.embeddings_at(first_call)
-
+    # 4. Denoise; the step callback reports progress and checks cancel.
     def on_step_end(pipe: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
-        nonlocal current
         state.report(i + 1, pipe.num_timesteps)
         if state.cancelled():
             raise _Cancelled
-        following = conditioning.embeddings_at(first_call + i + 1)
-        if following[0] is current[0] and following[1] is current[1]:
-            return {}
-        current = following
-        positive, negative = following
-        return {"prompt_embeds": torch.cat([negative, positive]) if pipe.do_classifier_free_guidance else positive}
+        return {}
 
     started = time.perf_counter()
     try:
         with conditioning.wrap(pipe):
-            latents = pipe(prompt_embeds=current[0], negative_prompt_embeds=current[1],
+            latents = pipe(prompt_embeds=conditioning.prompt_embeds,
+                           negative_prompt_embeds=conditioning.negative_prompt_embeds,
                            callback_on_step_end=on_step_end, **kwargs).images
     finally:
         timings["denoise"] += time.perf_counter() - started
@@ -225,14 +219,14 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
     pipe.maybe_free_model_hooks()
     timings["decode"] += time.perf_counter() - started
     size = (request.width, request.height)
-    return [image if image.size == size else image.resize(size, Image.Resampling.LANCZOS) for image in images], \
-        conditioning
+    images = [image if image.size == size else image.resize(size, Image.Resampling.LANCZOS) for image in images]
+    return images, conditioning, loras
 
 
-def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Conditioning, position: int) -> None:
+def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Conditioning, position: int,
+                  extra: dict[str, str]) -> None:
     request, manager = state.request, state.manager
     seed = state.seeds[index]
-    extra = {**state.infotext_extra, **conditioning.extra_params}
     params = infotext_params(request, seed, model_name=manager.source.name, model_hash=manager.model_hash,
                              extra=extra)
     infotext = format_infotext(conditioning.prompts[position], conditioning.negative_prompts[position], params)
@@ -243,16 +237,16 @@ def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Con
         state.on_image(len(state.result.images) - 1, image, infotext)
 
 
-def _infotext_extra(state: _Run, loras: dict[str, float]) -> dict[str, str]:
-    """Infotext keys of this run beyond the request's: LoRA hashes and the ControlNet unit."""
-    request, settings = state.request, state.manager.settings
+def _infotext_extra(state: _Run, loras: dict[Path, float]) -> dict[str, str]:
+    """Infotext keys of a batch beyond the request's: the ControlNet unit and LoRA hashes."""
+    request = state.request
     extra: dict[str, str] = {}
     if state.controlnet_name:
         extra["ControlNet 0"] = (f"Module: {request.control_type}, Model: {state.controlnet_name}, "
                                  f"Weight: {request.control_weight:g}, Guidance Start: {request.control_start:g}, "
                                  f"Guidance End: {request.control_end:g}")
     if loras:
-        extra["Lora hashes"] = ", ".join(f"{name}: {lora_hash(sources.find_lora(name, settings))}" for name in loras)
+        extra["Lora hashes"] = ", ".join(f"{path.stem}: {lora_hash(path)}" for path in loras)
     return extra
 
 
@@ -273,14 +267,6 @@ def _control_image(state: _Run, index: int, width: int, height: int) -> Image.Im
 def _fit(image: Image.Image, width: int, height: int) -> Image.Image:
     image = image.convert("RGB")
     return image if image.size == (width, height) else image.resize((width, height), Image.Resampling.LANCZOS)
-
-
-def _first_call(request: GenerationRequest, scheduler: Any) -> int:
-    """Index of the first model call in the full schedule (img2img skips the first steps)."""
-    if not request.init_images:
-        return 0
-    run_steps = min(int(request.steps * request.denoising_strength), request.steps)
-    return (request.steps - run_steps) * getattr(scheduler, "order", 1)
 
 
 def _chunks(items: list[int], size: int) -> list[list[int]]:
