@@ -136,7 +136,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
     estimate = gr.Markdown()
     grid = gr.Image(label=label("job.grid"), type="pil", interactive=False, format="jpeg")
     status_md = gr.Markdown(label("job.no_job"))
-    report = gr.Dataframe(label=label("job.report"), interactive=False)
+    report = gr.Dataframe(label=label("job.report"), interactive=False, visible=False)
     timer = gr.Timer(POLL_S, active=False)
     form = [folder, weather, lighting, variants, engine, split]
 
@@ -162,9 +162,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             text += ctx.tr("job.status.message", lang, message=status.message)
         if status.error:
             text += ctx.tr("job.status.error", lang, error=status.error)
-        rows = report_rows(project, st.job_id)
-        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": rows or [[""] * len(REPORT_COLUMNS)]}
-        return st, text, table, gr.Timer(active=runner.running)
+        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(project, st.job_id)}
+        return st, text, gr.update(value=table, visible=True), gr.Timer(active=runner.running)
 
     @ctx.handle_errors
     def on_preview(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,

@@ -112,12 +112,13 @@ def build(ctx: AppContext) -> None:
     with gr.Row():
         table = gr.Dataframe(label=label("ds.table"), interactive=False, max_height=560, scale=2)
         with gr.Column(scale=3):
+            plot = {"x": "", "y": "", "height": 240, "y_lim": [0, None], "sort": None}
             with gr.Row():
-                class_plot = gr.BarPlot(label=label("ds.plot.class"), x="", y="", height=240)
-                condition_plot = gr.BarPlot(label=label("ds.plot.condition"), x="", y="", height=240)
+                class_plot = gr.BarPlot(label=label("ds.plot.class"), **plot)
+                condition_plot = gr.BarPlot(label=label("ds.plot.condition"), **plot)
             with gr.Row():
-                boxes_plot = gr.BarPlot(label=label("ds.plot.boxes"), x="", y="", height=240, sort=None)
-                split_plot = gr.BarPlot(label=label("ds.plot.split"), x="", y="", height=240)
+                boxes_plot = gr.BarPlot(label=label("ds.plot.boxes"), **plot)
+                split_plot = gr.BarPlot(label=label("ds.plot.split"), x_label_angle=-45, **plot)
     with gr.Accordion(label("job.title"), open=True):
         augment_tab.build(ctx, folder)
 
@@ -136,7 +137,8 @@ def build(ctx: AppContext) -> None:
         return (summary(ctx, lang, len(project.classes()), stats),
                 {"headers": [ctx.tr(k, lang) for k in TABLE_COLUMNS], "data": rows},
                 gr.BarPlot(per_class, x=name, y=count), gr.BarPlot(per_condition, x=name, y=count),
-                gr.BarPlot(per_image, x=name, y=count, sort=None), gr.BarPlot(per_group, x=name, y=count, color=group))
+                gr.BarPlot(per_image, x=name, y=count, sort=per_image[name].tolist()),
+                gr.BarPlot(per_group, x=name, y=count, color=group, sort=per_group[name].tolist()))
 
     refresh.click(on_refresh, [folder], outputs)
     folder.submit(on_refresh, [folder], outputs)
