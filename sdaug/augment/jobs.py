@@ -59,8 +59,9 @@ logger = logging.getLogger(__name__)
 ENGINES = ("diffusion", "classic")
 # Sources used when no status filter is given: images a person has labelled.
 DEFAULT_SOURCE_STATUSES = ("labelled", "reviewed")
-# Temp files of interrupted atomic writes older than this are removed when a job starts or ends.
-STALE_TEMP_S = 5.0
+# Temp files of interrupted atomic writes (kill -9) older than this are removed when a job
+# starts or ends. A live write renames its temp file within milliseconds of its last write.
+STALE_TEMP_S = 2.0
 _CLASSIC_BATCH = 16  # items fetched at a time for the classic engine (it works one by one)
 _SOURCE_CACHE = 64  # decoded source images kept in memory
 
@@ -296,7 +297,10 @@ class JobRunner:
         self.manager = manager
         self.on_variant = on_variant
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # Set while no run is in progress. (Not Thread.is_alive: a KeyboardInterrupt inside
+        # Thread.join can leave a live thread reported as finished on CPython < 3.13.)
+        self._idle = threading.Event()
+        self._idle.set()
         self._sources: dict[int, _Source] = {}
         self._started_at: float | None = None
         self._made = 0  # variants stored by this run (for the rate)
@@ -306,15 +310,15 @@ class JobRunner:
     # Control ------------------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return not self._idle.is_set()
 
     def start(self) -> None:
         """Run the job in a daemon thread; does nothing while it already runs."""
         if self.running:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self.run, name=f"sdaug-job-{self.job_id}", daemon=True)
-        self._thread.start()
+        self._idle.clear()
+        threading.Thread(target=self.run, name=f"sdaug-job-{self.job_id}", daemon=True).start()
 
     def stop(self, wait: bool = False, timeout: float | None = None) -> None:
         """Ask the worker to stop after the current item (diffusion: within one step)."""
@@ -323,10 +327,8 @@ class JobRunner:
             self.join(timeout)
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the worker thread; True when it has finished."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+        """Wait for the run to end; True when no run is in progress."""
+        return self._idle.wait(timeout)
 
     def status(self) -> JobStatus:
         progress = self.project.job_progress(self.job_id)
@@ -343,6 +345,13 @@ class JobRunner:
     # Work ---------------------------------------------------------------------------------
     def run(self) -> JobStatus:
         """Work through the pending items until none is left or :meth:`stop` is called."""
+        self._idle.clear()
+        try:
+            return self._run()
+        finally:
+            self._idle.set()
+
+    def _run(self) -> JobStatus:
         # 1. Presets (a preset file may have changed or gone since the job was created).
         self._error, self._made, self._started_at = None, 0, time.monotonic()
         try:
@@ -485,11 +494,17 @@ _RUNNERS_LOCK = threading.Lock()
 
 
 def runner_for(project: Project, job_id: int, settings: Settings | None = None, manager: object = None) -> JobRunner:
-    """The runner of ``job_id`` in this process (made on first use), shared by every caller."""
+    """The runner of ``job_id`` in this process (made on first use), shared by every caller.
+
+    A ``settings`` or ``manager`` given later fills in one the runner was made without, so
+    the app's one model cache is used even when a status poll made the runner first.
+    """
     key = (Path(project.folder).resolve(), job_id)
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
             runner = JobRunner(project, job_id, settings=settings, manager=manager)
             _RUNNERS[key] = runner
+        runner.settings = runner.settings or settings
+        runner.manager = runner.manager or manager
         return runner

@@ -15,7 +15,16 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL import ImageFilter as PILImageFilter
 
-from sdaug.augment.jobs import JobRunner, JobSpec, create_job, item_seed, job_report
+from sdaug.augment.jobs import (
+    STALE_TEMP_S,
+    JobRunner,
+    JobSpec,
+    clean_stale_temp_files,
+    create_job,
+    item_seed,
+    job_report,
+    runner_for,
+)
 from sdaug.augment.preview import preview
 from sdaug.dataset.exporters import export_project
 from sdaug.dataset.store import Box, ImageFilter, Project
@@ -147,23 +156,32 @@ def test_cli_job_killed_with_sigkill_resumes_without_duplicates_or_gaps(tmp_path
     env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
                "--preset", "night", "--variants", "2", "--engine", "classic"]
-    # 1. Start, wait until some items are done, kill -9.
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    done = 0
-    while time.monotonic() < deadline and process.poll() is None:
-        jobs = project.jobs()
-        done = project.job_progress(jobs[0].id).done if jobs else 0
-        if done >= 10:
-            break
-        time.sleep(0.01)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=30)
+
+    def start_and_signal(at_least: int, sig: signal.Signals) -> tuple[int, str]:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            jobs = project.jobs()
+            if jobs and project.job_progress(jobs[0].id).done >= at_least:
+                break
+            time.sleep(0.01)
+        process.send_signal(sig)
+        output, _ = process.communicate(timeout=60)
+        return process.returncode, output
+
+    # 1. Ctrl-C stops cleanly: the job is marked stopped, what was made is kept.
+    returncode, output = start_and_signal(5, signal.SIGINT)
     job = project.jobs()[0]
+    stopped_at = project.job_progress(job.id)
+    assert returncode == 130 and "run the same command again to resume" in output, output
+    assert job.state == "stopped" and 5 <= stopped_at.done < 80
+    # 2. Resume, then kill -9 part-way.
+    start_and_signal(stopped_at.done + 10, signal.SIGKILL)
     killed_at = project.job_progress(job.id)
-    assert 10 <= killed_at.done < 80, f"kill -9 did not land part-way ({killed_at})"
-    assert job.state == "running"  # killed: nobody said stopped
-    # 2. Run the same command again: it resumes the same job and finishes it.
+    assert stopped_at.done + 10 <= killed_at.done < 80, f"kill -9 did not land part-way ({killed_at})"
+    assert project.get_job(job.id).state == "running"  # killed: nobody said stopped
+    time.sleep(STALE_TEMP_S)  # a temp file the kill may have left is removed once it is this old
+    # 3. Run the same command again: it resumes the same job and finishes it.
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"job {job.id}: resuming" in result.stdout and "pass rate" in result.stdout
@@ -171,7 +189,7 @@ def test_cli_job_killed_with_sigkill_resumes_without_duplicates_or_gaps(tmp_path
     check_variants(project, job.id, 20, ("fog", "night"), 2)
     status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
     assert "80/80 done" in status.stdout
-    # 3. After the review queue is cleared, the YOLO export holds every variant with its labels.
+    # 4. After the review queue is cleared, the YOLO export holds every variant with its labels.
     for image_id in project.image_ids(ImageFilter(status="review")):
         project.set_status(image_id, "reviewed")
     report = export_project(project, "yolo", tmp_path / "yolo")
@@ -217,3 +235,24 @@ def test_diffusion_job_with_the_tiny_model(tmp_path: Path, tiny_settings: Settin
         assert (variant.width, variant.height) == (64, 64)
         params = parse_infotext(variant.params)
         assert params["Steps"] == "2" and params["Seed"] == str(variant.seed)
+    grid, estimate = preview(project, spec.presets, engine="diffusion", n=2, model="tiny", settings=tiny_settings)
+    assert grid.size == (3 * 192, 18 + 2 * 192) and estimate > 0
+
+
+def test_runner_for_shares_one_runner_per_job(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    first = runner_for(project, job.id)
+    manager = object()
+    again = runner_for(Project.open(tmp_path / "p"), job.id, manager=manager)
+    assert again is first and first.manager is manager
+
+
+def test_temp_files_of_interrupted_writes_are_removed_once_stale(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    old, fresh = project.images_dir / ".tmp-old.png", project.images_dir / ".tmp-fresh.png"
+    old.write_bytes(b"half a png")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    assert clean_stale_temp_files(project) == 1
+    assert not old.exists() and fresh.exists()
