@@ -185,8 +185,10 @@ class Conditioning:
 def pad_to_same_length(rows: Sequence[torch.Tensor], empty: torch.Tensor) -> torch.Tensor:
     """Stack ``[1, tokens_i, dim]`` rows into ``[n, max tokens, dim]``, appending empty chunks."""
     longest = max(row.shape[1] for row in rows)
+    chunk = empty.shape[1]
     padded = [
-        torch.cat([row, empty.expand(1, longest - row.shape[1], -1)], dim=1) if row.shape[1] < longest else row
+        torch.cat([row, empty.repeat(1, (longest - row.shape[1]) // chunk, 1)], dim=1) if row.shape[1] < longest
+        else row
         for row in rows
     ]
     return torch.cat(padded)

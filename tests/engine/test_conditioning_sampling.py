@@ -102,6 +102,12 @@ def test_two_call_sampler_counts_doubled_steps(pipe, encoder):
     assert names(encoder, seen, 1, ["street", "snow"]) == ["street"] * 5 + ["snow"] * 2
 
 
+def test_one_call_solver_of_a_two_call_sampler_advances_the_counter_by_two(pipe, encoder):
+    # DPM++ 2S a: A1111 counts 2 calls per step; diffusers' single-step solver calls once per step.
+    _, seen = generate(pipe, encoder, "[street:snow:0.5]", steps=4, sampler="DPM++ 2S a")
+    assert names(encoder, seen, 1, ["street", "snow"]) == ["street"] * 3 + ["snow"]  # counters 0, 2, 4, 6
+
+
 def test_img2img_counter_starts_at_the_first_step_run(pipe, encoder):
     img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe)
     _, seen = generate(img2img, encoder, "[street:snow:5]", steps=10, strength=0.5)
@@ -182,11 +188,11 @@ def test_wildcards_expand_per_image_in_one_batch(pipe, encoder):
 
 
 def test_negative_is_padded_to_the_positive_chunk_count(encoder):
-    plans = plan_prompts(" ".join(["street"] * 100), "rain", [0])
+    plans = plan_prompts(" ".join(["street"] * 200), "rain", [0])
     prompt_embeds, negative_embeds = encode_conditioning(encoder, plans, 4, "Euler").initial_embeds()
-    assert prompt_embeds.shape == negative_embeds.shape == (1, 2 * 77, 32)
+    assert prompt_embeds.shape == negative_embeds.shape == (1, 3 * 77, 32)
     torch.testing.assert_close(negative_embeds[:, :77], encoder.encode("rain"))
-    torch.testing.assert_close(negative_embeds[:, 77:], encoder.encode(""))
+    torch.testing.assert_close(negative_embeds[:, 77:], encoder.encode("").repeat(1, 2, 1))
 
 
 def test_rows_of_different_lengths_are_padded_in_each_call(pipe, encoder):
