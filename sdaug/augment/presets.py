@@ -8,7 +8,8 @@ Where presets come from, later folders adding to and overriding earlier ones:
 
 1. the built-in folder: ``presets/`` at the repository root (a checkout or an editable
    install); a wheel installs the same files under ``<prefix>/share/sdaug/presets`` (the
-   ``data-files`` table in pyproject.toml), which is used when there is no checkout;
+   ``data-files`` table in pyproject.toml; ``<user base>/share/...`` with ``pip install
+   --user``), which is used when there is no checkout;
 2. the user folder ``<data folder>/presets/{weather,lighting}`` (``Settings.user_presets_dir``).
    A user file with a built-in preset's name replaces that preset.
 
@@ -21,7 +22,9 @@ from __future__ import annotations
 import difflib
 import logging
 import re
+import site
 import sys
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -119,7 +122,11 @@ class Preset:
 
 def builtin_presets_dir() -> Path:
     """The folder of the built-in presets (see the module docstring)."""
-    candidates = (Path(__file__).resolve().parents[2] / "presets", Path(sys.prefix) / "share" / "sdaug" / "presets")
+    candidates = (
+        Path(__file__).resolve().parents[2] / "presets",  # a checkout or an editable install
+        Path(sysconfig.get_path("data")) / "share" / "sdaug" / "presets",  # a wheel (venv or system)
+        Path(site.getuserbase()) / "share" / "sdaug" / "presets",  # a wheel installed with --user
+    )
     for candidate in candidates:
         if (candidate / "weather").is_dir():
             return candidate
