@@ -105,6 +105,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.status.review": ("needs review", "待审核"),
     "ann.status.reviewed": ("reviewed", "已审核"),
     "ann.status.rejected": ("rejected", "已拒绝"),
+    "ann.origin.manual": ("drawn", "手画"),
+    "ann.origin.carried": ("carried from source", "从原图继承"),
+    "ann.origin.auto": ("automatic", "自动"),
     "ann.col.id": ("ID", "ID"),
     "ann.col.name": ("File", "文件"),
     "ann.col.split": ("Split", "划分"),
@@ -263,8 +266,9 @@ def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, 
                            **({"value": canvas_value(ctx, project, state.image_id)} if outcome.canvas else {}))
     elif outcome.canvas:
         canvas = canvas_value(ctx, project, state.image_id)
+    box_rows = [[*r[:6], ctx.tr(f"ann.origin.{r[6]}", lang), r[7]] for r in core.box_rows(project, state)]
     box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
-                 "data": core.box_rows(project, state) or [["" for _ in BOX_COLUMNS]]}
+                 "data": box_rows or [["" for _ in BOX_COLUMNS]]}
     page_table = page_label = page_number = skip
     if outcome.page:
         page = core.page_rows(project, state)

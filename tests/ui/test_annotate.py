@@ -378,5 +378,15 @@ def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
         assert coords(project, project.image_ids()[0]) == [("bin", 20, 20, 100, 80)]
         stats = client.predict(str(project.folder), fn_index=fns["on_refresh"])
         assert "**2** images" in stats[0]
+        # Open a new project, import the sample YOLO dataset from a folder path, export it as a zip.
+        opened = client.predict(str(tmp_path / "imported"), fn_index=fns["on_open"])
+        assert "0 images" in opened[6]
+        sample = Path(__file__).resolve().parents[2] / "assets" / "sample_dataset"
+        imported = client.predict(None, str(sample), "yolo", fn_index=fns["on_import"])
+        assert imported[-1].startswith("6 images added")
+        assert imported[1].startswith("**1 / 6**")
+        report, download = client.predict("coco", "0.5,0.5", 1, True, False, "", fn_index=fns["on_export"])
+        assert "6 images (3 train, 3 val)" in report
+        assert download["visible"] and Path(download["value"]).name == "coco.zip"
     finally:
         demo.close()
