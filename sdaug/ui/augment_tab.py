@@ -4,8 +4,9 @@
 with an estimate of the whole job's time (:func:`sdaug.augment.preview.preview`). "Start"
 creates the job (or finds the same one: starting again resumes it) and runs it in the
 background :class:`~sdaug.augment.jobs.JobRunner`, which lives in the server, not in the
-browser tab: closing or reloading the page does not stop it, and the page shows it again on
-reload. A ``gr.Timer`` polls the progress while a job runs.
+browser tab: closing or reloading the page does not stop it, and the page shows the project's
+latest job again on reload; "Start" with no preset ticked resumes that job (after a Stop or a
+restart of the app). A ``gr.Timer`` polls the progress while a job runs.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.state.stopped": ("stopped", "已停止"),
     "job.state.done": ("done", "已完成"),
     "job.no_job": ("No job yet: choose presets and press Start.", "还没有任务：选择预设后点“开始”。"),
-    "job.no_presets": ("Choose at least one preset.", "请至少选择一个预设。"),
+    "job.no_presets": ("Choose at least one preset (or open a project with a stopped job to resume it).",
+                       "请至少选择一个预设（或打开有已停止任务的项目以继续该任务）。"),
     "job.col.preset": ("Preset", "预设"),
     "job.col.done": ("Done", "完成"),
     "job.col.failed": ("Failed", "失败"),
@@ -189,12 +191,16 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
     def on_start(st: AugmentState, text: str, weather_names: list[str], lighting_names: list[str], n: float,
                  eng: str, split_name: str, request: gr.Request) -> tuple[Any, ...]:
         project = project_of(text)
-        if not weather_names and not lighting_names:
+        if weather_names or lighting_names:
+            job_id = create_job(project, spec_of(weather_names, lighting_names, n, eng, split_name), ctx.settings).id
+        elif st.job_id is not None:  # no preset chosen: resume the job shown (e.g. after a restart)
+            job_id = st.job_id
+        else:
             raise ctx.user_error("job.no_presets", request)
-        spec = spec_of(weather_names, lighting_names, n, eng, split_name)
-        job = create_job(project, spec, ctx.settings)
-        st.job_id = job.id
-        runner = runner_for(project, job.id, ctx.settings, manager=ctx.manager if eng == "diffusion" else None)
+        st.job_id = job_id
+        runner = runner_for(project, job_id, ctx.settings)
+        if runner.spec.engine == "diffusion" and runner.manager is None:
+            runner.manager = ctx.manager  # share the app's model cache instead of loading a second copy
         runner.start()
         return show(project, st, request)
 

@@ -347,6 +347,24 @@ def test_side_by_side_shows_source_and_variant(tmp_path: Path) -> None:
 
 
 # The page --------------------------------------------------------------------------------------
+def test_images_outside_the_allowed_folders_are_linked_into_the_temp_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sdaug.settings import Settings
+    from sdaug.ui.context import AppContext
+
+    project, state = make_project(tmp_path, [(16, 16)])
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"))
+    monkeypatch.setattr(annotate.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    monkeypatch.setattr(annotate.os, "getcwd", lambda: str(tmp_path / "cwd"))
+    original = project.image_path(state.image_id)
+    shown = Path(annotate.viewable(ctx, original))
+    assert shown.is_relative_to(tmp_path / "tmp") and shown.name == original.name
+    assert shown.read_bytes() == original.read_bytes()
+    assert annotate.viewable(ctx, original) == str(shown)
+    inside = AppContext(settings=Settings(home=tmp_path / "home"), project=project.folder)
+    assert annotate.viewable(inside, original) == str(original.resolve())
+
+
 def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
     """The app builds with these tabs; load, a canvas change (raw payload) and Next go through gradio."""
     from gradio_client import Client

@@ -116,5 +116,8 @@ def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, c
             time.sleep(0.2)
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
+        resumed = client.predict(str(project.folder), [], [], 1, "classic", "", fn_index=fns["on_start"])
+        assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
+        assert len(project.jobs()) == 1
     finally:
         demo.close()
