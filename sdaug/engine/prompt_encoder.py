@@ -137,15 +137,6 @@ class EmbeddingCache:
         with self._lock:
             return sum(len(entries) for entries in self._per_encoder.values())
 
-    def clear(self) -> None:
-        with self._lock:
-            self._per_encoder.clear()
-            self.hits = self.misses = 0
-
-
-# The cache shared by every run: a batch of 10,000 images with one preset encodes once.
-EMBEDDING_CACHE = EmbeddingCache()
-
 
 class PromptEncoder:
     """Encode weighted prompt pieces with one CLIP tokenizer + text encoder pair.
@@ -159,7 +150,7 @@ class PromptEncoder:
         tokenizer,
         text_encoder: torch.nn.Module,
         lora_key: Hashable = (),
-        cache: EmbeddingCache | None = EMBEDDING_CACHE,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.text_encoder = text_encoder

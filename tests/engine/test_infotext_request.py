@@ -11,7 +11,6 @@ from safetensors.torch import save_file
 from sdaug.engine.infotext_request import request_from_infotext
 from sdaug.engine.request import GenerationRequest
 from sdaug.prompts import format_infotext, infotext_params, lora_hash, model_hash, parse_infotext
-from sdaug.settings import Settings
 
 SPEC_EXAMPLE = (
     "snowy,winter,(snowfall in background:1.2),(heavyfall:1.15),snow,very snowy,photorealistic,"
@@ -22,13 +21,6 @@ SPEC_EXAMPLE = (
     "VAE: vae-ft-mse-840000-ema-pruned.safetensors, Denoising strength: 0.34, Clip skip: 2, "
     'Lora hashes: "snowfall: f8324b7af7d9", Version: v1.6.0-2-g4afaaf8a'
 )
-
-
-@pytest.fixture()
-def settings(tmp_path: Path) -> Settings:
-    settings = Settings(home=tmp_path)
-    settings.ensure_dirs()
-    return settings
 
 
 def _lora(path: Path, seed: int) -> Path:

@@ -1,7 +1,9 @@
-"""``<lora:NAME:W>`` in the prompt activates ``<home>/loras/NAME.safetensors`` through the manager."""
+"""``<lora:NAME:W>`` in the prompt activates ``<home>/loras/NAME.safetensors`` through the manager;
+the spec's parameter block (with its LoRA) generates an image whose infotext reads back."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,16 +12,32 @@ import torch
 from diffusers import StableDiffusionPipeline
 from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
+from PIL import Image
 
 from sdaug.engine.conditioning import batch_loras, plan_prompts
+from sdaug.engine.infotext_request import request_from_infotext
 from sdaug.engine.manager import PipelineManager
+from sdaug.engine.output import save_images
 from sdaug.engine.request import GenerationRequest
 from sdaug.engine.run import run
 from sdaug.engine.tiny import tiny_pipeline
-from sdaug.prompts import lora_hash, parse_infotext
+from sdaug.prompts import lora_hash, parse_infotext, read_infotext, split_sampler_name
 from sdaug.settings import Settings
 
 SIZE = 32
+# The spec's example block with the model swapped for the tiny one, 3 steps and a small size
+# (3 steps at denoising strength 0.34 run one img2img step; 2 would run none).
+SPEC_BLOCK = (
+    "snowy,winter,(snowfall in background:1.2),(heavyfall:1.15),snow,very snowy,photorealistic,"
+    "<lora:snowfall:0.8>,\n"
+    "Negative prompt: Unrealistic,\n"
+    "Steps: 3, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 712934690, Size: 64x48, "
+    "Model hash: fe7578cb5e, Model: tiny, VAE hash: 735e4c3a44, "
+    "VAE: vae-ft-mse-840000-ema-pruned.safetensors, Denoising strength: 0.34, Clip skip: 2, "
+    'Lora hashes: "snowfall: {hash}", Version: v1.6.0-2-g4afaaf8a'
+)
+# Keys that describe the run that made an image, not its parameters: written anew.
+RUN_KEYS = ("Model hash", "Version")
 
 
 def _save_lora(folder: Path, name: str, seed: int) -> Path:
@@ -37,17 +55,16 @@ def _save_lora(folder: Path, name: str, seed: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = Settings(home=tmp_path_factory.mktemp("home"), device="cpu")
-    settings.ensure_dirs()
-    _save_lora(settings.loras_dir, "snowfall", seed=1)
-    _save_lora(settings.loras_dir, "rain", seed=2)
-    return settings
+def lora_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("loras")
+    return [_save_lora(folder, "snowfall", seed=1), _save_lora(folder, "rain", seed=2)]
 
 
-@pytest.fixture(scope="module")
-def manager(settings: Settings) -> PipelineManager:
-    return PipelineManager(settings)
+@pytest.fixture(autouse=True)
+def installed_loras(settings: Settings, lora_files: list[Path]) -> None:
+    """``snowfall`` and ``rain`` in the test's ``<home>/loras/``."""
+    for path in lora_files:
+        shutil.copyfile(path, settings.loras_dir / path.name)
 
 
 def generate(manager: PipelineManager, prompt: str, **fields) -> tuple[np.ndarray, object]:
@@ -66,6 +83,11 @@ def test_batch_loras_finds_the_files_of_the_tags(settings):
 def test_missing_lora_is_an_error_listing_the_lora_files(settings):
     with pytest.raises(ValueError, match=r"'nosuch' not found.*rain, snowfall"):
         batch_loras(plan_prompts("snow <lora:nosuch:1>", "", [0]), settings)
+
+
+def test_missing_lora_stops_the_run_with_the_list_of_loras(manager):
+    with pytest.raises(ValueError, match="'rainfall' not found.*rain, snowfall"):
+        generate(manager, "street <lora:rainfall:1>")
 
 
 def test_one_lora_with_two_weights_in_a_batch_is_an_error(settings):
@@ -100,3 +122,26 @@ def test_several_loras_at_once(manager):
 def test_unknown_network_type_is_reported_not_dropped_silently(manager):
     _, result = generate(manager, "a street <hypernet:old:1>")
     assert any("<hypernet:old:1>" in w for w in result.warnings)
+
+
+def test_spec_parameter_block_generates_an_image_whose_infotext_reads_back(manager, settings, tmp_path):
+    text = SPEC_BLOCK.format(hash=lora_hash(settings.loras_dir / "snowfall.safetensors"))
+    request, notes = request_from_infotext(text, settings)
+    assert notes == []
+    # A weather-augmentation run: img2img at the block's denoising strength.
+    request.mode, request.init_images = "img2img", [Image.new("RGB", (64, 48), (90, 100, 110))]
+    result = run(request, manager)
+    assert result.images[0].size == (64, 48)
+    [path] = save_images(result, tmp_path)
+    written = parse_infotext(read_infotext(path))
+    original = parse_infotext(text)
+    for key, value in original.items():
+        if key == "Sampler":
+            assert (written["Sampler"], written["Schedule type"]) == split_sampler_name(value)
+        elif key not in RUN_KEYS:
+            assert written[key] == value, key
+    # And the written block builds the same request again.
+    again, _ = request_from_infotext(read_infotext(path), settings)
+    for name in ("prompt", "negative_prompt", "steps", "sampler", "schedule_type", "cfg_scale", "seed", "width",
+                 "height", "denoising_strength", "clip_skip", "model"):
+        assert getattr(again, name) == getattr(request, name), name
