@@ -2,11 +2,13 @@
 and Settings. :func:`build_app` makes the ``gr.Blocks``; :func:`page_options` the
 ``launch()`` options that style and translate it (gradio 6 takes those at launch).
 
-Language: gradio translates static text by the browser's locale. The page script from
-:func:`head_html` applies the locale chosen in Settings (kept in ``localStorage``) or forced by
-``--lang``, through the ``changeLocale`` function of gradio's own front-end module (found among
-the loaded scripts, so it survives gradio's hashed file names; if it is missing the page simply
-follows the browser), and stores the locale in the ``sdaug_lang`` cookie for Python-made text.
+Language: gradio translates static text by ``navigator.language`` once, while it reads the page
+config, before any ``head`` script of the app runs. So :class:`PageScriptMiddleware` puts a small
+script at the top of the HTML page that reports the locale chosen in Settings (kept in
+``localStorage``) or forced by ``--lang`` as ``navigator.language``, and stores the locale in the
+``sdaug_lang`` cookie for text made in Python. Choosing a language in Settings reloads the page.
+Written as a raw ASGI middleware (not starlette's ``BaseHTTPMiddleware``) so that only HTML
+responses are buffered; the event streams pass through untouched.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sdaug.ui import annotate, dataset_tab, generate, i18n, lighting, pnginfo, settings_tab, weather
 from sdaug.ui.context import AppContext
@@ -23,43 +27,72 @@ from sdaug.ui.context import AppContext
 CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
 LANG_STORAGE_KEY = "sdaug-lang"
 
-_HEAD_SCRIPT = """<script>
+_PAGE_SCRIPT = """<script>
 (function () {
-  var FORCED = %(forced)s;
-  var KEY = %(key)s;
-  var COOKIE = %(cookie)s;
-  function chosen() {
-    var saved = localStorage.getItem(KEY);
-    return saved && saved !== "auto" ? saved : FORCED;
+  var KEY = %(key)s, COOKIE = %(cookie)s;
+  var saved = localStorage.getItem(KEY);
+  var locale = saved && saved !== "auto" ? saved : %(forced)s;
+  if (locale) {
+    Object.defineProperty(navigator, "language", { get: function () { return locale; }, configurable: true });
   }
-  function apply(locale) {
-    var effective = locale || navigator.language || "en";
-    document.cookie = COOKIE + "=" + encodeURIComponent(effective) + "; path=/; SameSite=Lax";
-    if (!locale) { return; }
-    var core = performance.getEntriesByType("resource").map(function (e) { return e.name; })
-      .find(function (name) { return /\\/assets\\/core-[\\w-]+\\.js$/.test(name); });
-    if (!core) { console.warn("sdaug: gradio's core module not found; the page follows the browser's language"); return; }
-    import(core).then(function (m) { if (m.changeLocale) { m.changeLocale(effective); } });
-  }
+  document.cookie = COOKIE + "=" + encodeURIComponent(navigator.language || "en") + "; path=/; SameSite=Lax";
   window.sdaugSetLang = function (choice) {
     if (choice === "auto") { localStorage.removeItem(KEY); } else { localStorage.setItem(KEY, choice); }
-    apply(chosen() || navigator.language);
+    location.reload();
   };
-  apply(chosen());
 })();
 </script>"""
 
 
-def head_html(ctx: AppContext) -> str:
-    """The page script that applies the chosen language (see the module docstring)."""
+def page_script(ctx: AppContext) -> str:
+    """The script that applies the chosen language (see the module docstring)."""
     forced = i18n.GRADIO_LOCALES[ctx.forced_lang][0] if ctx.forced_lang else None
-    return _HEAD_SCRIPT % {"forced": json.dumps(forced), "key": json.dumps(LANG_STORAGE_KEY),
+    return _PAGE_SCRIPT % {"forced": json.dumps(forced), "key": json.dumps(LANG_STORAGE_KEY),
                            "cookie": json.dumps(i18n.COOKIE)}
 
 
+class PageScriptMiddleware:
+    """Insert ``script`` right after ``<head>`` of every HTML page the app sends."""
+
+    def __init__(self, app: ASGIApp, script: str) -> None:
+        self.app = app
+        self.script = script.encode("utf-8")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def send_with_script(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
+                if content_type.startswith(b"text/html"):
+                    start = message  # hold it until the body is complete
+                    return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks).replace(b"<head>", b"<head>" + self.script, 1)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, send_with_script)
+
+
 def page_options(ctx: AppContext) -> dict[str, Any]:
-    """Keyword arguments for ``demo.launch()``: translations, page script, CSS, theme."""
-    options: dict[str, Any] = {"i18n": ctx.build_i18n(), "head": head_html(ctx), "theme": gr.themes.Soft()}
+    """Keyword arguments for ``demo.launch()``: translations, theme, CSS, and the page script."""
+    options: dict[str, Any] = {
+        "i18n": ctx.build_i18n(),
+        "theme": gr.themes.Soft(),
+        "app_kwargs": {"middleware": [Middleware(PageScriptMiddleware, script=page_script(ctx))]},
+    }
     if CSS_PATH.is_file():
         options["css_paths"] = [CSS_PATH]
     return options

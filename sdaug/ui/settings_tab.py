@@ -3,7 +3,7 @@ and report, the data folders, and the interface language.
 
 The model and LoRA lists are read from the data folder each time the tab is opened (no torch
 needed); a new memory mode takes effect with a fresh pipeline manager at the next run. The language choice is stored in the browser and applied
-at once by the page script of :mod:`sdaug.ui.app`.
+by the page script of :mod:`sdaug.ui.app` (the page reloads in the new language).
 """
 
 from __future__ import annotations
@@ -87,10 +87,6 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
         ctx.reset_manager()
         return ctx.tr("set.memory_set", request, mode=ctx.tr(f"mem.{mode}", request))
 
-    def relabel(lang: str, request: gr.Request) -> str:
-        """The header again, in the language just chosen (the page script set the cookie first)."""
-        return header_text(ctx, request)
-
     quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
     settings_tab.select(lists, None, [model, lora, folders], **quiet)
     refresh.click(lists, None, [model, lora, folders], **quiet)
@@ -98,7 +94,7 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
     insert.click(insert_lora, [lora, lora_weight, prompt], [prompt, lora_note], queue=False, **quiet)
     memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)
     show_memory.click(lambda: ctx.manager.memory_report(), None, memory, **quiet)
-    language.input(relabel, language, header, js=SET_LANG_JS, queue=False, **quiet)
+    language.input(None, language, None, js=SET_LANG_JS, queue=False, **quiet)
     demo.load(None, None, language, js=GET_LANG_JS, queue=False, **quiet)
 
 
