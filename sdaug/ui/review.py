@@ -16,7 +16,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from gradio.context import Context
+from PIL import Image, ImageDraw, ImageFont
 
 from sdaug.dataset.store import Box, ImageFilter, ImageRecord, Project
 from sdaug.ui import annotate_core as core
@@ -145,22 +146,36 @@ def info(project: Project, rs: ReviewState) -> core.Message:
     })
 
 
-def draw_boxes(image: Image.Image, boxes: list[Box], colors: dict[int, str], names: dict[int, str]) -> Image.Image:
-    """A copy of ``image`` with ``boxes`` outlined in their class colour (flagged ones in red)."""
+def draw_boxes(image: Image.Image, boxes: list[Box], colors: dict[int, str], names: dict[int, str],
+               scale: float = 1.0) -> Image.Image:
+    """A copy of ``image`` with ``boxes`` (in pixels of the image at ``scale`` = 1) outlined in
+    their class colour; flagged boxes (failed the drift check) thicker and red."""
     out = image.convert("RGB")
     draw = ImageDraw.Draw(out)
     width = max(2, round(max(out.size) / 300))
     font = ImageFont.load_default(size=max(12, round(max(out.size) / 40)))
     for box in boxes:
         color = FLAGGED_COLOR if box.needs_review else colors.get(box.class_id, "#ffffff")
-        draw.rectangle((box.x1, box.y1, box.x2, box.y2), outline=color, width=width * (2 if box.needs_review else 1))
+        x1, y1, x2, y2 = (v * scale for v in (box.x1, box.y1, box.x2, box.y2))
+        draw.rectangle((x1, y1, x2, y2), outline=color, width=width * (2 if box.needs_review else 1))
         text = names.get(box.class_id, "?")
         if box.drift is not None:
             text += f" {box.drift:.2f}"
-        if not text.isascii():  # the built-in font has no CJK glyphs: show the class number
+        if not text.isascii():  # the built-in font has no CJK glyphs: keep the class number
             text = text.encode("ascii", "ignore").decode().strip() or "#"
-        draw.text((box.x1 + width, box.y1 + width), text, fill=color, font=font, stroke_width=2, stroke_fill="#000000")
+        draw.text((x1 + width, y1 + width), text, fill=color, font=font, stroke_width=2, stroke_fill="#000000")
     return out
+
+
+def panel(project: Project, record: ImageRecord, height: int, colors: dict[int, str],
+          names: dict[int, str]) -> Image.Image:
+    """One image scaled to ``height`` with its boxes drawn (a JPEG is decoded at reduced size)."""
+    scale = height / record.height
+    size = (max(1, round(record.width * scale)), height)
+    with Image.open(project.image_path(record)) as img:
+        img.draft("RGB", size)
+        small = img.convert("RGB").resize(size, Image.Resampling.BILINEAR)
+    return draw_boxes(small, project.boxes(record.id), colors, names, scale)
 
 
 def side_by_side(project: Project, image_id: int, height: int = PANEL_HEIGHT) -> Image.Image:
@@ -169,18 +184,14 @@ def side_by_side(project: Project, image_id: int, height: int = PANEL_HEIGHT) ->
     classes = project.classes()
     colors = {c.id: c.color for c in classes}
     names = {c.id: f"{c.position + 1}:{c.name}" for c in classes}
-    panels = []
-    for shown in filter(None, (source_of(project, record), record)):
-        with Image.open(project.image_path(shown)) as img:
-            drawn = draw_boxes(ImageOps.exif_transpose(img), project.boxes(shown.id), colors, names)
-        scale = height / drawn.height
-        panels.append(drawn.resize((max(1, round(drawn.width * scale)), height), Image.Resampling.BILINEAR))
+    panels = [panel(project, shown, height, colors, names)
+              for shown in filter(None, (source_of(project, record), record))]
     gap = 8
     canvas = Image.new("RGB", (sum(p.width for p in panels) + gap * (len(panels) - 1), height), "#202020")
     x = 0
-    for panel in panels:
-        canvas.paste(panel, (x, 0))
-        x += panel.width + gap
+    for part in panels:
+        canvas.paste(part, (x, 0))
+        x += part.width + gap
     return canvas
 
 
@@ -261,7 +272,9 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         return respond(ann, rs, None, request)
 
     # The queue is read again whenever the sub-tab is opened (the annotator may have changed it).
-    gr.on([annotate.tabs.select], on_show, [annotate.state, state], outputs, **quiet)
+    tab = Context.block
+    if isinstance(tab, gr.Tab):
+        tab.select(on_show, [annotate.state, state], outputs, **quiet)
 
     def open_in_annotator(ann: core.AnnotateState, rs: ReviewState, source: bool,
                           request: gr.Request) -> tuple[Any, ...]:
