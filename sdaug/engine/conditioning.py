@@ -38,7 +38,6 @@ the batch runs with one set of weights.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +52,6 @@ from sdaug.prompts import expand_wildcards, extract_networks, schedules, split_a
 from sdaug.prompts.networks import KNOWN_KINDS
 from sdaug.settings import Settings
 
-logger = logging.getLogger(__name__)
-
-
 
 # 1. Prompt texts (no torch) ------------------------------------------------------------------
 @dataclass
@@ -64,15 +60,15 @@ class PromptPlan:
 
     ``prompt`` / ``negative_prompt`` are the wildcard-expanded texts with their tags (what the
     image's infotext records); ``parts`` are the ``AND`` parts of the prompt without tags, with
-    their weights; ``negative`` is the negative prompt without tags; ``loras`` maps LoRA names to
-    weights.
+    their weights; ``negative`` is the negative prompt without tags; ``loras`` lists the
+    ``(name, weight)`` of its LoRA tags.
     """
 
     prompt: str
     negative_prompt: str
     parts: list[tuple[str, float]]
     negative: str
-    loras: dict[str, float] = field(default_factory=dict)
+    loras: list[tuple[str, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -95,13 +91,7 @@ def plan_prompts(prompt: str, negative_prompt: str, seeds: Sequence[int]) -> lis
             f"{network.tag} in the negative prompt is ignored: put extra-network tags in the prompt"
             for network in negative_networks
         ]
-        loras: dict[str, float] = {}
-        for network in networks:
-            if network.kind in KNOWN_KINDS and loras.setdefault(network.name, network.weight) != network.weight:
-                raise ValueError(
-                    f"LoRA {network.name!r} is named twice with different weights "
-                    f"({loras[network.name]} and {network.weight}); keep one <lora:{network.name}:...> tag"
-                )
+        loras = [(network.name, network.weight) for network in networks if network.kind in KNOWN_KINDS]
 
         # 3. AND parts (positive prompt only).
         plans.append(PromptPlan(positive, negative, split_and(text), negative_text, loras, warnings))
@@ -112,16 +102,15 @@ def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> list[tuple[P
     """The LoRAs one batch activates: ``[(file, weight), ...]`` from the ``<lora:...>`` tags.
 
     Raises ``ValueError`` when a name has no file in ``<home>/loras/`` (listing the LoRA files
-    found) or when images of the batch give one LoRA different weights.
+    found) or when the tags of the batch give one LoRA two weights.
     """
     wanted: dict[str, float] = {}
-    for plan in plans:
-        for name, weight in plan.loras.items():
-            if wanted.setdefault(name, weight) != weight:
-                raise ValueError(
-                    f"LoRA {name!r} has weight {wanted[name]} in one image of the batch and {weight} in "
-                    "another; a batch runs with one set of LoRA weights (use batch size 1)"
-                )
+    for name, weight in (lora for plan in plans for lora in plan.loras):
+        if wanted.setdefault(name, weight) != weight:
+            raise ValueError(
+                f"LoRA {name!r} has weights {wanted[name]} and {weight} in one batch; a batch runs with one "
+                f"set of LoRA weights: keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)"
+            )
     return [(find_lora(name, settings), weight) for name, weight in wanted.items()]
 
 

@@ -94,6 +94,8 @@ def test_one_lora_with_two_weights_in_a_batch_is_an_error(settings):
     plans = plan_prompts("{<lora:snowfall:0.8>|<lora:snowfall:0.5>}", "", range(8))
     with pytest.raises(ValueError, match="snowfall.*one set of LoRA weights"):
         batch_loras(plans, settings)
+    with pytest.raises(ValueError, match=r"'snowfall' has weights 0\.8 and 0\.5"):
+        batch_loras(plan_prompts("<lora:snowfall:0.8> <lora:snowfall:0.5>", "", [0]), settings)
 
 
 def test_lora_tag_changes_the_image_and_is_recorded(manager, settings):
