@@ -219,7 +219,7 @@ def encode_conditioning(
         for plan in plans
     ]
     empty = encoder.encode("", clip_skip)
-    return Conditioning(images, empty, start, max(1, multiplier // max(1, scheduler_order)))
+    return Conditioning(images, empty, start, max(1, multiplier // scheduler_order))
 
 
 # 3. Sampling hooks ---------------------------------------------------------------------------
@@ -254,8 +254,7 @@ def _layout(conditioning: Conditioning, counter: int, n_rows: int) -> _Layout:
     cond_offset = batch if layout.guided else 0
     for b, image in enumerate(images):
         needs_uncond = layout.guided or not image.plain
-        source = b if layout.guided else cond_offset + b
-        layout.uncond.append(layout.add(source, image.negative.at(counter)) if needs_uncond else None)
+        layout.uncond.append(layout.add(b, image.negative.at(counter)) if needs_uncond else None)
     for b, image in enumerate(images):
         first = len(layout.rows)
         for _, part in image.parts:
@@ -276,9 +275,8 @@ def _combine(conditioning: Conditioning, layout: _Layout, output: torch.Tensor) 
         weights = torch.tensor([w for w, _ in image.parts], dtype=output.dtype, device=output.device)
         mixed.append(uncond + (weights.view(-1, *[1] * uncond.dim()) * (parts - uncond)).sum(dim=0))
     cond = torch.stack(mixed)
-    if not layout.guided:
-        return cond
-    return torch.cat([output[[row for row in layout.uncond]], cond])
+    # With guidance the uncond rows come first, one per image, as in the pipeline's rows.
+    return torch.cat([output[: len(mixed)], cond]) if layout.guided else cond
 
 
 def _expand(value: Any, sources: torch.Tensor, n_rows: int) -> Any:
