@@ -371,7 +371,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     outputs = [state, canvas, info, boxes, page_table, page_label, page_number, message, active, class_filter,
                class_table]
-    quiet = {"show_progress": "hidden"}
+    api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
+    quiet = {"show_progress": "hidden", **api}
 
     def respond(project: Project | None, st: core.AnnotateState, outcome: core.Outcome,
                 request: gr.Request | None) -> tuple[Any, ...]:
@@ -402,8 +403,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         project, outcome = core.open_folder(st, st.folder)
         return respond(project, st, outcome, request)
 
-    open_button.click(on_open, [state, folder], outputs)
-    folder.submit(on_open, [state, folder], outputs)
+    open_button.click(on_open, [state, folder], outputs, **api)
+    folder.submit(on_open, [state, folder], outputs, **api)
     on_page_load(on_load, [state], outputs)
 
     # The canvas: autosave --------------------------------------------------------------------
@@ -502,12 +503,12 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
     def reset_class_form(st: core.AnnotateState) -> tuple[str, str]:
         return "", core.next_class_color(core.require_project(st))
 
-    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs).success(
-        reset_class_form, [state], [class_name, class_color], show_progress="hidden")
-    save_class.click(class_handler(core.update_class), [state, class_name, class_color], outputs)
-    up_class.click(handler(lambda p, s: core.move_class(p, s, -1)), [state], outputs)
-    down_class.click(handler(lambda p, s: core.move_class(p, s, +1)), [state], outputs)
-    delete_class.click(handler(core.delete_class), [state], outputs)
+    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs, **api).success(
+        reset_class_form, [state], [class_name, class_color], **quiet)
+    save_class.click(class_handler(core.update_class), [state, class_name, class_color], outputs, **api)
+    up_class.click(handler(lambda p, s: core.move_class(p, s, -1)), [state], outputs, **api)
+    down_class.click(handler(lambda p, s: core.move_class(p, s, +1)), [state], outputs, **api)
+    delete_class.click(handler(core.delete_class), [state], outputs, **api)
 
     @ctx.handle_errors
     def on_class_row(st: core.AnnotateState, evt: gr.SelectData) -> tuple[Any, ...]:
@@ -542,7 +543,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             outcome = outcome.merge(core.go(project, st, +1))
         return (*respond(project, st, outcome, request), "\n".join(lines))
 
-    import_button.click(on_import, [state, import_file, import_path, import_format], [*outputs, import_report])
+    import_button.click(on_import, [state, import_file, import_path, import_format], [*outputs, import_report],
+                        **api)
 
     @ctx.handle_errors
     def on_export(st: core.AnnotateState, fmt: str, ratios: str, seed: float, make_zip: bool, train_only: bool,
@@ -559,7 +561,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         return text, download
 
     export_button.click(on_export, [state, export_format, export_ratios, export_seed, export_zip, export_train_only,
-                                    export_out], [export_report, export_file])
+                                    export_out], [export_report, export_file], **api)
 
     return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx))
 
@@ -569,4 +571,4 @@ def on_page_load(fn: Any, inputs: list[Any], outputs: list[Any]) -> None:
     root = Context.root_block
     if root is None:
         raise RuntimeError("build the Annotate tab inside a gr.Blocks")
-    root.load(fn, inputs, outputs, show_progress="hidden")
+    root.load(fn, inputs, outputs, show_progress="hidden", api_visibility="undocumented")

@@ -185,7 +185,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
                       presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
         return picture, line
 
-    preview_button.click(on_preview, form, [grid, estimate], **ctx.gpu_event)
+    api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
+    preview_button.click(on_preview, form, [grid, estimate], **ctx.gpu_event, **api)
 
     @ctx.handle_errors
     def on_start(st: AugmentState, text: str, weather_names: list[str], lighting_names: list[str], n: float,
@@ -205,7 +206,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         return show(project, st, request)
 
     outputs = [state, status_md, report, timer]
-    start_button.click(on_start, [state, *form], outputs)
+    start_button.click(on_start, [state, *form], outputs, **api)
 
     @ctx.handle_errors
     def on_stop(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
@@ -214,7 +215,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             runner_for(project, st.job_id, ctx.settings).stop()
         return show(project, st, request)
 
-    stop_button.click(on_stop, [state, folder], outputs)
+    stop_button.click(on_stop, [state, folder], outputs, **api)
 
     @ctx.handle_errors
     def on_tick(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
@@ -222,10 +223,10 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             return st, gr.skip(), gr.skip(), gr.Timer(active=False)
         return show(project_of(text), st, request)
 
-    timer.tick(on_tick, [state, folder], outputs, show_progress="hidden")
+    timer.tick(on_tick, [state, folder], outputs, show_progress="hidden", **api)
 
     def on_folder(text: str, request: gr.Request) -> tuple[Any, ...]:
         """Another project: show its latest job (and poll it if it runs)."""
         return on_tick(AugmentState(), text, request)
 
-    folder.change(on_folder, [folder], outputs, show_progress="hidden")
+    folder.change(on_folder, [folder], outputs, show_progress="hidden", **api)

@@ -140,8 +140,9 @@ def build(ctx: AppContext) -> None:
                 gr.BarPlot(per_image, x=name, y=count, sort=per_image[name].tolist()),
                 gr.BarPlot(per_group, x=name, y=count, color=group, sort=per_group[name].tolist()))
 
-    refresh.click(on_refresh, [folder], outputs)
-    folder.submit(on_refresh, [folder], outputs)
+    api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
+    refresh.click(on_refresh, [folder], outputs, **api)
+    folder.submit(on_refresh, [folder], outputs, **api)
 
     def on_open_tab(text: str, request: gr.Request) -> tuple[Any, ...]:
         """Follow the project the Annotate tab has open, then refresh."""
@@ -149,4 +150,4 @@ def build(ctx: AppContext) -> None:
         return (chosen, *on_refresh(chosen, request))
 
     if isinstance(tab, gr.Tab):
-        tab.select(on_open_tab, [folder], [folder, *outputs], show_progress="hidden")
+        tab.select(on_open_tab, [folder], [folder, *outputs], show_progress="hidden", **api)

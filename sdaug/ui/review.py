@@ -217,7 +217,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
     message = gr.Markdown()
     keys = key_listener(label("rev.keys"), KEYS, elem_id="sdaug-review-keys")
     outputs = [state, compare, info_md, message]
-    quiet = {"show_progress": "hidden"}
+    quiet = {"show_progress": "hidden", "api_visibility": "undocumented"}
 
     def respond(ann: core.AnnotateState, rs: ReviewState, msg: core.Message | None,
                 request: gr.Request) -> tuple[Any, ...]:
