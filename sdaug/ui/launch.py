@@ -85,8 +85,8 @@ def launch(settings: Settings, options: LaunchOptions, *, model: str = "", proje
     """Build the app and serve it; returns the ``gr.Blocks`` (useful with ``block=False``)."""
     # 1. Check everything that can be wrong before starting a server.
     options.validate()
-    if project is not None and not Path(project).expanduser().is_dir():
-        raise ValueError(f"--project {project} is not a folder; create it with `sdaug import` or pick another")
+    if project is not None and Path(project).expanduser().is_file():
+        raise ValueError(f"--project {project} is a file; a project is a folder (it is created when missing)")
     settings.ensure_dirs()
     from sdaug.engine.sources import resolve_model
 
