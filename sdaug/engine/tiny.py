@@ -53,15 +53,14 @@ cartoon, painting, drawing, illustration, lowres, jpeg artifacts, watermark, tex
 
 
 def bytes_to_unicode() -> dict[int, str]:
-    """The byte -> printable-character table of byte-level BPE (CLIP and GPT-2 use the same)."""
+    """The byte -> printable-character table of byte-level BPE (CLIP and GPT-2 use the same),
+    in their order: printable bytes first, then the others mapped past 255. A CLIP vocabulary
+    starts with these characters in this order."""
     printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     table = {b: chr(b) for b in printable}
-    extra = 0
-    for b in range(256):
-        if b not in table:
-            table[b] = chr(256 + extra)
-            extra += 1
-    return dict(sorted(table.items()))
+    others = [b for b in range(256) if b not in table]
+    table.update({b: chr(256 + n) for n, b in enumerate(others)})
+    return table
 
 
 def _learn_merges(corpus: str, n_merges: int) -> list[tuple[str, str]]:

@@ -157,3 +157,35 @@ def test_config_folder_is_not_listed_as_a_model(settings, checkpoint) -> None:
     from sdaug.engine.sources import local_models
 
     assert local_models(settings) == ["tinyStreets_v1"]
+
+
+def test_shipped_sd1_config_is_complete_offline() -> None:
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTokenizer
+
+    from sdaug.engine.manager import CONFIGS_DIR
+
+    folder = CONFIGS_DIR / "v1"
+    assert StableDiffusionPipeline.load_config(folder)["unet"] == ["diffusers", "UNet2DConditionModel"]
+    assert UNet2DConditionModel.load_config(folder, subfolder="unet")["cross_attention_dim"] == 768
+    assert AutoencoderKL.load_config(folder, subfolder="vae")["scaling_factor"] == 0.18215
+    assert PNDMScheduler.load_config(folder, subfolder="scheduler")["beta_schedule"] == "scaled_linear"
+    assert CLIPTextConfig.from_pretrained(folder / "text_encoder").num_hidden_layers == 12
+    tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
+    assert len(tokenizer) == 49408
+    assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+
+
+@pytest.mark.slow
+def test_sd15_size_checkpoint_loads_offline_with_the_shipped_config(manager, settings, monkeypatch) -> None:
+    """An SD1.5-size checkpoint (random weights, original layout, 2 GB) loads with no network."""
+    from sdaug.engine.bench_models import sd15_random_pipeline
+
+    pipe = sd15_random_pipeline("cpu", torch.float16)
+    write_original_checkpoint(pipe, settings.models_dir / "sd15.safetensors")
+    expected = next(pipe.unet.parameters()).detach().float()
+    del pipe
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    loaded = manager.pipeline("txt2img", "sd15")
+    assert torch.equal(next(loaded.unet.parameters()).detach(), expected)
+    assert loaded.tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
