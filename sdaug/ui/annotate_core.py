@@ -338,13 +338,18 @@ def press_class_key(project: Project, state: AnnotateState, key: str) -> Outcome
 
 
 def set_active_class(project: Project, state: AnnotateState, class_id: int | None) -> Outcome:
-    """Choose the class of new boxes; also relabel the target box (selected or newest drawn)."""
+    """Choose the class of new boxes; also relabel the target box (selected or newest drawn).
+
+    The outcome marks the classes as changed: the canvas draws new boxes in the colour of its
+    first label, which is the active class.
+    """
     if class_id is None:
         return Outcome()
     cls = project.get_class(class_id)
     state.active_class_id = cls.id
+    chosen = Outcome(classes=True, message=("ann.msg.active_class", {"name": cls.name}))
     if state.image_id is None or state.target_box is None:
-        return Outcome(message=("ann.msg.active_class", {"name": cls.name}))
+        return chosen
     boxes = project.boxes(state.image_id)
     for index, box in enumerate(boxes):
         if box_key(box) == state.target_box:
@@ -352,8 +357,8 @@ def set_active_class(project: Project, state: AnnotateState, class_id: int | Non
                 break
             boxes[index] = replace(box, class_id=cls.id, origin="manual")
             save_boxes(project, state, state.image_id, boxes)
-            return Outcome(canvas=True, page=True, message=("ann.msg.relabelled", {"name": cls.name}))
-    return Outcome(message=("ann.msg.active_class", {"name": cls.name}))
+            return Outcome(canvas=True, page=True, classes=True, message=("ann.msg.relabelled", {"name": cls.name}))
+    return chosen
 
 
 def select_box(project: Project, state: AnnotateState, index: int) -> Outcome:
