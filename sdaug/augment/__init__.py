@@ -1,1 +1,11 @@
-"""Augmentation: presets, classic (no-model) effects, jobs, drift check."""
+"""Augmentation: weather and lighting variants of a project's labelled images.
+
+- :mod:`.presets`: the TOML presets (``presets/weather``, ``presets/lighting`` and the user's
+  ``<data folder>/presets``); ``load_presets``, ``get_preset``, ``Preset.to_request``.
+- :mod:`.classic`: CPU effects (rain, snow, fog, haze, sandstorm, tone curves, lamp glows);
+  ``apply_classic(image, preset, seed)``.
+- :mod:`.drift`: does a carried box still show its object? ``check_variant(...) -> DriftReport``.
+- :mod:`.jobs`: resumable jobs (sources × presets × variants) run by a background
+  ``JobRunner``; ``create_job``, ``runner_for``, ``job_report``.
+- :mod:`.preview`: the chosen presets on a few samples as a grid, with a time estimate.
+"""
