@@ -19,6 +19,7 @@ from sdaug.augment.jobs import (
     STALE_TEMP_S,
     JobRunner,
     JobSpec,
+    carry_boxes,
     clean_stale_temp_files,
     create_job,
     item_seed,
@@ -256,3 +257,9 @@ def test_temp_files_of_interrupted_writes_are_removed_once_stale(tmp_path: Path)
     os.utime(old, (time.time() - 60, time.time() - 60))
     assert clean_stale_temp_files(project) == 1
     assert not old.exists() and fresh.exists()
+
+
+def test_carried_boxes_are_scaled_to_the_variant_size() -> None:
+    boxes = [Box(1, 10, 20, 30, 40, origin="manual", drift=0.1, needs_review=True, id=5, image_id=2)]
+    carried = carry_boxes(boxes, (100, 100), (200, 50))
+    assert carried == [Box(1, 20, 10, 60, 20, origin="carried")]
