@@ -1,6 +1,6 @@
 """Engine errors whose messages tell a non-programmer what to do.
 
-Both are ``ValueError`` subclasses, so the CLI prints them as ``sdaug: error: ...`` and the UI
+All are ``ValueError`` subclasses, so the CLI prints them as ``sdaug: error: ...`` and the UI
 shows them as ``gr.Error`` without special cases; callers that want to react (retry with a
 smaller batch, offer a download) can catch the subclass.
 """
@@ -44,3 +44,13 @@ class ModelNotFoundError(ValueError):
             f"to use a mirror (for example HF_ENDPOINT=https://hf-mirror.com). Or put a .safetensors "
             f"checkpoint into {models_dir} and choose it by its file name."
         )
+
+
+class UnsafeCheckpointError(ValueError):
+    """A pickled checkpoint was refused because ``allow_pickle`` is off."""
+
+    @classmethod
+    def for_file(cls, name: str, what: str) -> UnsafeCheckpointError:
+        return cls(f"{name} is a pickled checkpoint ({what}): loading it can run any code hidden in the file. "
+                   f"Use a .safetensors version of it, or, only if you trust where it came from, start sdaug "
+                   f"with --allow-pickle (or SDAUG_ALLOW_PICKLE=1).")

@@ -51,7 +51,7 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
 from sdaug.engine import fastpath, sources, tiny
 from sdaug.engine.encoding import A1111PromptEncoder, PromptEncoder
-from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError
+from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError, UnsafeCheckpointError
 from sdaug.engine.sources import TINY, ModelSource
 from sdaug.prompts import model_hash
 from sdaug.settings import Settings
@@ -205,11 +205,7 @@ class PipelineManager:
                 source.location, config=config, torch_dtype=self.dtype, local_files_only=config is not None,
                 safety_checker=None, requires_safety_checker=False)
         except _DOWNLOAD_ERRORS as error:
-            raise ModelNotFoundError(
-                f"cannot load {source.location}: {error}. Without internet sdaug can load Stable Diffusion "
-                f"1.x checkpoints, and any checkpoint that has its diffusers config (model_index.json and "
-                f"the component folders) in a folder named {Path(source.location).stem}.config next to it."
-            ) from error
+            raise _single_file_error(source, error) from error
 
     def _from_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback, **kwargs: Any) -> Any:
         """``cls.from_pretrained`` for a local folder or a hub id: from the cache first, then
@@ -220,6 +216,8 @@ class PipelineManager:
         try:
             return _refuse_pickles(source, lambda: cls.from_pretrained(source.location, local_files_only=True,
                                                                         **kwargs))
+        except UnsafeCheckpointError:
+            raise
         except _DOWNLOAD_ERRORS as error:
             if is_offline_mode():
                 raise ModelNotFoundError.for_hub(source.location, self.settings.models_dir,
@@ -227,6 +225,8 @@ class PipelineManager:
         status(f"downloading {source.location} …")
         try:
             return _refuse_pickles(source, lambda: cls.from_pretrained(source.location, **kwargs))
+        except UnsafeCheckpointError:
+            raise
         except _DOWNLOAD_ERRORS as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ModelNotFoundError.for_hub(source.location, self.settings.models_dir, reason) from error
@@ -238,7 +238,12 @@ class PipelineManager:
             if source.kind == TINY:
                 model = tiny.tiny_controlnet()
             elif source.kind == "single_file":
-                model = ControlNetModel.from_single_file(source.location, torch_dtype=self.dtype)
+                config = sources.single_file_config(Path(source.location), CONFIGS_DIR, controlnet=True)
+                try:
+                    model = ControlNetModel.from_single_file(source.location, config=config, torch_dtype=self.dtype,
+                                                             local_files_only=config is not None)
+                except _DOWNLOAD_ERRORS as error:
+                    raise _single_file_error(source, error) from error
             else:
                 model = self._from_pretrained(ControlNetModel, source, status, torch_dtype=self.dtype)
             with _quiet_cast_warning():
@@ -349,12 +354,16 @@ def _refuse_pickles(source: ModelSource, load: Callable[[], Any]) -> Any:
         return load()
     except OSError as error:
         if "safetensors" in str(error).lower() and "not found" not in str(error).lower():
-            raise ValueError(
-                f"{source.name} only has pickled weights (.bin): loading them can run any code hidden in "
-                f"the files. Use a model with .safetensors weights, or, only if you trust where it came "
-                f"from, start sdaug with --allow-pickle (or SDAUG_ALLOW_PICKLE=1)."
-            ) from error
+            raise UnsafeCheckpointError.for_file(source.name, "only .bin pickled weights") from error
         raise
+
+
+def _single_file_error(source: ModelSource, error: Exception) -> ModelNotFoundError:
+    return ModelNotFoundError(
+        f"cannot load {source.location}: {error}. Without internet sdaug can load Stable Diffusion 1.x "
+        f"checkpoints and ControlNets, and any file that has its diffusers config (model_index.json and the "
+        f"component folders, or a ControlNet's config.json) in a folder named {source.name}.config next to it."
+    )
 
 
 @contextlib.contextmanager

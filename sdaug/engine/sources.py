@@ -22,7 +22,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdaug.engine.errors import ModelNotFoundError
+from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
 from sdaug.prompts import find_local_model
 from sdaug.settings import Settings
 
@@ -31,9 +31,11 @@ SAFETENSORS = ".safetensors"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 CONFIG_SUFFIX = ".config"  # <stem>.config/ next to a checkpoint: its diffusers config
-# Keys that tell an SD 1.x checkpoint: text context width 768, a 4-channel (not inpainting) UNet.
-_SD1_CONTEXT = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
-_SD1_INPUT = "model.diffusion_model.input_blocks.0.0.weight"
+# Keys that tell an SD 1.x checkpoint (text context width 768, 4-channel UNet input) and an
+# SD 1.x ControlNet (its input hint block; keys with or without the "control_model." prefix).
+_SD1_CONTEXT = "input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight"
+_SD1_INPUT = "input_blocks.0.0.weight"
+_CONTROLNET_HINT = "input_hint_block.0.weight"
 
 # ControlNet used for a control type when the request names none (SD1.5 ControlNet 1.1).
 DEFAULT_CONTROLNETS = {
@@ -98,31 +100,37 @@ def find_lora(name: str, settings: Settings) -> Path:
                      f"(LoRAs found: {known})")
 
 
-def single_file_config(checkpoint: Path, shipped: Path) -> str | None:
+def single_file_config(checkpoint: Path, shipped: Path, controlnet: bool = False) -> str | None:
     """The diffusers config folder to load a single-file ``checkpoint`` with, offline.
 
     A folder ``<stem>.config`` next to the checkpoint (holding ``model_index.json`` and the
-    component configs) wins; else ``shipped/v1`` for Stable Diffusion 1.x checkpoints (told from
-    the safetensors header, without reading the weights); else ``None``: diffusers then fetches
-    the config for the checkpoint's type from the Hugging Face hub (or its cache).
+    component configs, or a ControlNet's ``config.json``) wins; else the config sdaug ships for
+    Stable Diffusion 1.x checkpoints (``shipped/v1``) or SD 1.x ControlNets
+    (``shipped/controlnet-v1``), told from the safetensors header without reading the weights;
+    else ``None``: diffusers then fetches the config for the checkpoint's type from the Hugging
+    Face hub (or its cache).
     """
+    marker = "config.json" if controlnet else "model_index.json"
     sidecar = checkpoint.with_name(checkpoint.stem + CONFIG_SUFFIX)
-    if (sidecar / "model_index.json").is_file():
+    if (sidecar / marker).is_file():
         return str(sidecar)
-    sd1 = shipped / "v1"
-    if (sd1 / "model_index.json").is_file() and _is_sd1(checkpoint):
-        return str(sd1)
+    folder = shipped / ("controlnet-v1" if controlnet else "v1")
+    if (folder / marker).is_file() and _is_sd1(checkpoint, controlnet):
+        return str(folder)
     return None
 
 
-def _is_sd1(checkpoint: Path) -> bool:
+def _is_sd1(checkpoint: Path, controlnet: bool) -> bool:
     if checkpoint.suffix.lower() != SAFETENSORS:
         return False
     with checkpoint.open("rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
         header = json.loads(handle.read(length))
-    context, first = header.get(_SD1_CONTEXT, {}), header.get(_SD1_INPUT, {})
-    return context.get("shape", [0])[-1] == 768 and first.get("shape", [0, 0])[1] == 4
+    shapes = {key.split("control_model.")[-1].removeprefix("model.diffusion_model."): entry.get("shape", [])
+              for key, entry in header.items() if isinstance(entry, dict)}
+    context, first = shapes.get(_SD1_CONTEXT, [0]), shapes.get(_SD1_INPUT, [0, 0])
+    is_controlnet = _CONTROLNET_HINT in shapes
+    return context[-1:] == [768] and first[1:2] == [4] and is_controlnet == controlnet
 
 
 def local_models(settings: Settings) -> list[str]:
@@ -177,11 +185,7 @@ def _from_path(path: Path, settings: Settings, what: str) -> ModelSource:
 
 def _check_pickle(path: Path, settings: Settings) -> None:
     if not settings.allow_pickle:
-        raise ValueError(
-            f"{path.name} is a pickled checkpoint ({path.suffix}): loading it can run any code hidden in "
-            f"the file. Use a .safetensors version of it, or, only if you trust where it came from, start "
-            f"sdaug with --allow-pickle (or SDAUG_ALLOW_PICKLE=1)."
-        )
+        raise UnsafeCheckpointError.for_file(path.name, path.suffix)
 
 
 def _local_names(folder: Path) -> list[str]:

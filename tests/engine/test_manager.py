@@ -11,7 +11,7 @@ from peft import LoraConfig
 from peft.utils import get_peft_model_state_dict
 from safetensors.torch import save_file
 
-from sdaug.engine.errors import ModelNotFoundError
+from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
 from sdaug.engine.manager import PipelineManager
 from sdaug.engine.request import GenerationRequest
 from sdaug.engine.run import run
@@ -102,7 +102,7 @@ def test_diffusers_folder_loads_and_pickle_only_folder_is_refused(manager, setti
 
     pickled = settings.models_dir / "pickled"
     tiny_pipeline().save_pretrained(pickled, safe_serialization=False)
-    with pytest.raises(ValueError, match="only has pickled weights"):
+    with pytest.raises(UnsafeCheckpointError, match="pickled checkpoint \\(only .bin pickled weights\\)"):
         manager.pipeline("txt2img", str(pickled))
 
 

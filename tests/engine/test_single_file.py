@@ -33,7 +33,7 @@ def _rename(key: str, renames: dict[str, str]) -> str:
 
 
 def _unet_names(config: dict) -> dict[str, str]:
-    """diffusers UNet key prefix -> LDM prefix (``model.diffusion_model.`` omitted)."""
+    """diffusers UNet (or ControlNet) key prefix -> LDM prefix (``model.diffusion_model.`` omitted)."""
     per_level = config["layers_per_block"] + 1
     names = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
              "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2",
@@ -46,6 +46,8 @@ def _unet_names(config: dict) -> dict[str, str]:
             names[f"down_blocks.{level}.resnets.{j}"] = f"input_blocks.{block}.0"
             names[f"down_blocks.{level}.attentions.{j}"] = f"input_blocks.{block}.1"
         names[f"down_blocks.{level}.downsamplers.0.conv"] = f"input_blocks.{(level + 1) * per_level}.0.op"
+        if "up_block_types" not in config:  # a ControlNet: no decoder half
+            continue
         has_attention = config["up_block_types"][level].startswith("CrossAttn")
         for j in range(per_level):
             names[f"up_blocks.{level}.resnets.{j}"] = f"output_blocks.{level * per_level + j}.0"
@@ -99,6 +101,20 @@ def write_original_checkpoint(pipe, path: Path) -> None:
         key = key if key.startswith("text_model.") else f"text_model.{key}"
         checkpoint[f"cond_stage_model.transformer.{key}"] = tensor
     save_file({k: v.contiguous() for k, v in checkpoint.items()}, str(path))
+
+
+def write_original_controlnet(controlnet, path: Path) -> None:
+    """Save a ControlNet as one ``.safetensors`` file in the original layout (standalone keys)."""
+    config = dict(controlnet.config)
+    names = _unet_names(config)
+    names["controlnet_cond_embedding.conv_in"] = "input_hint_block.0"
+    names.update({f"controlnet_cond_embedding.blocks.{i}": f"input_hint_block.{2 * (i + 1)}"
+                  for i in range(2 * (len(config["conditioning_embedding_out_channels"]) - 1))})
+    names["controlnet_cond_embedding.conv_out"] = "input_hint_block.14"
+    names.update({f"controlnet_down_blocks.{i}": f"zero_convs.{i}.0" for i in range(len(controlnet.controlnet_down_blocks))})
+    names["controlnet_mid_block"] = "middle_block_out.0"
+    state = _convert(controlnet.state_dict(), names, _RESNET)
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
 
 
 def write_config_folder(pipe, folder: Path) -> None:
@@ -159,8 +175,26 @@ def test_config_folder_is_not_listed_as_a_model(settings, checkpoint) -> None:
     assert local_models(settings) == ["tinyStreets_v1"]
 
 
+def test_single_file_controlnet_loads_offline(manager, settings, monkeypatch) -> None:
+    from sdaug.engine.tiny import tiny_controlnet
+
+    built = tiny_controlnet()
+    write_original_controlnet(built, settings.controlnet_dir / "tiny_canny.safetensors")
+    built.save_config(settings.controlnet_dir / "tiny_canny.config")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    loaded = manager.pipeline("controlnet", "tiny", controlnet="tiny_canny").controlnet
+    for (name, a), b in zip(loaded.state_dict().items(), built.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
 def test_shipped_sd1_config_is_complete_offline() -> None:
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        ControlNetModel,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTokenizer
 
     from sdaug.engine.manager import CONFIGS_DIR
@@ -174,6 +208,7 @@ def test_shipped_sd1_config_is_complete_offline() -> None:
     tokenizer = CLIPTokenizer.from_pretrained(folder / "tokenizer")
     assert len(tokenizer) == 49408
     assert tokenizer("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+    assert ControlNetModel.load_config(CONFIGS_DIR / "controlnet-v1")["cross_attention_dim"] == 768
 
 
 @pytest.mark.slow
