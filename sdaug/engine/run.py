@@ -88,13 +88,14 @@ class _Run:
     controls: dict[int, Image.Image] = field(default_factory=dict)  # id(source image) -> control image
     batch_index: int = 0
     batch_count: int = 0
+    batch_images: int = 0  # images in the batch being made
 
     def report(self, step: int = 0, total_steps: int = 0, message: str = "") -> None:
         if self.on_progress is None:
             return
         done = len(self.result.images)
         elapsed = time.perf_counter() - self.start
-        fraction = (done + (step / total_steps if total_steps else 0.0)) / len(self.seeds)
+        fraction = (done + (step / total_steps * self.batch_images if total_steps else 0.0)) / len(self.seeds)
         eta = elapsed / fraction - elapsed if fraction > 0 else None
         self.on_progress(Progress(step, total_steps, self.batch_index, self.batch_count, done, len(self.seeds),
                                   elapsed, eta, message))
@@ -125,6 +126,7 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
         while pending and not state.cancelled():
             indices = pending.popleft()
             state.batch_index, state.batch_count = batches_done + 1, batches_done + 1 + len(pending)
+            state.batch_images = len(indices)
             try:
                 images, conditioning, loras = _generate(state, indices)
             except _Cancelled:
@@ -149,7 +151,7 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
                 _finish_image(state, index, image, conditioning, position, extra)
         state.result.control_images = list(state.controls.values())
 
-    state.result.cancelled = state.cancelled()
+    state.result.cancelled = state.cancelled() and len(state.result.images) < len(seeds)
     state.result.timings["total"] = time.perf_counter() - state.start
     return state.result
 
