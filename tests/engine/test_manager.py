@@ -135,3 +135,13 @@ def test_mode_checks(manager) -> None:
         manager.pipeline("inpaint", "tiny")
     with pytest.raises(ValueError, match="needs a ControlNet model"):
         manager.pipeline("controlnet", "tiny")
+
+
+def test_hub_download_failure_says_how_to_get_it(manager, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    monkeypatch.setattr("huggingface_hub.constants.ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
+    messages: list[str] = []
+    with pytest.raises(ModelNotFoundError, match=r"could not be downloaded.*hf download sdaug-test/no-such-model"):
+        manager.pipeline("txt2img", "sdaug-test/no-such-model", on_status=messages.append)
+    assert messages == ["loading model sdaug-test/no-such-model …", "downloading sdaug-test/no-such-model …"]
