@@ -97,8 +97,10 @@ def wire_run(ctx: AppContext, buttons: RunButtons, fn: Callable[..., Any], input
     started = buttons.generate.click(start, None, [buttons.generate, buttons.stop], queue=False,
                                      show_progress="hidden", api_visibility="private")
     ran = started.then(fn, inputs, outputs, api_name=api_name, **ctx.gpu_event)
-    ran.then(finish, None, [buttons.generate, buttons.stop], queue=False, show_progress="hidden",
-             api_visibility="private")
+    # Swap back after success and after an error (gradio 6 runs .then only after success).
+    for after in (ran.then, ran.failure):
+        after(finish, None, [buttons.generate, buttons.stop], queue=False, show_progress="hidden",
+              api_visibility="private")
     stop_kwargs: dict[str, Any] = {"api_name": stop_api_name} if stop_api_name else {"api_visibility": "private"}
     buttons.stop.click(stop, None, buttons.stop, queue=False, show_progress="hidden", **stop_kwargs)
 

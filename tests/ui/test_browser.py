@@ -1,6 +1,6 @@
 """The app in a real browser: Playwright drives Debian's Chromium (``/usr/bin/chromium``; the test
-is skipped without it). Load the page in English, switch to 简体中文 in Settings, type a prompt,
-click Generate and see the image in the gallery. Screenshots go to the test's tmp folder and to
+is skipped without it). Load the page in English, see an error message, switch to 简体中文 in
+Settings, type a prompt, click Generate and see the image in the gallery. Screenshots go to the test's tmp folder and to
 ``test-output/`` at the repository root (git-ignored)."""
 
 from __future__ import annotations
@@ -47,7 +47,13 @@ def test_generate_in_chinese(app_server, tmp_path: Path) -> None:
             expect(page.locator("#sdaug-generate-prompt textarea")).to_be_visible()
             save_screenshot(page, tmp_path, "browser-en.png")
 
-            # 2. Switch to 简体中文 in Settings: the page reloads with every label translated.
+            # 2. An error shows as a message, and the Generate button comes back.
+            page.locator("#sdaug-generate-prompt textarea").fill("<lora:nosuchlora:1>")
+            page.locator(".sdaug-generate:visible").click()
+            expect(page.get_by_text("nosuchlora").last).to_be_visible()
+            expect(page.locator(".sdaug-generate:visible")).to_have_text("Generate")
+
+            # 3. Switch to 简体中文 in Settings: the page reloads with every label translated.
             page.get_by_role("tab", name="Settings").click()
             page.get_by_text("简体中文").click()
             for name in ("生成", "天气", "光照", "标注", "数据集", "图片信息", "设置"):
@@ -56,12 +62,12 @@ def test_generate_in_chinese(app_server, tmp_path: Path) -> None:
             page.get_by_role("tab", name="设置").click()
             expect(page.get_by_label("简体中文")).to_be_checked()  # the choice is remembered
 
-            # 3. Type a prompt and click Generate (it becomes Stop while running).
+            # 4. Type a prompt and click Generate (it becomes Stop while running).
             page.get_by_role("tab", name="生成").click()
             page.locator("#sdaug-generate-prompt textarea").fill("a garbage bin on a street, rainy day")
             page.locator(".sdaug-generate:visible").click()
 
-            # 4. The image shows in the gallery; the status line is in Chinese too.
+            # 5. The image shows in the gallery; the status line is in Chinese too.
             expect(page.locator(".sdaug-results img").first).to_be_visible()
             expect(page.locator(".block.sdaug-status:visible")).to_contain_text("张图片")
             expect(page.locator(".sdaug-generate:visible")).to_have_text("生成")
