@@ -50,6 +50,7 @@ from sdaug.engine.bench_models import (
     controlnet_for,
     parameter_counts,
     pipeline_flops,
+    quiet_dtype_casts,
     sd15_random_controlnet,
     sd15_random_pipeline,
 )
@@ -251,6 +252,9 @@ class BenchReport:
             if best is not None:
                 lines.append(f"best: {best.images_per_s:.3f} images/s at batch {best.batch_size}"
                              + self._target_note(name, best))
+        if any(m.floor_ratio < 1 for m in [*self.baseline.values(), *(m for r in self.results.values() for m in r)]):
+            lines += ["", "note: a ratio to the floor below 1 means the peak is too low (a measured peak on a busy "
+                          "machine); give the device's peak with --peak-tflops"]
         if self.low_vram:
             lines += ["", "low-VRAM mode: " + ", ".join(f"{k} {v}" for k, v in self.low_vram.items())]
         if self.profiles:
@@ -327,9 +331,10 @@ def write_json(report: BenchReport, path: Path) -> Path:
     return path
 
 
-def measure_matmul_tflops(device: str, dtype: torch.dtype, size: int | None = None, seconds: float = 0.5) -> float:
-    """The best matmul throughput (TFLOP/s) of ``device`` in ``dtype``: a practical peak."""
-    size = size or (8192 if device == "cuda" else 1024)
+def measure_matmul_tflops(device: str, dtype: torch.dtype, size: int | None = None, seconds: float = 2.0) -> float:
+    """The best matmul throughput (TFLOP/s) of ``device`` in ``dtype``: a practical peak (on a
+    busy machine, an underestimate)."""
+    size = size or (8192 if device == "cuda" else 2048)
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
     best = 0.0
@@ -399,8 +404,10 @@ def _plain_calls(pipe: Any, controlnet: Any, config: BenchConfig, init: Image.Im
 
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True)
     pipe.set_progress_bar_config(disable=True)
-    img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe)
-    with_controlnet = StableDiffusionControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet)
+    with quiet_dtype_casts():  # from_pipe casts to float32 unless given the dtype
+        img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe, torch_dtype=pipe.dtype)
+        with_controlnet = StableDiffusionControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet,
+                                                                             torch_dtype=pipe.dtype)
     for derived in (img2img, with_controlnet):
         derived.set_progress_bar_config(disable=True)
 

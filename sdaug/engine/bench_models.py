@@ -14,8 +14,10 @@ and VAE encoder 1.12 TFLOP per image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -152,12 +154,19 @@ def _build(make: Any, device: str | torch.device, dtype: torch.dtype, seed: int)
         with torch.device(device):
             model = make()
     if dtype != torch.float32:
-        # diffusers warns on every cast that it keeps no modules in float32; SD models keep none.
-        cast_logger = logging.getLogger("diffusers.models.modeling_utils")
-        level = cast_logger.level
-        cast_logger.setLevel(logging.ERROR)
-        try:
+        with quiet_dtype_casts():
             model = model.to(dtype=dtype)
-        finally:
-            cast_logger.setLevel(level)
     return model.eval()
+
+
+@contextlib.contextmanager
+def quiet_dtype_casts() -> Iterator[None]:
+    """Silence diffusers' warning on every dtype cast that it keeps no modules in float32 (SD
+    models keep none)."""
+    cast_logger = logging.getLogger("diffusers.models.modeling_utils")
+    level = cast_logger.level
+    cast_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        cast_logger.setLevel(level)

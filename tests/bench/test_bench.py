@@ -138,3 +138,13 @@ def test_tables_report_ratios_and_the_h100_targets(sd15_flops: FlopCounts) -> No
     assert "best: 32.000 images/s at batch 16 (target 25: met; 8.0x baseline, target 3x: met)" in text
     rows = {row[0]: row[1:] for row in map(str.split, text.splitlines()) if row and row[0] in ("plain", "16")}
     assert rows == {"plain": ["4.000", "0.2500", "2.50", "16.6", "1.00"], "16": ["32.000", "0.0312", "12.00", "2.1", "8.00"]}
+
+
+def test_tables_warn_when_the_peak_is_too_low(sd15_flops: FlopCounts) -> None:
+    report = BenchReport(config=BenchConfig(workloads=("txt2img",)), device="cpu", device_name="x86_64",
+                         dtype="float32", peak_tflops=0.001, peak_source="measured float32 matmul",
+                         flops=sd15_flops, parameters={})
+    report.results["txt2img"] = [Measurement(1, [60.0], None, report.floor_s_per_image("txt2img"))]
+    assert "give the device's peak with --peak-tflops" in report.tables()
+    report.peak_tflops = 0.1
+    assert "--peak-tflops" not in report.tables()
