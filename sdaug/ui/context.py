@@ -18,6 +18,9 @@ tab may use:
   while building the tab (before launch).
 - ``ctx.error(exc, request)`` — a translated ``gr.Error`` for a core ``ValueError``; or decorate a
   handler with ``@ctx.handle_errors``, which does that for every ``ValueError`` it raises.
+- ``ctx.begin_run(session)`` / ``ctx.cancel_flag(session)`` / ``ctx.stop(session)`` /
+  ``ctx.end_run(session)`` — the per-browser-session cancel flag that a Stop button sets and a
+  long run checks (``session`` is ``request.session_hash``).
 - ``ctx.allowed_paths()`` — the folders the server may serve files from (outputs, project).
 """
 

@@ -53,6 +53,11 @@ def control_types(ctx: AppContext) -> dict[str, str | None]:
     return types
 
 
+def control_of(preset: Preset) -> str:
+    """The control type of a lighting preset ("" in the file means the photo itself: "none")."""
+    return preset.control_type or "none"
+
+
 def build(ctx: AppContext) -> variants.VariantTab:
     """Build the tab inside the current ``gr.Tab``."""
     types = control_types(ctx)
@@ -60,7 +65,7 @@ def build(ctx: AppContext) -> variants.VariantTab:
     def controls(first: Preset | None) -> LightingControls:
         with gr.Row():
             control_type = gr.Dropdown([(ctx.label(f"control.{name}"), name) for name in types],
-                                       value=(first.control_type if first else "") or "canny",
+                                       value=control_of(first) if first else "canny",
                                        label=ctx.label("light.control_type"),
                                        info=ctx.label("light.control_type.info"))
             control_weight = gr.Slider(0.0, 2.0, value=first.control_weight if first else 1.0, step=0.05, label=ctx.label("light.control_weight"),
@@ -76,7 +81,7 @@ def build(ctx: AppContext) -> variants.VariantTab:
     tab = variants.build_variant_tab(ctx, "lighting", controls, side)
     c: LightingControls = tab.extra
     view: ControlView = tab.side
-    variants.wire_preset(tab, [(c.control_type, "control_type"), (c.control_weight, "control_weight")])
+    variants.wire_preset(tab, [(c.control_type, control_of), (c.control_weight, lambda p: p.control_weight)])
 
     def check_type(control_type: str, request: gr.Request) -> None:
         if types.get(control_type):

@@ -75,7 +75,7 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     slider; the caller wires the run (see :mod:`sdaug.ui.weather`)."""
     presets, problems = load_tab_presets(ctx, kind)
     first = next(iter(presets.values()), None)
-    defaults = first.to_request(prompt=first.full_prompt) if first else GenerationRequest()
+    defaults = first.to_request() if first else GenerationRequest()
     for problem in problems:
         gr.Markdown(f"⚠️ {problem}")
     with gr.Row():
@@ -111,8 +111,8 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     return tab
 
 
-def wire_preset(tab: VariantTab, extra: Sequence[tuple[Any, str]] = ()) -> None:
-    """Choosing a preset fills the fields; ``extra`` adds (component, Preset attribute) pairs."""
+def wire_preset(tab: VariantTab, extra: Sequence[tuple[Any, Callable[[Preset], Any]]] = ()) -> None:
+    """Choosing a preset fills the fields; ``extra`` adds (component, value of a preset) pairs."""
     a = tab.advanced
 
     def fill(name: str) -> list[Any]:
@@ -121,7 +121,7 @@ def wire_preset(tab: VariantTab, extra: Sequence[tuple[Any, str]] = ()) -> None:
             return [gr.skip()] * (9 + len(extra))
         return [preset.full_prompt, preset.negative_prompt, preset.strength, preset.steps,
                 common.quality_name(preset.steps), preset.sampler, preset.schedule_type, preset.cfg_scale,
-                preset.clip_skip, *(getattr(preset, attr) for _, attr in extra)]
+                preset.clip_skip, *(value(preset) for _, value in extra)]
 
     outputs = [tab.prompt, a.negative, tab.strength, a.steps, a.quality, a.sampler, a.schedule, a.cfg, a.clip_skip,
                *(component for component, _ in extra)]
