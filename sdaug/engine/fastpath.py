@@ -127,8 +127,10 @@ def compile_pipeline(pipe: Any, **compile_options: Any) -> list[str]:
     """
     options = compile_options or COMPILE_OPTIONS
     if options.get("backend", "inductor") == "inductor":
+        import torch._inductor.config as inductor_config
+
         for key, value in INDUCTOR_CONFIG.items():
-            setattr(torch._inductor.config, key, value)
+            setattr(inductor_config, key, value)
     torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
     compiled = []
     for label, module in (("UNet", pipe.unet), ("VAE decoder", pipe.vae.decoder)):
