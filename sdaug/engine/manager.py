@@ -33,6 +33,7 @@ import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -298,7 +299,9 @@ class PipelineManager:
                 if path not in self._adapters:
                     status(f"loading LoRA {path.stem} …")
                     adapter = _adapter_name(path.stem, set(self._adapters.values()))
-                    base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
+                    with warnings.catch_warnings():  # several adapters side by side are meant here
+                        warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+                        base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
                     self._adapters[path] = adapter
             if loras:
                 base.enable_lora()
