@@ -195,6 +195,9 @@ class PipelineManager:
             self.unload()
             raise OutOfMemoryError.for_loading(source.name, self.memory_mode) from error
         self._base, self.source = pipe, source
+        if source.kind == "single_file":
+            status(f"computing the A1111 model hash of {source.name} …")  # reads the whole file once
+            self._model_hash = model_hash(source.location)
         self._scheduler_config = dict(pipe.scheduler.config)
         self.load_seconds = time.perf_counter() - start
         logger.info("loaded %s in %.1f s (%s)", source.name, self.load_seconds, self.memory_report())
