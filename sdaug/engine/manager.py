@@ -123,7 +123,12 @@ class PipelineManager:
         if not controlnet:
             return base if mode == "txt2img" else self._derive(StableDiffusionImg2ImgPipeline, "")
         cls = StableDiffusionControlNetImg2ImgPipeline if mode == "img2img" else StableDiffusionControlNetPipeline
-        return self._derive(cls, controlnet, status)
+        try:
+            return self._derive(cls, controlnet, status)
+        except torch.OutOfMemoryError as error:
+            self._controlnets.pop(controlnet, None)
+            _free_memory(self.device)
+            raise OutOfMemoryError.for_loading(f"ControlNet {controlnet}", self.memory_mode) from error
 
     @property
     def scheduler_config(self) -> dict[str, Any]:
@@ -250,8 +255,9 @@ class PipelineManager:
                     raise _single_file_error(source, error) from error
             else:
                 model = self._from_pretrained(ControlNetModel, source, status, torch_dtype=self.dtype)
+            device = self.device if self.memory_mode == "full" else "cpu"  # offload hooks move it later
             with _quiet_cast_warning():
-                self._controlnets[name] = model.to(self.device, self.dtype)
+                self._controlnets[name] = model.to(device, self.dtype)
         return self._controlnets[name]
 
     def _derive(self, cls: Any, controlnet: str, status: StatusCallback | None = None) -> Any:
