@@ -16,11 +16,21 @@ batch; the same request and seed give the same pixels. A batch that runs out of 
 retried at half the batch size; at batch size 1 the run fails with
 :class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
 
-Prompts go through the encoder hook ``manager.encoder`` (:mod:`sdaug.engine.encoding`
-documents it): per batch it names the LoRAs to activate, then returns a
-:class:`~sdaug.engine.encoding.Conditioning` with the first embeddings and a ``wrap(pipe)``
-context entered around the pipeline call, in which the encoder hooks the model calls (prompt
-editing, alternation, ``AND``). ``run`` itself never parses prompt text.
+The encoder hook. ``run`` never parses prompt text; per batch it calls ``manager.encoder``
+(any object with these two methods, :class:`sdaug.engine.encoding.PromptEncoder`):
+
+- ``loras(request, seeds) -> {file: weight}``: the LoRAs the batch's prompts name; ``run`` hands
+  them to ``manager.pipeline`` before encoding (LoRAs change the text encoder too);
+- ``encode(pipe, request, seeds) -> Conditioning``, after the request's scheduler is set on
+  ``pipe``: ``prompt_embeds`` / ``negative_prompt_embeds`` go to the pipeline call, which runs
+  inside ``with conditioning.wrap(pipe):``. In that context the encoder may hook every UNet and
+  ControlNet call: give each call the embeddings of its step (prompt editing, alternation),
+  expand ``[uncond, cond]`` into several conds and mix their outputs (composable diffusion,
+  ``AND``); its cache lives with the encoder. ``Conditioning.prompts`` / ``negative_prompts``
+  are each image's text for its infotext, ``warnings`` go to ``Result.warnings``.
+
+The default encoder (:class:`~sdaug.engine.encoding.A1111PromptEncoder`) plugs in
+:mod:`sdaug.engine.conditioning`; ``manager.encoder = other`` swaps it without touching ``run``.
 """
 
 from __future__ import annotations
