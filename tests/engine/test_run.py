@@ -169,3 +169,39 @@ def test_samplers_repeat_through_run(manager, sampler: str) -> None:
     first = run(request(sampler=sampler, steps=2), manager)
     again = run(request(sampler=sampler, steps=2), manager)
     assert np.array_equal(pixels(first.images[0]), pixels(again.images[0]))
+
+
+def test_a_custom_encoder_plugs_in_without_changing_run(manager) -> None:
+    """The hook contract: run asks the encoder for LoRAs and embeddings and enters its wrap()."""
+    import contextlib
+
+    from sdaug.engine.encoding import Conditioning
+
+    calls: list[str] = []
+
+    class CountingConditioning(Conditioning):
+        @contextlib.contextmanager
+        def wrap(self, pipe):
+            handle = pipe.unet.register_forward_pre_hook(lambda module, args: calls.append("unet"))
+            try:
+                yield
+            finally:
+                handle.remove()
+
+    class PlainEncoder:
+        def loras(self, request, seeds):
+            calls.append(f"loras {seeds}")
+            return {}
+
+        def encode(self, pipe, request, seeds):
+            calls.append(f"encode {type(pipe.scheduler).__name__}")
+            positive, negative = pipe.encode_prompt(["plain text"] * len(seeds), "cpu", 1, True, [""] * len(seeds))
+            return CountingConditioning(positive, negative, ["as written"] * len(seeds), [""] * len(seeds),
+                                        extra_params={"Encoder": "plain"}, warnings=["a note"])
+
+    manager.encoder = PlainEncoder()
+    result = run(request(steps=2, batch_size=2), manager)
+    assert calls == ["loras [7, 8]", "encode EulerDiscreteScheduler", "unet", "unet"]
+    params = parse_infotext(result.infotexts[1])
+    assert params["Prompt"] == "as written" and params["Encoder"] == "plain" and params["Seed"] == "8"
+    assert result.warnings == ["a note"]
