@@ -133,3 +133,7 @@ def _open_image(path: str, flag: str) -> Image.Image:
 def _log_progress(progress: Progress) -> None:
     if progress.message:
         logger.info("%s", progress.message)
+    elif progress.total_steps and progress.step == progress.total_steps:
+        left = f", about {progress.eta_s:.0f} s left" if progress.eta_s else ""
+        logger.info("batch %d/%d done (%.1f s%s)", progress.batch_index, progress.batch_count, progress.elapsed_s,
+                    left)
