@@ -175,7 +175,8 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
     # 1. The pipeline with this batch's LoRAs (loads the model / ControlNet / LoRAs on change).
     started = time.perf_counter()
     loras = manager.encoder.loras(request, seeds)
-    mode = "img2img" if request.init_images else request.mode
+    from_image = request.mode != "txt2img" and bool(request.init_images)  # img2img, ControlNet img2img
+    mode = "img2img" if from_image else request.mode
     pipe = manager.pipeline(mode, request.model, controlnet=state.controlnet_name or None, loras=loras,
                             on_status=lambda message: state.report(message=message))
     timings["load"] += time.perf_counter() - started
@@ -196,14 +197,14 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
     width, height = request.work_size
     kwargs: dict[str, Any] = {"num_inference_steps": request.steps, "guidance_scale": request.cfg_scale,
                               "generator": generators, "output_type": "latent"}
-    if request.init_images:
+    if from_image:
         kwargs["image"] = [_fit(_init_image(request, i), width, height) for i in indices]
         kwargs["strength"] = request.denoising_strength
     else:
         kwargs.update(width=width, height=height)
     if state.controlnet_name:
         controls = [_control_image(state, i, width, height) for i in indices]
-        kwargs["control_image" if request.init_images else "image"] = controls
+        kwargs["control_image" if from_image else "image"] = controls
         kwargs.update(controlnet_conditioning_scale=request.control_weight,
                       control_guidance_start=request.control_start, control_guidance_end=request.control_end)
 

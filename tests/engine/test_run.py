@@ -205,3 +205,9 @@ def test_a_custom_encoder_plugs_in_without_changing_run(manager) -> None:
     params = parse_infotext(result.infotexts[1])
     assert params["Prompt"] == "as written" and params["Encoder"] == "plain" and params["Seed"] == "8"
     assert result.warnings == ["a note"]
+
+
+def test_txt2img_ignores_input_images(manager, photo) -> None:
+    plain = run(request(), manager)
+    with_photo = run(request(init_images=[photo]), manager)
+    assert np.array_equal(pixels(plain.images[0]), pixels(with_photo.images[0]))
