@@ -105,7 +105,7 @@ class A1111PromptEncoder:
         # 2. Every schedule entry of every text, weighted and chunked (cached).
         text_encoder = TextEncoder(pipe.tokenizer, pipe.text_encoder, lora_key=lora_key, cache=self.cache)
         from_image = request.mode != "txt2img" and bool(request.init_images)
-        strength = request.denoising_strength if from_image else None
+        strength = request.sampling_strength if from_image else None
         hooks = a1111.encode_conditioning(text_encoder, plans, request.steps, request.sampler, request.clip_skip,
                                           denoising_strength=strength, scheduler_order=pipe.scheduler.order)
         positive, negative = hooks.initial_embeds()

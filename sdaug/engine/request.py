@@ -78,6 +78,15 @@ class GenerationRequest:
         """(width, height) rounded to the nearest multiple of 8 (at least 8)."""
         return _round8(self.width), _round8(self.height)
 
+    @property
+    def sampling_strength(self) -> float:
+        """Denoising strength given to the img2img sampler: at least one step always runs.
+
+        diffusers runs ``int(steps * strength)`` steps, so 2 steps at 0.4 would run none; like
+        AUTOMATIC1111 we run one step instead. The infotext keeps ``denoising_strength``.
+        """
+        return max(self.denoising_strength, 1 / self.steps)
+
     def resolve_seed(self) -> int:
         """Replace ``seed = -1`` by a random seed (recorded in the request) and return it."""
         if self.seed == -1:

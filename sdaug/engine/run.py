@@ -199,7 +199,7 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
                               "generator": generators, "output_type": "latent"}
     if from_image:
         kwargs["image"] = [_fit(_init_image(request, i), width, height) for i in indices]
-        kwargs["strength"] = request.denoising_strength
+        kwargs["strength"] = request.sampling_strength
     else:
         kwargs.update(width=width, height=height)
     if state.controlnet_name:

@@ -81,6 +81,12 @@ def test_strength_changes_the_result(manager, photo) -> None:
     assert difference > 1
 
 
+def test_img2img_with_too_few_steps_for_the_strength_runs_one_step(manager, photo) -> None:
+    result = run(request(mode="img2img", init_images=[photo], denoising_strength=0.3, steps=2), manager)
+    assert result.images[0].size == photo.size
+    assert "Denoising strength: 0.3" in result.infotexts[0]
+
+
 def test_progress_and_on_image(manager) -> None:
     seen: list[Progress] = []
     finished: list[tuple[int, str]] = []

@@ -49,3 +49,10 @@ def test_init_images_count_must_match_batch() -> None:
     with pytest.raises(ValueError, match="init_images holds 3 images"):
         GenerationRequest(mode="img2img", init_images=images, batch_size=2).validate()
     GenerationRequest(mode="img2img", init_images=images[:2], batch_size=2).validate()
+
+
+@pytest.mark.parametrize(("steps", "strength", "expected"), [(2, 0.4, 0.5), (20, 0.35, 0.35), (10, 0.0, 0.1)])
+def test_sampling_strength_runs_at_least_one_step(steps: int, strength: float, expected: float) -> None:
+    request = GenerationRequest(steps=steps, denoising_strength=strength)
+    assert request.sampling_strength == pytest.approx(expected)
+    assert int(request.steps * request.sampling_strength) >= 1
