@@ -7,7 +7,10 @@ only, so the intended change of colour, brightness, fog or rain does not count a
 2. gradient magnitude (Sobel), i.e. where the edges are;
 3. local contrast normalisation: each gradient map is divided by its local RMS, so fog or night
    that weakens every edge by the same factor changes nothing; a flat region stays flat;
-4. SSIM of the two normalised maps, averaged over the crop and clipped to [0, 1].
+4. SSIM of the two normalised maps, averaged over the crop weighted by edge strength (the
+   larger raw gradient of the two images), and clipped to [0, 1]. Flat areas, where the
+   normalised maps are mostly sensor noise, weigh little; a crop with no edges in either image
+   scores 1 (nothing there could have drifted).
 
 An object painted over (flat colour, or random texture) has no edges where the source had them,
 or edges elsewhere, and scores low. The same score on the whole image (downscaled) catches a
@@ -35,6 +38,7 @@ _MARGIN = 0.1  # of the box size, each side
 _MIN_CROP = 32  # crops are upscaled to at least this many pixels on their short side
 _MAX_SIDE = 256  # and downscaled to at most this on their long side (speed)
 _EDGE_FLOOR = 0.1  # local gradient RMS (Sobel of gray in [0, 1]) below this counts as flat
+_FLAT = 0.02  # a crop whose strongest (smoothed) gradient is below this has no structure at all
 
 
 @dataclass
@@ -89,8 +93,11 @@ def structure_similarity(a: np.ndarray, b: np.ndarray) -> float:
         raise ValueError(f"the two crops differ in shape: {a.shape} and {b.shape}")
     if a.size == 0:
         raise ValueError("the crop is empty (a box of zero width or height)")
-    a, b = _rescale(a), _rescale(b)
-    return float(np.clip(_ssim(_edge_map(a), _edge_map(b)), 0.0, 1.0))
+    (map_a, strength_a), (map_b, strength_b) = _edge_map(_rescale(a)), _edge_map(_rescale(b))
+    weight = np.maximum(strength_a, strength_b)
+    if float(weight.max()) < _FLAT:
+        return 1.0
+    return float(np.clip(np.average(_ssim_map(map_a, map_b), weights=weight), 0.0, 1.0))
 
 
 def _gray(image: Image.Image) -> np.ndarray:
@@ -121,20 +128,20 @@ def _rescale(gray: np.ndarray) -> np.ndarray:
     return cv2.resize(gray, size, interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
 
 
-def _edge_map(gray: np.ndarray) -> np.ndarray:
+def _edge_map(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The locally contrast-normalised gradient magnitude, and the raw magnitude (its weight)."""
     smooth = cv2.GaussianBlur(gray, (0, 0), 1.5)
     gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=3)
     magnitude = cv2.magnitude(gx, gy)
     local_rms = np.sqrt(cv2.GaussianBlur(magnitude * magnitude, (0, 0), 4.0))
-    return magnitude / np.maximum(local_rms, _EDGE_FLOOR)
+    return magnitude / np.maximum(local_rms, _EDGE_FLOOR), cv2.GaussianBlur(magnitude, (7, 7), 1.5)
 
 
-def _ssim(x: np.ndarray, y: np.ndarray) -> float:
+def _ssim_map(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     c1, c2 = 0.01**2, 0.03**2  # dynamic range 1: the normalised maps are mostly in [0, 2]
     mu_x, mu_y = cv2.GaussianBlur(x, (7, 7), 1.5), cv2.GaussianBlur(y, (7, 7), 1.5)
     var_x = cv2.GaussianBlur(x * x, (7, 7), 1.5) - mu_x * mu_x
     var_y = cv2.GaussianBlur(y * y, (7, 7), 1.5) - mu_y * mu_y
     cov = cv2.GaussianBlur(x * y, (7, 7), 1.5) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
-    return float(ssim_map.mean())
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
