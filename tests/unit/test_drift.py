@@ -75,3 +75,15 @@ def test_sizes_may_differ_and_bad_boxes_are_refused(source: Image.Image) -> None
         check_variant(source, source, [(500, 500, 600, 600)])
     with pytest.raises(ValueError, match="differ in shape"):
         structure_similarity(np.zeros((4, 4)), np.zeros((5, 5)))
+
+
+def test_flat_scenes_pass_when_only_the_weather_changes() -> None:
+    """Large flat areas hold only sensor noise: they must not fail the whole-image score."""
+    flat = Image.new("RGB", (160, 120), (110, 110, 105))
+    ImageDraw.Draw(flat).rectangle((0, 0, 160, 30), fill=(140, 170, 220))
+    ImageDraw.Draw(flat).rectangle((10, 60, 40, 100), fill=(30, 110, 40))
+    for preset in ("fog", "heavy_rain", "sandstorm"):
+        report = check_variant(flat, apply_classic(flat, get_preset(preset), 3), [(10, 60, 40, 100)],
+                               get_preset(preset).drift)
+        assert report.passed, (preset, report.box_scores, report.image_score)
+    assert check_variant(Image.new("L", (64, 64), 90), Image.new("L", (64, 64), 20), []).image_score == 1.0
