@@ -133,7 +133,7 @@ _BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_s
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sdaug", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print the log (progress details)")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _BUILDERS:
         add(sub)
@@ -143,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_')}")
     try:
