@@ -45,6 +45,7 @@ import torch
 from PIL import Image
 
 from sdaug.engine.bench_models import (
+    FROM_PIPE_DTYPE,
     SD15_RANDOM,
     FlopCounts,
     controlnet_for,
@@ -331,23 +332,23 @@ def write_json(report: BenchReport, path: Path) -> Path:
     return path
 
 
-def measure_matmul_tflops(device: str, dtype: torch.dtype, size: int | None = None, seconds: float = 2.0) -> float:
-    """The best matmul throughput (TFLOP/s) of ``device`` in ``dtype``: a practical peak (on a
-    busy machine, an underestimate)."""
-    size = size or (8192 if device == "cuda" else 2048)
+def measure_matmul_tflops(device: str, dtype: torch.dtype, seconds: float = 2.0) -> float:
+    """The best matmul throughput (TFLOP/s) of ``device`` in ``dtype`` over about ``seconds``: a
+    practical peak (on a busy machine, an underestimate)."""
+    size, per_sample = (8192, 10) if device == "cuda" else (3072, 1)
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)
+    torch.mm(a, b)
     best = 0.0
     deadline = time.perf_counter() + seconds
-    while True:
+    while time.perf_counter() < deadline:
         _sync(device)
         start = time.perf_counter()
-        for _ in range(4):
+        for _ in range(per_sample):
             torch.mm(a, b)
         _sync(device)
-        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - start) / 1e12)
-        if time.perf_counter() > deadline:
-            return best
+        best = max(best, per_sample * 2 * size**3 / (time.perf_counter() - start) / 1e12)
+    return best
 
 
 # Models ------------------------------------------------------------------------------------
@@ -404,10 +405,10 @@ def _plain_calls(pipe: Any, controlnet: Any, config: BenchConfig, init: Image.Im
 
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True)
     pipe.set_progress_bar_config(disable=True)
-    with quiet_dtype_casts():  # from_pipe casts to float32 unless given the dtype
-        img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe, torch_dtype=pipe.dtype)
-        with_controlnet = StableDiffusionControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet,
-                                                                             torch_dtype=pipe.dtype)
+    same_dtype = {FROM_PIPE_DTYPE: pipe.dtype}  # from_pipe casts to float32 unless given the dtype
+    with quiet_dtype_casts():
+        img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe, **same_dtype)
+        with_controlnet = StableDiffusionControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet, **same_dtype)
     for derived in (img2img, with_controlnet):
         derived.set_progress_bar_config(disable=True)
 

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import diffusers
 import torch
 from diffusers import (
     AutoencoderKL,
@@ -38,6 +39,8 @@ from sdaug.engine.tiny import tiny_tokenizer
 SD15_RANDOM = "sd15-random"
 SD15_CONFIGS = Path(__file__).resolve().parents[2] / "assets" / "sd15"
 TEXT_TOKENS = 77
+# The dtype argument of from_pipe / from_pretrained: diffusers 0.42 renamed torch_dtype to dtype.
+FROM_PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"
 
 
 @dataclass(frozen=True)
