@@ -34,11 +34,28 @@ LORA_HASHES_KEY = "Lora hashes"
 MODEL_HASH_KEY = "Model hash"
 
 
-def request_from_infotext(text: str, settings: Settings) -> tuple[GenerationRequest, list[str]]:
+def request_from_infotext(text: str, settings: Settings, *, model: str = "") -> tuple[GenerationRequest, list[str]]:
     """Build a request from infotext ``text``; returns ``(request, warnings)``.
 
     Warnings are short sentences for the user (model or LoRA not found locally, LoRA renamed).
+    ``model``, when given, replaces the infotext's model (and no model warning is made).
     Raises ``ValueError`` for values that cannot be used (a bad number, an unknown sampler).
+    """
+    fields, warnings = infotext_fields(text, settings, model=model)
+    request = GenerationRequest(**fields)
+    request.validate()
+    return request, warnings
+
+
+def infotext_fields(text: str, settings: Settings, *, model: str = "",
+                    fallback_model: str = "") -> tuple[dict[str, object], list[str]]:
+    """The :class:`GenerationRequest` field values infotext ``text`` sets, resolved for this
+    machine as :func:`request_from_infotext` does (unchecked); returns ``(fields, warnings)``.
+
+    Only the fields the infotext names are present, plus ``extra_params`` (the keys sdaug does not
+    interpret): a form fills those and keeps its other values. ``fallback_model`` is the model
+    used when the infotext's is not here (default: the default model); the UI passes the model
+    it has selected.
     """
     # 1. Parse and map the keys sdaug interprets.
     fields, extras = request_fields(parse_infotext(text))
@@ -48,22 +65,22 @@ def request_from_infotext(text: str, settings: Settings) -> tuple[GenerationRequ
             str(fields["sampler"]), str(fields.get("schedule_type", "Automatic"))
         )
 
-    # 2. The model: a local file, else the default model.
-    if "model" in fields:
-        fields["model"] = _local_model(str(fields["model"]), extras.get(MODEL_HASH_KEY, ""), settings, warnings)
+    # 2. The model: the caller's, else a local file, else the default model.
+    if model:
+        fields["model"] = model
+    elif "model" in fields:
+        model_hash = extras.get(MODEL_HASH_KEY, "")
+        fields["model"] = _local_model(str(fields["model"]), model_hash, settings, fallback_model, warnings)
 
     # 3. LoRAs: match the hashes to local files; use local names in the prompt.
     hashes = extras.pop(LORA_HASHES_KEY, "")
     if hashes:
         fields["prompt"] = _match_loras(str(fields.get("prompt", "")), hashes, settings.loras_dir, warnings)
-
-    # 4. Build and check the request.
-    request = GenerationRequest(**fields, extra_params=extras)
-    request.validate()
-    return request, warnings
+    fields["extra_params"] = extras
+    return fields, warnings
 
 
-def _local_model(name: str, model_hash: str, settings: Settings, warnings: list[str]) -> str:
+def _local_model(name: str, model_hash: str, settings: Settings, fallback: str, warnings: list[str]) -> str:
     path = find_local_model(name, settings.models_dir) or (
         find_local_model(model_hash, settings.models_dir) if model_hash else None
     )
@@ -76,11 +93,12 @@ def _local_model(name: str, model_hash: str, settings: Settings, warnings: list[
         sources.resolve_model(name, settings)
         return name
     described = f"{name!r} (hash {model_hash})" if model_hash else repr(name)
+    using = f"the model {fallback}" if fallback else f"the default model {settings.default_model}"
     warnings.append(
-        f"Model {described} is not in {settings.models_dir}; using the default model "
-        f"{settings.default_model}. Put the .safetensors file there to reproduce the image"
+        f"Model {described} is not in {settings.models_dir}; using {using}. "
+        "Put the .safetensors file there to reproduce the image"
     )
-    return ""
+    return fallback
 
 
 def _match_loras(prompt: str, hashes: str, loras_dir: Path, warnings: list[str]) -> str:

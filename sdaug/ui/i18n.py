@@ -118,15 +118,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "png.none": ("This image carries no generation parameters.", "这张图片不含生成参数。"),
     "png.sent": ("Parameters sent to {tab}.", "参数已发送到{tab}。"),
     "png.model_selected": ("Model {model} selected.", "已选择模型 {model}。"),
-    "png.model_missing": (
-        "The image was made with model {model}, which is not on this computer; keeping {current}. "
-        "Put the file in {folder} or type its hub id in Settings.",
-        "这张图片使用的模型 {model} 不在本机，继续使用 {current}。请把模型文件放到 {folder}，或在设置中填写它的 Hub ID。",
-    ),
-    "png.lora_missing": (
-        "LoRA not found on this computer: {names} (put the files in {folder}).",
-        "本机没有这些 LoRA：{names}（请把文件放到 {folder}）。",
-    ),
     # Settings
     "set.model": ("Model", "模型"),
     "set.model.info": ("A local file or folder from the models folder, or 'tiny' for a quick test.",

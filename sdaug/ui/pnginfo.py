@@ -1,6 +1,10 @@
 """PNG Info tab: drop an image (or paste its parameters) to read how it was made, then "Send to
 Generate / Weather / Lighting" fills every field of that tab and switches to it.
 
+The parameters are read by :func:`sdaug.engine.infotext_request.infotext_fields`, as the CLI reads
+them: the image's model is selected when it is here (by name or hash), LoRAs found under another
+name are renamed in the prompt, and what cannot be matched is said in the note.
+
 API endpoints: ``/pnginfo`` (image -> infotext, parameters, note) and ``/send_to_generate``,
 ``/send_to_weather``, ``/send_to_lighting`` (infotext -> the tab's field values).
 """
@@ -16,7 +20,8 @@ from typing import Any
 import gradio as gr
 
 from sdaug.engine.control import CONTROL_TYPES
-from sdaug.prompts import find_local_model, match_lora_hashes, parse_infotext, read_infotext, request_fields
+from sdaug.engine.infotext_request import infotext_fields
+from sdaug.prompts import parse_infotext, read_infotext
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -72,13 +77,17 @@ def _wire_send(ctx: AppContext, tabs: gr.Tabs, target: Target, button: gr.Button
     def send(infotext: str, request: gr.Request) -> list[Any]:
         if not infotext.strip():
             raise ctx.user_error("error.no_parameters", request)
-        fields, extras = request_fields(parse_infotext(infotext))
-        fields.update(_controlnet_fields(extras))
+        fields, warnings = infotext_fields(infotext, ctx.settings, fallback_model=ctx.model)
+        fields.update(_controlnet_fields(fields.pop("extra_params")))
         values = [fields.get(name, gr.skip()) for name in names]
         quality = common.quality_name(fields["steps"]) if "steps" in fields else gr.skip()
         sizes = [common.size_name(fields["width"], fields["height"])] if size and "width" in fields else [gr.skip()] * len(size)
-        notes = [ctx.tr("png.sent", request, tab=ctx.tr(target.label_key, request)),
-                 *_model_notes(ctx, request, fields, extras)]
+        notes = [ctx.tr("png.sent", request, tab=ctx.tr(target.label_key, request))]
+        model = str(fields.get("model", ctx.model))
+        if model not in (ctx.model, Path(ctx.model).stem):
+            ctx.model = model
+            notes.append(ctx.tr("png.model_selected", request, model=model))
+        notes.extend(warnings)
         return [*values, quality, *sizes, gr.Tabs(selected=target.tab_id), "  \n".join(notes)]
 
     button.click(send, text, [*(target.fields[n] for n in names), a.quality, *size, tabs, note],
@@ -96,23 +105,3 @@ def _controlnet_fields(extras: Mapping[str, str]) -> dict[str, object]:
         fields["control_weight"] = float(unit["Weight"])
     return fields
 
-
-def _model_notes(ctx: AppContext, request: gr.Request, fields: Mapping[str, object],
-                 extras: Mapping[str, str]) -> list[str]:
-    """Select the image's model if it is here (else say so); name LoRAs that are missing."""
-    notes = []
-    model = str(fields.get("model", "")).strip()
-    if model and model not in (ctx.model, Path(ctx.model).stem):
-        found = find_local_model(model, ctx.settings.models_dir)
-        if found is not None:
-            ctx.model = found.stem
-            notes.append(ctx.tr("png.model_selected", request, model=found.name))
-        else:
-            notes.append(ctx.tr("png.model_missing", request, model=model, current=ctx.model,
-                                folder=ctx.settings.models_dir))
-    if extras.get("Lora hashes"):
-        _, missing = match_lora_hashes(extras["Lora hashes"], ctx.settings.loras_dir)
-        if missing:
-            notes.append(ctx.tr("png.lora_missing", request, names=", ".join(missing),
-                                folder=ctx.settings.loras_dir))
-    return notes

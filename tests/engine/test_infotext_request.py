@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from sdaug.engine.infotext_request import request_from_infotext
+from sdaug.engine.infotext_request import infotext_fields, request_from_infotext
 from sdaug.engine.request import GenerationRequest
 from sdaug.prompts import format_infotext, infotext_params, lora_hash, model_hash, parse_infotext
 
@@ -127,3 +127,17 @@ def test_model_names_the_engine_loads_itself_are_kept(settings):
                                                   settings)
         assert request.model == name
         assert not any("Model" in w for w in warnings)
+
+
+def test_a_model_given_by_the_caller_replaces_the_infotext_model_without_a_warning(settings):
+    request, warnings = request_from_infotext(SPEC_EXAMPLE, settings, model="tiny")
+    assert request.model == "tiny"
+    assert not any("Model" in w for w in warnings)
+    assert any("snowfall" in w for w in warnings)  # LoRA warnings stay
+
+
+def test_infotext_fields_holds_only_the_keys_the_text_names(settings):
+    fields, warnings = infotext_fields("dusk\nSteps: 30, Sampler: DPM++ 2M Karras, Weather: rain", settings)
+    assert fields == {"prompt": "dusk", "negative_prompt": "", "steps": 30, "sampler": "DPM++ 2M", "schedule_type": "Karras",
+                      "extra_params": {"Weather": "rain"}}
+    assert not warnings

@@ -9,12 +9,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from safetensors.numpy import save_file
 
-from sdaug.prompts import parse_infotext, read_infotext
+from sdaug.prompts import lora_hash, parse_infotext, read_infotext
 
 # txt2img inputs: prompt, negative, steps, sampler, schedule, cfg, seed, width, height, batch size, count, clip skip
 TXT2IMG = ("a garbage bin", "blurry", 2, "Euler", "Automatic", 7.0, 42, 64, 64, 1, 2, 1)
@@ -104,6 +106,23 @@ def test_pnginfo_fills_the_fields_of_each_tab(client: Client) -> None:
     assert values[:4] == ("dusk", 0.4, "", 30)
     assert (values[4], values[5]) == ("DPM++ 2M", "Karras")
     assert "canny" in values and 0.7 in values and "quality" in values
+
+
+def test_send_to_matches_loras_and_notes_what_is_missing(client: Client, app_server) -> None:
+    lora = app_server.home / "loras" / "snow_local_copy.safetensors"
+    lora.parent.mkdir(parents=True, exist_ok=True)
+    save_file({"lora.down.weight": np.ones((2, 4), dtype=np.float32)}, str(lora))
+    try:
+        text = (f"snow <lora:snowfall:0.8>\nSteps: 3, Seed: 9, Model: notHereV1, "
+                f'Lora hashes: "snowfall: {lora_hash(lora)}, gone: 0123456789ab"')
+        values = client.predict(text, api_name="/send_to_generate")
+    finally:
+        lora.unlink()
+    assert values[0] == "snow <lora:snow_local_copy:0.8>"  # found by its hash under another name
+    note = values[-1]
+    assert "Generate" in note and "snow_local_copy.safetensors" in note
+    assert "'notHereV1'" in note and "using the model tiny" in note  # the selected model is kept
+    assert "'gone'" in note and "is not there" in note
 
 
 def test_pnginfo_on_an_image_without_parameters(client_zh: Client, tmp_path: Path) -> None:
