@@ -73,7 +73,9 @@ def build_requests(args: argparse.Namespace, settings: Settings) -> list[Generat
     if args.infotext:
         from sdaug.engine.infotext_request import request_from_infotext
 
-        request, warnings = request_from_infotext(_read_infotext(Path(args.infotext)), settings)
+        # --model overrides the infotext's model, so warnings about finding that model are moot.
+        request, warnings = request_from_infotext(_read_infotext(Path(args.infotext)), settings,
+                                                  model=args.model or "")
         for warning in warnings:
             print(f"sdaug: warning: {warning}", file=sys.stderr)
     elif not args.prompt:

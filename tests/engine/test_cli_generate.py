@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sdaug.cli import main
+from sdaug.cli import build_parser, main
+from sdaug.commands.generate import build_requests
 from sdaug.prompts import parse_infotext, read_infotext
 
 ARGS = ["generate", "--model", "tiny", "--prompt", "snowy street", "--n", "2", "--seed", "7", "--steps", "2",
@@ -91,3 +92,13 @@ def test_info_prints_the_infotext_or_exits_1(settings, tmp_path, capsys) -> None
     Image.new("RGB", (8, 8)).save(plain)
     assert main(["info", str(plain)]) == 1
     assert "has no generation parameters" in capsys.readouterr().err
+
+
+def test_infotext_model_warning_is_dropped_when_model_is_given(settings, tmp_path, capsys) -> None:
+    text = tmp_path / "params.txt"
+    text.write_text("a bin\nSteps: 2, Seed: 3, Size: 64x64, Model: notHereV1", encoding="utf-8")
+    [request] = build_requests(build_parser().parse_args(["generate", "--infotext", str(text), "--model", "tiny"]),
+                               settings)
+    assert request.model == "tiny" and "default model" not in capsys.readouterr().err
+    [request] = build_requests(build_parser().parse_args(["generate", "--infotext", str(text)]), settings)
+    assert request.model == "" and "'notHereV1'" in capsys.readouterr().err
