@@ -37,6 +37,8 @@ def add_ui_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-pickle", action="store_true",
                    help="allow loading pickled .ckpt/.pt/.bin checkpoints (runs code from the file)")
     p.add_argument("--max-upload-mb", type=int, default=200, help="largest upload accepted, in MB")
+    p.add_argument("--max-queue", type=int, default=16, metavar="N",
+                   help="most requests waiting for the GPU; more are told to retry later (default 16)")
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:

@@ -23,6 +23,6 @@ def run(args: argparse.Namespace) -> int:
         logins += read_auth_file(args.auth_file)
     options = LaunchOptions(port=args.port, listen=args.listen, share=args.share,
                             share_without_auth=args.share_without_auth, auth=logins,
-                            max_upload_mb=args.max_upload_mb)
+                            max_upload_mb=args.max_upload_mb, max_queue=args.max_queue)
     launch(settings, options, model=args.model or "", project=args.project, lang=forced_lang)
     return 0

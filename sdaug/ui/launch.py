@@ -48,6 +48,8 @@ class LaunchOptions:
             raise ValueError(f"--port must be from 1 to 65535, got {self.port}")
         if self.max_upload_mb < 1:
             raise ValueError(f"--max-upload-mb must be at least 1, got {self.max_upload_mb}")
+        if self.max_queue < 1:
+            raise ValueError(f"--max-queue must be at least 1, got {self.max_queue}")
         if self.share and not self.auth and not self.share_without_auth:
             raise ValueError(SHARE_REFUSED)
 

@@ -10,12 +10,16 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
 
-from sdaug.ui.launch import SHARE_REFUSED, LaunchOptions, parse_auth, read_auth_file
+from sdaug.cli import main
+from sdaug.settings import Settings
+from sdaug.ui.context import AppContext
+from sdaug.ui.launch import SHARE_REFUSED, LaunchOptions, launch, parse_auth, read_auth_file
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,6 +78,35 @@ def test_launch_options() -> None:
     assert str(refused.value) == SHARE_REFUSED
     with pytest.raises(ValueError, match="--port"):
         LaunchOptions(port=0).validate()
+    with pytest.raises(ValueError, match="--max-queue must be at least 1, got 0"):
+        LaunchOptions(max_queue=0).validate()
+
+
+def test_max_queue_reaches_the_queue_and_the_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `sdaug ui --max-queue 3` -> LaunchOptions -> AppContext.max_queue and the gradio queue's size.
+    import sdaug.ui.app
+    import sdaug.ui.launch
+
+    monkeypatch.setenv("SDAUG_HOME", str(tmp_path))  # `sdaug ui --home` sets it; undone below
+    launched: list[LaunchOptions] = []
+    monkeypatch.setattr(sdaug.ui.launch, "launch", lambda settings, options, **kw: launched.append(options))
+    assert main(["ui", "--home", str(tmp_path), "--model", "tiny", "--max-queue", "3"]) == 0
+    assert main(["ui", "--home", str(tmp_path), "--model", "tiny"]) == 0
+    assert [options.max_queue for options in launched] == [3, 16]
+    monkeypatch.undo()
+
+    contexts: list[AppContext] = []
+
+    def small_app(ctx: AppContext) -> gr.Blocks:
+        contexts.append(ctx)
+        with gr.Blocks() as demo:
+            gr.Markdown("sdaug")
+        demo.launch = lambda **options: None  # no server needed to see the queue
+        return demo
+
+    monkeypatch.setattr(sdaug.ui.app, "build_app", small_app)
+    demo = launch(Settings(home=tmp_path), LaunchOptions(max_queue=3), model="tiny", block=False)
+    assert contexts[0].max_queue == 3 and demo._queue.max_size == 3
 
 
 def test_building_the_page_imports_no_torch(tmp_path: Path) -> None:
