@@ -130,6 +130,17 @@ def _unet_kwargs() -> dict[str, Any]:
     }
 
 
+def _text_encoder(config: CLIPTextConfig) -> CLIPTextModel:
+    """A CLIP text encoder whose final layer norm has a positive bias, as trained CLIP's has: with
+    the default zero bias every embedding has mean ~0, and A1111's emphasis (which restores the
+    mean after weighting) would divide ~0 by ~0. Call it seeded: the bias is drawn from the
+    global generator."""
+    model = CLIPTextModel(config)
+    with torch.no_grad():
+        model.final_layer_norm.bias.copy_(0.5 + torch.rand(config.hidden_size))
+    return model
+
+
 @functools.lru_cache(maxsize=4)
 def _components(seed: int) -> dict[str, Any]:
     tokenizer = tiny_tokenizer()
@@ -145,7 +156,7 @@ def _components(seed: int) -> dict[str, Any]:
         num_hidden_layers=TEXT_LAYERS, max_position_embeddings=77, projection_dim=32,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
-    text_encoder = _seeded(seed + 2, lambda: CLIPTextModel(text_config))
+    text_encoder = _seeded(seed + 2, lambda: _text_encoder(text_config))
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               num_train_timesteps=1000, skip_prk_steps=True, set_alpha_to_one=False,
                               steps_offset=1)

@@ -32,3 +32,14 @@ def test_pipeline_runs_at_64px() -> None:
                              generator=torch.Generator().manual_seed(0), output_type="np").images
     assert images.shape == (1, 64, 64, 3)
     assert images.std() > 0.01
+
+
+def test_text_encoder_output_mean_is_well_away_from_zero() -> None:
+    # A1111's emphasis restores the embedding mean after weighting: a mean ~0 would divide by ~0.
+    pipe, again = tiny_pipeline(), tiny_pipeline()
+    bias = pipe.text_encoder.final_layer_norm.bias
+    assert torch.equal(bias, again.text_encoder.final_layer_norm.bias)
+    assert bias.min() >= 0.5
+    with torch.no_grad():
+        embedding = pipe.text_encoder(pipe.tokenizer("a photo of snow", return_tensors="pt").input_ids)[0]
+    assert embedding.mean() > 0.5
