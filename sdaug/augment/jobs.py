@@ -38,7 +38,7 @@ from PIL import Image
 
 from sdaug.augment.classic import apply_classic
 from sdaug.augment.drift import DriftReport, check_variant
-from sdaug.augment.presets import Preset, get_preset
+from sdaug.augment.presets import DriftThresholds, Preset, get_preset
 from sdaug.dataset.store import (
     SPLITS,
     STATUSES,
@@ -163,6 +163,17 @@ def carry_boxes(boxes: Sequence[Box], source_size: tuple[int, int], variant_size
     sx, sy = variant_size[0] / source_size[0], variant_size[1] / source_size[1]
     return [replace(box, x1=box.x1 * sx, y1=box.y1 * sy, x2=box.x2 * sx, y2=box.y2 * sy, origin="carried",
                     drift=None, needs_review=False, id=None, image_id=None) for box in boxes]
+
+
+def carry_and_check(source: Image.Image, boxes: Sequence[Box], variant: Image.Image,
+                    thresholds: DriftThresholds) -> tuple[list[Box], DriftReport]:
+    """The source's ``boxes`` carried to ``variant`` (:func:`carry_boxes`), each with its drift
+    score and ``needs_review`` set when it fails ``thresholds``; and the drift report."""
+    carried = carry_boxes(boxes, source.size, variant.size)
+    report = check_variant(source, variant, [(b.x1, b.y1, b.x2, b.y2) for b in carried], thresholds)
+    checked = [replace(box, drift=score, needs_review=not ok)
+               for box, score, ok in zip(carried, report.box_scores, report.box_passed, strict=True)]
+    return checked, report
 
 
 def clean_stale_temp_files(project: Project, older_than_s: float = STALE_TEMP_S) -> int:
@@ -442,10 +453,7 @@ class JobRunner:
     def _store(self, item: JobItem, preset: Preset, source: _Source, variant: Image.Image, infotext: str) -> None:
         """Carry the boxes, check drift, and record the variant (marks the item done)."""
         try:
-            boxes = carry_boxes(source.boxes, (source.record.width, source.record.height), variant.size)
-            report = check_variant(source.image, variant, [(b.x1, b.y1, b.x2, b.y2) for b in boxes], preset.drift)
-            boxes = [replace(box, drift=score, needs_review=not ok)
-                     for box, score, ok in zip(boxes, report.box_scores, report.box_passed, strict=True)]
+            boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
             record = self.project.add_variant(
                 source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
                 status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name)

@@ -3,7 +3,8 @@
 Variants whose carried boxes failed the drift check wait with status ``review``. For each one
 the person accepts (status ``reviewed``), rejects (``rejected``, left out of exports), or opens
 it in the annotator to fix a box. After fixing the SOURCE's boxes, "apply the source's boxes to
-its variants again" copies them (scaled when the sizes differ) onto every variant of it.
+its variants again" copies them onto every variant of it and checks them for drift again
+(:func:`sdaug.augment.reapply.reapply_source_boxes`).
 
 The side-by-side picture is drawn with Pillow (one image, so it needs no second canvas); the
 logic above :func:`build` has no gradio in it and is what the tests call.
@@ -19,6 +20,7 @@ import gradio as gr
 from gradio.context import Context
 from PIL import Image, ImageDraw, ImageFont
 
+from sdaug.augment.reapply import reapply_source_boxes
 from sdaug.dataset.store import Box, ImageFilter, ImageRecord, Project
 from sdaug.ui import annotate_core as core
 from sdaug.ui.annotate_keys import event_key, key_listener
@@ -56,8 +58,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
     "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
     "rev.msg.rejected": ("Rejected #{id} (it will not be exported).", "已拒绝 #{id}（不会被导出）。"),
-    "rev.msg.reapplied": ("The source's {boxes} boxes were applied to {count} variants.",
-                          "已把原图的 {boxes} 个框应用到 {count} 个变体。"),
+    "rev.msg.reapplied": ("The source's {boxes} boxes were applied to {count} variants and checked again; "
+                          "{review} need review.",
+                          "已把原图的 {boxes} 个框应用到 {count} 个变体并重新检查；{review} 个需要审核。"),
     "rev.msg.no_source": ("This image has no source image.", "这张图没有对应的原图。"),
     "rev.msg.end": ("End of the queue.", "已到队列末尾。"),
     "rev.msg.start": ("Start of the queue.", "已到队列开头。"),
@@ -111,20 +114,6 @@ def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
     following = project.next_image(decided, where) or project.next_image(0, where)
     rs.image_id = following.id if following else None
     return ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
-
-
-def reapply_source_boxes(project: Project, source_id: int) -> int:
-    """Replace the boxes of every variant of ``source_id`` by the source's boxes (scaled to each
-    variant's size, origin ``carried``); returns how many variants changed. Each variant is one
-    transaction; drift scores are cleared (they were measured for the old boxes)."""
-    source = project.get_image(source_id)
-    boxes = [replace(b, origin="carried", drift=None, needs_review=False, id=None, image_id=None)
-             for b in project.boxes(source_id)]
-    variants = project.variants(source_id)
-    for variant in variants:
-        project.set_boxes(variant.id, core.scale_boxes(boxes, (source.width, source.height),
-                                                       (variant.width, variant.height)))
-    return len(variants)
 
 
 def source_of(project: Project, record: ImageRecord) -> ImageRecord | None:
@@ -244,8 +233,9 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
             record = project.get_image(rs.image_id) if rs.image_id is not None else None
             if record is None or record.source_image_id is None:
                 return ("rev.msg.no_source", {})
-            count = reapply_source_boxes(project, record.source_image_id)
-            return ("rev.msg.reapplied", {"count": count, "boxes": len(project.boxes(record.source_image_id))})
+            variants = reapply_source_boxes(project, record.source_image_id, ctx.settings)
+            return ("rev.msg.reapplied", {"count": len(variants), "boxes": len(project.boxes(record.source_image_id)),
+                                          "review": sum(v.status == "review" for v in variants)})
         return go(project, rs, -1 if name == "prev" else +1)
 
     def on(name: str) -> Any:

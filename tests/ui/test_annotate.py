@@ -9,6 +9,7 @@ import pytest
 from gradio_image_annotation import image_annotator
 from PIL import Image
 
+from sdaug.augment.reapply import reapply_source_boxes
 from sdaug.dataset.store import Box, Project
 from sdaug.ui import annotate, review
 from sdaug.ui import annotate_core as core
@@ -322,16 +323,19 @@ def test_review_accept_reject_and_move_on(tmp_path: Path) -> None:
     assert rs.image_id == variants[0]
 
 
-def test_apply_source_boxes_to_variants_again_scales_them(tmp_path: Path) -> None:
+def test_apply_source_boxes_to_variants_again_scales_and_checks_them(tmp_path: Path) -> None:
     project, _ = make_project(tmp_path, [(40, 20)])
     source = project.image_ids()[0]
     bin_id, garbage_id = (c.id for c in project.classes())
     same, bigger = add_variants(project, source, 1, (40, 20))[0], add_variants(project, source, 1, (80, 40))[0]
     project.set_boxes(source, [Box(garbage_id, 2, 4, 12, 14), Box(bin_id, 20, 0, 40, 20)])
-    assert review.reapply_source_boxes(project, source) == 2
+    assert [v.id for v in reapply_source_boxes(project, source)] == [same, bigger]
     assert coords(project, same) == [("bin", 20, 0, 40, 20), ("garbage", 2, 4, 12, 14)]
     assert coords(project, bigger) == [("bin", 40, 0, 80, 40), ("garbage", 4, 8, 24, 28)]
-    assert {(b.origin, b.drift, b.needs_review) for b in project.boxes(bigger)} == {("carried", None, False)}
+    # Re-checked for drift (not cleared): every box has a fresh score and the status follows it.
+    assert {b.origin for b in project.boxes(bigger)} == {"carried"}
+    assert all(b.drift is not None and b.drift != 0.2 for b in project.boxes(bigger))
+    assert project.get_image(bigger).status in ("labelled", "review")
 
 
 def test_side_by_side_shows_source_and_variant(tmp_path: Path) -> None:
