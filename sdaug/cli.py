@@ -126,7 +126,7 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-baseline", action="store_true", help="skip the plain-script baseline")
     p.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
     p.add_argument("--peak-tflops", type=float, metavar="N",
-                   help="device peak for the compute floor (default: by GPU name; on a CPU, a measured matmul)")
+                   help="device peak for the compute floor (default: by GPU name; on a CPU, measured)")
     p.add_argument("--profile", metavar="DIR", help="write a torch.profiler table and trace per workload to DIR")
 
 
