@@ -1,0 +1,104 @@
+"""Image files entering a project: read, EXIF-oriented, encoded and hashed
+(:func:`prepare_image`), boxes mapped from raw to upright pixels (:func:`orient_box`), and the
+atomic, fsynced write (:func:`write_atomic`) that stores them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from PIL import ExifTags, Image, ImageOps
+
+from sdaug.dataset.records import PreparedImage
+
+# Pillow format -> file extension of the stored copy. Formats every trainer reads.
+IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
+
+
+def prepare_image(source: str | Path | bytes, original_name: str | None = None) -> PreparedImage:
+    """Read an image, apply its EXIF orientation and return the bytes to store with their hash.
+
+    An image without an EXIF rotation is stored byte for byte; a rotated one is re-encoded
+    upright (JPEG quality 95 for JPEG, otherwise its own format). Raises ``ValueError`` for
+    files that are not images in a supported format.
+    """
+    if isinstance(source, bytes):
+        data, name = source, original_name or "image"
+    else:
+        path = Path(source)
+        name = original_name or path.name
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format or ""
+            if fmt not in IMAGE_FORMATS:
+                raise ValueError(f"{name}: format {fmt or 'unknown'} is not supported; "
+                                 f"use one of {', '.join(IMAGE_FORMATS)}")
+            raw_size = img.size
+            orientation = int(img.getexif().get(ExifTags.Base.Orientation, 1) or 1)
+            if orientation not in (1, 2, 3, 4, 5, 6, 7, 8):
+                orientation = 1
+            if orientation != 1:
+                upright = ImageOps.exif_transpose(img)
+                data = encode(upright, fmt)
+            width, height = (raw_size[1], raw_size[0]) if orientation >= 5 else raw_size
+    except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise ValueError(f"{name}: not a readable image ({exc})") from exc
+    if width < 1 or height < 1:
+        raise ValueError(f"{name}: image has no pixels ({width}x{height})")
+    return PreparedImage(data=data, sha256=hashlib.sha256(data).hexdigest(), extension=IMAGE_FORMATS[fmt],
+                         width=width, height=height, original_name=name, orientation=orientation,
+                         raw_size=raw_size)
+
+
+def orient_box(box: tuple[float, float, float, float], orientation: int,
+               raw_size: tuple[int, int]) -> tuple[float, float, float, float]:
+    """Map an xyxy box drawn on the raw (not EXIF-rotated) pixels onto the upright image."""
+    w, h = raw_size
+    x1, y1, x2, y2 = box
+    # Each orientation as a map of a raw point (x, y) to the upright image.
+    maps = {
+        1: lambda x, y: (x, y),
+        2: lambda x, y: (w - x, y),
+        3: lambda x, y: (w - x, h - y),
+        4: lambda x, y: (x, h - y),
+        5: lambda x, y: (y, x),
+        6: lambda x, y: (h - y, x),
+        7: lambda x, y: (h - y, w - x),
+        8: lambda x, y: (y, w - x),
+    }
+    (ax, ay), (bx, by) = maps[orientation](x1, y1), maps[orientation](x2, y2)
+    return min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)
+
+
+def encode(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "JPEG":
+        image.convert("RGB").save(buffer, format="JPEG", quality=95)
+    else:
+        image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
