@@ -1,15 +1,12 @@
 """Image files entering a project: read, EXIF-oriented, encoded and hashed
-(:func:`prepare_image`), boxes mapped from raw to upright pixels (:func:`orient_box`), and the
-atomic, fsynced write (:func:`write_atomic`) that stores them.
+(:func:`prepare_image`) and boxes mapped from raw to upright pixels (:func:`orient_box`). The store
+writes the files with :func:`sdaug.prompts.metadata.write_atomic`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from PIL import ExifTags, Image, ImageOps
@@ -86,19 +83,3 @@ def encode(image: Image.Image, fmt: str) -> bytes:
     else:
         image.save(buffer, format=fmt)
     return buffer.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

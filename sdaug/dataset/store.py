@@ -102,7 +102,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from sdaug.dataset.image_files import IMAGE_FORMATS, orient_box, prepare_image, write_atomic
+from sdaug.dataset.image_files import IMAGE_FORMATS, orient_box, prepare_image
 from sdaug.dataset.job_store import JobStore
 from sdaug.dataset.records import (
     DEFAULT_PALETTE,
@@ -136,6 +136,7 @@ from sdaug.dataset.schema import (
     SCHEMA_VERSION,
     migrate,
 )
+from sdaug.prompts.metadata import write_atomic
 
 # The public API, wherever each name lives (records, schema, image files, jobs: one module each).
 __all__ = [
@@ -368,7 +369,7 @@ class Project(JobStore):
         except FileNotFoundError:
             intact = False
         if not intact:
-            write_atomic(path, prepared.data)
+            write_atomic(path, lambda handle: handle.write(prepared.data))
         return path
 
     def get_image(self, image_id: int) -> ImageRecord:

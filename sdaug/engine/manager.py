@@ -127,7 +127,7 @@ class PipelineManager:
             return self._derive(cls, controlnet, status)
         except torch.OutOfMemoryError as error:
             self._controlnets.pop(controlnet, None)
-            _free_memory(self.device)
+            free_memory(self.device)
             raise OutOfMemoryError.for_loading(f"ControlNet {controlnet}", self.memory_mode) from error
 
     @property
@@ -153,7 +153,7 @@ class PipelineManager:
         self._adapters.clear()
         self._active_loras.clear()
         self._policy_notes = []
-        _free_memory(self.device)
+        free_memory(self.device)
 
     # Listing ---------------------------------------------------------------------------------
     def local_models(self) -> list[str]:
@@ -391,7 +391,8 @@ def _quiet_cast_warning() -> Iterator[None]:
         modeling.setLevel(level)
 
 
-def _free_memory(device: str) -> None:
+def free_memory(device: str) -> None:
+    """Collect garbage and return the device's cached blocks (after unloading, or an out-of-memory)."""
     import gc
 
     gc.collect()

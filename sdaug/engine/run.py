@@ -51,7 +51,7 @@ from sdaug.engine import sources
 from sdaug.engine.control import make_control_image
 from sdaug.engine.encoding import Conditioning
 from sdaug.engine.errors import OutOfMemoryError
-from sdaug.engine.manager import PipelineManager
+from sdaug.engine.manager import PipelineManager, free_memory
 from sdaug.engine.request import GenerationRequest, Result
 from sdaug.engine.samplers import make_scheduler
 from sdaug.prompts import format_infotext, infotext_params, lora_hash
@@ -144,7 +144,7 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
             except Exception as error:
                 if not _is_out_of_memory(error):
                     raise
-                _free_device_memory(manager.device)
+                free_memory(manager.device)
                 if len(indices) == 1:
                     width, height = request.work_size
                     raise OutOfMemoryError.for_batch(1, width, height, manager.memory_mode) from error
@@ -289,10 +289,3 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 def _is_out_of_memory(error: BaseException) -> bool:
     return isinstance(error, torch.OutOfMemoryError) or (
         isinstance(error, RuntimeError) and "out of memory" in str(error).lower())
-
-
-def _free_device_memory(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.empty_cache()
-    elif device == "mps":
-        torch.mps.empty_cache()

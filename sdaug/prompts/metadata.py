@@ -47,7 +47,7 @@ def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
     path = Path(path)
     info = PngImagePlugin.PngInfo()
     info.add_text(PNG_KEY, infotext)
-    _write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
+    write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
     return path
 
 
@@ -98,13 +98,16 @@ def _utf16_codec(body: bytes) -> str:
     return "utf-16-le" if zeros_second > zeros_first else "utf-16-be"
 
 
-def _write_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path``, then move it to ``path``."""
+def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write(handle)`` on a temporary file beside ``path`` (named ``.tmp-<name>.*``), sync it
+    to disk, then move it to ``path``: a crash leaves the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):

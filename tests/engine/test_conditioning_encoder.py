@@ -19,16 +19,6 @@ from sdaug.engine.tiny import tiny_pipeline
 COMMA = 0  # a stand-in comma id for the pure chunking tests
 
 
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture()
-def encoder(pipe):
-    return PromptEncoder(pipe.tokenizer, pipe.text_encoder, cache=EmbeddingCache())
-
-
 def _token_count(encoder: PromptEncoder, text: str) -> int:
     return len(encoder.tokenizer(text, add_special_tokens=False).input_ids)
 

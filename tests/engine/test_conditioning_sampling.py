@@ -7,7 +7,6 @@ encoding of each candidate text.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 from diffusers import (
     StableDiffusionControlNetPipeline,
@@ -20,21 +19,10 @@ from sdaug.engine.conditioning import (
     encode_conditioning,
     plan_prompts,
 )
-from sdaug.engine.prompt_encoder import EmbeddingCache, PromptEncoder
 from sdaug.engine.samplers import make_scheduler
-from sdaug.engine.tiny import tiny_controlnet, tiny_pipeline
+from sdaug.engine.tiny import tiny_controlnet
 
 SIZE = 32  # pixels: 4x4 latents keep the tests fast
-
-
-@pytest.fixture(scope="module")
-def pipe():
-    return tiny_pipeline()
-
-
-@pytest.fixture()
-def encoder(pipe):
-    return PromptEncoder(pipe.tokenizer, pipe.text_encoder, cache=EmbeddingCache())
 
 
 def generate(pipe, encoder, prompt, *, negative="", steps=4, sampler="Euler", seeds=(0,), cfg=7.0,

@@ -16,7 +16,7 @@ from sdaug.prompts import (
     read_infotext,
     save_png,
 )
-from sdaug.prompts.metadata import decode_user_comment
+from sdaug.prompts.metadata import decode_user_comment, write_atomic
 
 INFOTEXT = '雪, (snow:1.2)\nNegative prompt: blur\nSteps: 4, Seed: 1, Size: 64x64, Note: "a, b"'
 
@@ -172,3 +172,17 @@ def test_find_local_model(tmp_path):
     assert find_local_model("other", tmp_path) is None
     assert find_local_model("", tmp_path) is None
     assert find_local_model("Realistic", tmp_path / "nowhere") is None
+
+
+def test_write_atomic_keeps_the_old_file_when_the_write_fails(tmp_path):
+    path = tmp_path / "data.bin"
+    write_atomic(path, lambda handle: handle.write(b"old"))
+
+    def broken(handle) -> None:
+        handle.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_atomic(path, broken)
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.bin"]  # no temp file left
