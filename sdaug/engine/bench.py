@@ -45,17 +45,15 @@ import torch
 from PIL import Image
 
 from sdaug.engine.bench_models import (
-    FROM_PIPE_DTYPE,
     SD15_RANDOM,
     FlopCounts,
     controlnet_for,
     parameter_counts,
     pipeline_flops,
-    quiet_dtype_casts,
     sd15_random_controlnet,
     sd15_random_pipeline,
 )
-from sdaug.engine.manager import PipelineManager
+from sdaug.engine.manager import PIPE_DTYPE, PipelineManager, quiet_dtype_casts
 from sdaug.engine.request import RANGES, GenerationRequest
 from sdaug.engine.run import run
 from sdaug.engine.sources import TINY
@@ -414,7 +412,7 @@ def _plain_calls(pipe: Any, controlnet: Any, config: BenchConfig, init: Image.Im
 
     pipe.scheduler = DPMSolverMultistepScheduler.from_config(pipe.scheduler.config, use_karras_sigmas=True)
     pipe.set_progress_bar_config(disable=True)
-    same_dtype = {FROM_PIPE_DTYPE: pipe.dtype}  # from_pipe casts to float32 unless given the dtype
+    same_dtype = {PIPE_DTYPE: pipe.dtype}  # from_pipe casts to float32 unless given the dtype
     with quiet_dtype_casts():
         img2img = StableDiffusionImg2ImgPipeline.from_pipe(pipe, **same_dtype)
         with_controlnet = StableDiffusionControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet, **same_dtype)

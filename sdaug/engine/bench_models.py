@@ -14,15 +14,11 @@ and VAE encoder 1.12 TFLOP per image.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import diffusers
 import torch
 from diffusers import (
     AutoencoderKL,
@@ -34,13 +30,13 @@ from diffusers import (
 from torch.utils.flop_counter import FlopCounterMode
 from transformers import CLIPTextConfig, CLIPTextModel
 
+from sdaug.engine.manager import quiet_dtype_casts
 from sdaug.engine.tiny import tiny_tokenizer
 
 SD15_RANDOM = "sd15-random"
 SD15_CONFIGS = Path(__file__).resolve().parents[2] / "assets" / "sd15"
 TEXT_TOKENS = 77
 # The dtype argument of from_pipe / from_pretrained: diffusers 0.42 renamed torch_dtype to dtype.
-FROM_PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"
 
 
 @dataclass(frozen=True)
@@ -160,16 +156,3 @@ def _build(make: Any, device: str | torch.device, dtype: torch.dtype, seed: int)
         with quiet_dtype_casts():
             model = model.to(dtype=dtype)
     return model.eval()
-
-
-@contextlib.contextmanager
-def quiet_dtype_casts() -> Iterator[None]:
-    """Silence diffusers' warning on every dtype cast that it keeps no modules in float32 (SD
-    models keep none)."""
-    cast_logger = logging.getLogger("diffusers.models.modeling_utils")
-    level = cast_logger.level
-    cast_logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        cast_logger.setLevel(level)

@@ -65,7 +65,7 @@ GIB = 1024**3
 CONFIGS_DIR = Path(__file__).resolve().parents[2] / "assets" / "diffusers-configs"
 _DOWNLOAD_ERRORS = (OSError, HfHubHTTPError, LocalEntryNotFoundError, ValueError)
 # diffusers 0.42 renamed the pipelines' torch_dtype argument to dtype (the old name warns).
-_PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"
+PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"
 
 StatusCallback = Callable[[str], None]
 
@@ -187,14 +187,14 @@ class PipelineManager:
             if source.kind == TINY:
                 pipe = tiny.tiny_pipeline()
                 if self.dtype != torch.float32:
-                    with _quiet_cast_warning():
+                    with quiet_dtype_casts():
                         pipe.to(dtype=self.dtype)
             elif source.kind == "single_file":
                 pipe = self._load_single_file(source)
             else:
                 pipe = self._from_pretrained(StableDiffusionPipeline, source, status, safety_checker=None,
                                              requires_safety_checker=False,
-                                             **{_PIPE_DTYPE: self.dtype})
+                                             **{PIPE_DTYPE: self.dtype})
             pipe = self._place(pipe)
         except torch.OutOfMemoryError as error:
             self.unload()
@@ -256,7 +256,7 @@ class PipelineManager:
             else:
                 model = self._from_pretrained(ControlNetModel, source, status, torch_dtype=self.dtype)
             device = self.device if self.memory_mode == "full" else "cpu"  # offload hooks move it later
-            with _quiet_cast_warning():
+            with quiet_dtype_casts():
                 self._controlnets[name] = model.to(device, self.dtype)
         return self._controlnets[name]
 
@@ -264,8 +264,8 @@ class PipelineManager:
         key = (cls, controlnet)
         if key not in self._derived:
             extra = {"controlnet": self._controlnet(controlnet, status)} if controlnet else {}
-            with _quiet_cast_warning():
-                pipe = cls.from_pipe(self._base, **{_PIPE_DTYPE: self.dtype}, **extra)
+            with quiet_dtype_casts():
+                pipe = cls.from_pipe(self._base, **{PIPE_DTYPE: self.dtype}, **extra)
             self._derived[key] = self._place(pipe, derived=True)
         return self._derived[key]
 
@@ -379,7 +379,7 @@ def _single_file_error(source: ModelSource, error: Exception) -> ModelNotFoundEr
 
 
 @contextlib.contextmanager
-def _quiet_cast_warning() -> Iterator[None]:
+def quiet_dtype_casts() -> Iterator[None]:
     """Silence diffusers' "modules that should be kept in float32: []" warning, which it logs for
     every dtype cast (``from_pipe`` casts too) even when there are no such modules."""
     modeling = logging.getLogger("diffusers.models.modeling_utils")
