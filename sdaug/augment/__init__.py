@@ -1,6 +1,6 @@
 """Augmentation: weather and lighting variants of a project's labelled images.
 
-- :mod:`.presets`: the TOML presets (``presets/weather``, ``presets/lighting`` and the user's
+- :mod:`.presets`: the TOML presets (``sdaug/presets/weather``, ``sdaug/presets/lighting`` and the user's
   ``<data folder>/presets``); ``load_presets``, ``get_preset``, ``Preset.to_request``.
 - :mod:`.classic`: CPU effects (rain, snow, fog, haze, sandstorm, tone curves, lamp glows);
   ``apply_classic(image, preset, seed)``.

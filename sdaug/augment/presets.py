@@ -1,15 +1,13 @@
 """Weather and lighting presets: TOML files a non-programmer can copy and edit.
 
 A preset is one ``.toml`` file in a ``weather/`` or ``lighting/`` folder; its name (on the
-command line, in job records) is the file name without ``.toml``. ``presets/README.md`` lists
+command line, in job records) is the file name without ``.toml``. ``sdaug/presets/README.md`` lists
 every key, in English and Chinese.
 
 Where presets come from, later folders adding to and overriding earlier ones:
 
-1. the built-in folder: ``presets/`` at the repository root (a checkout or an editable
-   install); a wheel installs the same files under ``<prefix>/share/sdaug/presets`` (the
-   ``data-files`` table in pyproject.toml; ``<user base>/share/...`` with ``pip install
-   --user``), which is used when there is no checkout;
+1. the built-in folder ``sdaug/presets/``, package data found with ``importlib.resources``
+   (the same in a checkout, an editable install and a wheel);
 2. the user folder ``<data folder>/presets/{weather,lighting}`` (``Settings.user_presets_dir``).
    A user file with a built-in preset's name replaces that preset.
 
@@ -22,15 +20,14 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import site
 import sys
-import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sdaug.augment.classic import validate_classic
 from sdaug.engine.request import GenerationRequest
+from sdaug.resources import package_path
 from sdaug.settings import Settings
 
 if sys.version_info >= (3, 11):
@@ -122,15 +119,7 @@ class Preset:
 
 def builtin_presets_dir() -> Path:
     """The folder of the built-in presets (see the module docstring)."""
-    candidates = (
-        Path(__file__).resolve().parents[2] / "presets",  # a checkout or an editable install
-        Path(sysconfig.get_path("data")) / "share" / "sdaug" / "presets",  # a wheel (venv or system)
-        Path(site.getuserbase()) / "share" / "sdaug" / "presets",  # a wheel installed with --user
-    )
-    for candidate in candidates:
-        if (candidate / "weather").is_dir():
-            return candidate
-    return candidates[0]
+    return package_path("presets")
 
 
 def load_presets(kind: str, settings: Settings | None = None, problems: list[str] | None = None) -> list[Preset]:

@@ -1,7 +1,7 @@
 """Random-weight SD1.5-size models for the benchmark, and their compute cost in FLOPs.
 
 ``sd15-random`` is Stable Diffusion 1.5's architecture (UNet 860M, VAE 84M, CLIP text encoder
-123M parameters; ControlNet 361M) built from the configs in ``assets/sd15/`` with random
+123M parameters; ControlNet 361M) built from the configs in ``sdaug/assets/sd15/`` with random
 weights: no weights are downloaded, and the time a model takes does not depend on its weight
 values. The tokenizer is the tiny model's small CLIP tokenizer (prompts always pad to 77
 tokens, so the text encoder's cost is SD1.5's).
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -32,9 +31,10 @@ from transformers import CLIPTextConfig, CLIPTextModel
 
 from sdaug.engine.manager import quiet_dtype_casts
 from sdaug.engine.tiny import tiny_tokenizer
+from sdaug.resources import package_path
 
 SD15_RANDOM = "sd15-random"
-SD15_CONFIGS = Path(__file__).resolve().parents[2] / "assets" / "sd15"
+SD15_CONFIGS = package_path("assets", "sd15")
 TEXT_TOKENS = 77
 # The dtype argument of from_pipe / from_pretrained: diffusers 0.42 renamed torch_dtype to dtype.
 
@@ -104,7 +104,7 @@ def count_flops(unet_config: dict[str, Any], vae_config: dict[str, Any], text_co
     """FLOPs per image at ``size`` x ``size`` of each model, counted on the meta device.
 
     Without ``controlnet_config``, the ControlNet counted is the one ``ControlNetModel.from_unet``
-    derives from the UNet (for SD1.5, the architecture of ``assets/sd15/controlnet``).
+    derives from the UNet (for SD1.5, the architecture of ``sdaug/assets/sd15/controlnet``).
     """
     if size % 8:
         raise ValueError(f"size must be a multiple of 8, got {size}")

@@ -55,6 +55,7 @@ from sdaug.engine.encoding import A1111PromptEncoder, PromptEncoder
 from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError, UnsafeCheckpointError
 from sdaug.engine.sources import TINY, ModelSource
 from sdaug.prompts import model_hash
+from sdaug.resources import package_path
 from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ logger = logging.getLogger(__name__)
 PIPELINE_MODES = ("txt2img", "img2img", "controlnet")
 GIB = 1024**3
 # Offline single-file loading: diffusers configs shipped with sdaug, by inferred model type.
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "assets" / "diffusers-configs"
+CONFIGS_DIR = package_path("assets", "diffusers-configs")
 _DOWNLOAD_ERRORS = (OSError, HfHubHTTPError, LocalEntryNotFoundError, ValueError)
 # diffusers 0.42 renamed the pipelines' torch_dtype argument to dtype (the old name warns).
 PIPE_DTYPE = "dtype" if tuple(int(p) for p in diffusers.__version__.split(".")[:2]) >= (0, 42) else "torch_dtype"

@@ -14,17 +14,17 @@ responses are buffered; the event streams pass through untouched.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from sdaug.resources import package_path
 from sdaug.ui import annotate, dataset_tab, generate, i18n, lighting, pnginfo, settings_tab, weather
 from sdaug.ui.context import AppContext
 
-CSS_PATH = Path(__file__).resolve().parents[2] / "assets" / "style.css"
+CSS_PATH = package_path("assets", "style.css")
 LANG_STORAGE_KEY = "sdaug-lang"
 
 _PAGE_SCRIPT = """<script>
