@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +18,7 @@ from PIL import Image, ImageDraw
 from PIL import ImageFilter as PILImageFilter
 
 from sdaug.augment.jobs import (
-    STALE_TEMP_S,
+    MAX_ITEM_ATTEMPTS,
     JobRunner,
     JobSpec,
     carry_boxes,
@@ -181,8 +183,8 @@ def test_cli_job_killed_with_sigkill_resumes_without_duplicates_or_gaps(tmp_path
     killed_at = project.job_progress(job.id)
     assert stopped_at.done + 10 <= killed_at.done < 80, f"kill -9 did not land part-way ({killed_at})"
     assert project.get_job(job.id).state == "running"  # killed: nobody said stopped
-    time.sleep(STALE_TEMP_S)  # a temp file the kill may have left is removed once it is this old
-    # 3. Run the same command again: it resumes the same job and finishes it.
+    # 3. Run the same command again at once: it resumes the same job, finishes it and removes
+    #    any temp file the kill left (check_variants: no stray files).
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"job {job.id}: resuming" in result.stdout and "pass rate" in result.stdout
@@ -249,14 +251,153 @@ def test_runner_for_shares_one_runner_per_job(tmp_path: Path) -> None:
     assert again is first and first.manager is manager
 
 
-def test_temp_files_of_interrupted_writes_are_removed_once_stale(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", n_images=1)
-    old, fresh = project.images_dir / ".tmp-old.png", project.images_dir / ".tmp-fresh.png"
-    old.write_bytes(b"half a png")
-    fresh.write_bytes(b"being written")
-    os.utime(old, (time.time() - 60, time.time() - 60))
-    assert clean_stale_temp_files(project) == 1
-    assert not old.exists() and fresh.exists()
+# A process that writes a file in images/ with write_atomic and waits, mid-write, until the file
+# named by its second argument exists.
+_WRITER = """
+import pathlib, sys, time
+from sdaug.prompts.metadata import write_atomic
+target, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def write(handle):
+    handle.write(b"the first half of an image")
+    handle.flush()
+    while not go.exists():
+        time.sleep(0.01)
+    handle.write(b" and the second half")
+write_atomic(target, write)
+"""
+
+
+def start_writer(project: Project, name: str, go: Path) -> tuple[subprocess.Popen, Path]:
+    """A writer process stopped mid-write, and its temp file."""
+    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(project.images_dir / name), str(go)])
+    deadline = time.monotonic() + 60
+    while not (temps := list(project.images_dir.glob(f".tmp-{process.pid}-{name}.*"))):
+        assert time.monotonic() < deadline and process.poll() is None, "the writer did not start"
+        time.sleep(0.01)
+    return process, temps[0]
+
+
+def test_leftovers_of_a_killed_run_are_removed_when_the_next_run_starts_at_once(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    go = tmp_path / "go"
+    # 1. A writer killed mid-write leaves its temp file; an older sdaug left a variant's temp
+    #    file (and a temp file without a process id); all of them are seconds old at most.
+    killed, killed_temp = start_writer(project, "killed.png", tmp_path / "never")
+    killed.kill()
+    killed.wait()
+    legacy = [project.images_dir / ".variant-0123abcd.png", project.images_dir / ".tmp-ab12.png.x1y2.tmp"]
+    for path in legacy:
+        path.write_bytes(b"half a png")
+    # 2. Another process is writing right now, and so is this one: their temp files stay.
+    live, live_temp = start_writer(project, "live.png", go)
+    own_temp = project.images_dir / f".tmp-{os.getpid()}-own.png.abcd.tmp"
+    own_temp.write_bytes(b"being written")
+    # 3. The next run, at once: the killed run's leftovers go, the live writers' files stay.
+    assert JobRunner(project, job.id).run().state == "done"
+    assert not killed_temp.exists() and not any(path.exists() for path in legacy)
+    assert live_temp.exists() and own_temp.exists()
+    go.touch()
+    assert live.wait(timeout=60) == 0
+    assert (project.images_dir / "live.png").read_bytes() == b"the first half of an image and the second half"
+    assert not live_temp.exists()
+    own_temp.unlink()
+    assert clean_stale_temp_files(project) == 0
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A small PNG file whose header says ``width`` x ``height`` (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
+
+
+def poison(project: Project, image_id: int, how: str) -> tuple[Path, bytes]:
+    """Spoil a source image's file behind the store's back; returns its path and original bytes."""
+    path = project.image_path(image_id)
+    original = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(original[: len(original) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"not an image at all" * 50)
+    elif how == "bomb":
+        path.write_bytes(huge_png(30_000, 30_000))
+    elif how == "huge":
+        path.write_bytes(huge_png(5000, 5000))
+    else:
+        path.unlink()
+    return path, original
+
+
+def failed_by_source(project: Project, job_id: int) -> dict[int, list[str]]:
+    failed: dict[int, list[str]] = {}
+    for item in project.job_items(job_id, "failed"):
+        failed.setdefault(item.source_image_id, []).append(item.error or "")
+    return failed
+
+
+def test_poisoned_sources_fail_their_own_items_and_are_retried_up_to_the_limit(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=6)
+    spec = JobSpec(presets=("fog", "night"), variants=2, engine="classic")
+    job = create_job(project, spec)
+    ids = project.image_ids()
+    spoiled = {ids[1]: poison(project, ids[1], "truncated"), ids[2]: poison(project, ids[2], "bomb"),
+               ids[3]: poison(project, ids[3], "deleted")}
+    # 1. Every image that can be made is made; the spoiled ones fail their own 4 items each,
+    #    with a message naming the file; the job is not done.
+    status = JobRunner(project, job.id).run()
+    assert (status.state, status.total, status.done, status.failed, status.pending) == ("failed", 24, 12, 12, 0)
+    assert status.error is None and project.get_job(job.id).state == "failed"
+    failed = failed_by_source(project, job.id)
+    assert sorted(failed) == sorted(spoiled) and all(len(errors) == 4 for errors in failed.values())
+    for image_id, phrase in ((ids[1], "cannot be decoded"), (ids[2], "cannot be decoded"), (ids[3], "missing")):
+        assert all(str(spoiled[image_id][0]) in e and phrase in e for e in failed[image_id]), failed[image_id]
+    for image_id in (ids[0], *ids[4:]):
+        assert len(project.variants(image_id)) == 4
+    assert {r.preset: (r.done, r.failed) for r in job_report(project, job.id)} == {"fog": (6, 6), "night": (6, 6)}
+    # 2. Running again tries the failed items again, until each failed MAX_ITEM_ATTEMPTS times.
+    for attempts in range(2, MAX_ITEM_ATTEMPTS + 2):
+        status = JobRunner(project, job.id).run()
+        assert (status.state, status.done, status.failed) == ("failed", 12, 12)
+        tries = {item.attempts for item in project.job_items(job.id, "failed")}
+        assert tries == {min(attempts, MAX_ITEM_ATTEMPTS)}
+    assert status.gave_up == 12
+    # 3. A forced retry tries them past the limit: the mended files make their variants.
+    for image_id in (ids[1], ids[3]):
+        path, original = spoiled[image_id]
+        path.write_bytes(original)
+    status = JobRunner(project, job.id).run(retry_failed=True)
+    assert (status.state, status.done, status.failed, status.gave_up) == ("failed", 20, 4, 4)
+    assert list(failed_by_source(project, job.id)) == [ids[2]]
+    assert {item.attempts for item in project.job_items(job.id, "failed")} == {MAX_ITEM_ATTEMPTS + 1}
+    path, original = spoiled[ids[2]]
+    path.write_bytes(original)
+    assert JobRunner(project, job.id).run().failed == 4  # past the limit: only a forced retry runs them
+    status = JobRunner(project, job.id).run(retry_failed=True)
+    assert (status.state, status.done, status.failed, status.gave_up) == ("done", 24, 0, 0)
+    check_variants(project, job.id, 6, spec.presets, 2)
+
+
+def test_cli_reports_a_job_with_failures_as_not_done_and_retries_it(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    path, original = poison(project, project.image_ids()[1], "truncated")
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+               "--engine", "classic"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "failed: 2/3 done, 1 failed" in first.stdout and str(path) in first.stdout
+    assert "run the same command again to try them again" in first.stdout
+    status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "job 1 [failed]" in status.stdout and "2/3 done, 1 failed" in status.stdout and str(path) in status.stdout
+    path.write_bytes(original)
+    again = subprocess.run([*command, "--retry-failed"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 already done, 1 failed before" in again.stdout and "done: 3/3 done, 0 failed" in again.stdout
+    status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "job 1 [done]" in status.stdout and "failed images" not in status.stdout
 
 
 def test_carried_boxes_are_scaled_to_the_variant_size() -> None:
