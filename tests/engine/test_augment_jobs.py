@@ -242,6 +242,40 @@ def test_diffusion_job_with_the_tiny_model(tmp_path: Path, tiny_settings: Settin
     assert grid.size == (3 * 192, 18 + 2 * 192) and estimate > 0
 
 
+def test_diffusion_job_with_poisoned_sources_makes_all_the_others(tmp_path: Path, tiny_settings: Settings) -> None:
+    project = make_project(tmp_path / "p", n_images=4)
+    ids = project.image_ids()
+    spoiled = {ids[1]: poison(project, ids[1], "garbage")[0], ids[2]: poison(project, ids[2], "huge")[0]}
+    # Two sources wider than the engine allows (4096 px): they share a batch, which fails.
+    bin_class = project.classes()[0]
+    for index in range(2):
+        path = tmp_path / f"wide{index}.png"
+        Image.new("RGB", (4104, 16), (40 * index, 90, 120)).save(path)
+        record = project.add_image(path, boxes=[Box(bin_class.id, 10, 2, 60, 14)]).record
+        spoiled[record.id] = project.image_path(record)
+    spec = JobSpec(presets=("test_fog", "test_night"), variants=1, engine="diffusion", model="tiny", batch_size=2)
+    job = create_job(project, spec, tiny_settings)
+    status = JobRunner(project, job.id, settings=tiny_settings).run()
+    assert (status.state, status.total, status.done, status.failed, status.error) == ("failed", 12, 4, 8, None)
+    failed = failed_by_source(project, job.id)
+    assert sorted(failed) == sorted(spoiled) and all(len(errors) == 2 for errors in failed.values())
+    for image_id, errors in failed.items():
+        assert all(str(spoiled[image_id]) in error for error in errors), errors
+    assert all("cannot be decoded" in e for e in failed[ids[1]])
+    assert all("the file is 5000x5000 but the image was imported as 64x64" in e for e in failed[ids[2]])
+    assert all("width must be from 8 to 4096, got 4104" in e for e in failed[max(spoiled)])
+    for image_id in (ids[0], ids[3]):
+        assert sorted(v.preset for v in project.variants(image_id)) == ["test_fog", "test_night"]
+
+
+def test_a_missing_model_stops_the_job_without_failing_images(tmp_path: Path, tiny_settings: Settings) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("test_fog",), engine="diffusion", model="no-such-model"), tiny_settings)
+    status = JobRunner(project, job.id, settings=tiny_settings).run()
+    assert (status.state, status.done, status.failed, status.pending) == ("stopped", 0, 0, 2)
+    assert "'no-such-model' not found" in (status.error or "")
+
+
 def test_runner_for_shares_one_runner_per_job(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", n_images=1)
     job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
