@@ -548,7 +548,7 @@ class JobRunner:
         """Fail ``item`` because the engine could not process its source image."""
         if not isinstance(exc, ValueError):  # not an expected failure: keep the traceback in the log
             logger.error("job %d item %d: unexpected error", self.job_id, item.id, exc_info=exc)
-        self._fail(item, f"{describe_source(self.project, source.record)}: {exc or type(exc).__name__}")
+        self._fail(item, f"{describe_source(self.project, source.record)}: {str(exc) or type(exc).__name__}")
 
     def _record(self, image_id: int) -> ImageRecord:
         source = self._sources.get(image_id)
@@ -574,9 +574,10 @@ def load_source(project: Project, record: ImageRecord) -> Image.Image:
     large (more pixels than Pillow's decompression-bomb limit), missing, not decodable, or not
     the image the project recorded (its size changed: it was replaced outside sdaug)."""
     where = describe_source(project, record)
-    if record.width * record.height > Image.MAX_IMAGE_PIXELS:
-        raise ValueError(f"{where}: {record.width}x{record.height} is too large (more than "
-                         f"{Image.MAX_IMAGE_PIXELS} pixels); import a smaller copy of it")
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and record.width * record.height > limit:
+        raise ValueError(f"{where}: {record.width}x{record.height} is too large (more than {limit} pixels); "
+                         "import a smaller copy of it")
     try:
         with Image.open(project.image_path(record)) as opened:
             if opened.size != (record.width, record.height):

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL import ImageFilter as PILImageFilter
 
+from sdaug.augment import jobs
 from sdaug.augment.jobs import (
     MAX_ITEM_ATTEMPTS,
     JobRunner,
@@ -412,6 +413,31 @@ def test_poisoned_sources_fail_their_own_items_and_are_retried_up_to_the_limit(t
     status = JobRunner(project, job.id).run(retry_failed=True)
     assert (status.state, status.done, status.failed, status.gave_up) == ("done", 24, 0, 0)
     check_variants(project, job.id, 6, spec.presets, 2)
+
+
+def test_too_large_sources_and_engine_errors_fail_one_image_each(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    big = tmp_path / "big.png"
+    Image.new("RGB", (80, 80), (90, 90, 90)).save(big)
+    big_id = project.add_image(big, boxes=[Box(project.classes()[0].id, 5, 5, 40, 40)]).record.id
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 64x64 sources pass, 80x80 does not
+    broken_id = project.image_ids()[1]
+
+    def classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
+        if seed == project.job_items(job.id)[1].seed:
+            raise RuntimeError("the effect broke")
+        return image
+
+    monkeypatch.setattr(jobs, "apply_classic", classic)
+    status = JobRunner(project, job.id).run()
+    assert (status.state, status.done, status.failed) == ("failed", 2, 2)
+    failed = failed_by_source(project, job.id)
+    assert failed[big_id] == [f"source image {big_id} (big.png, file {project.image_path(big_id)}): 80x80 is too "
+                              "large (more than 5000 pixels); import a smaller copy of it"]
+    assert failed[broken_id] == [f"source image {broken_id} (img_001.png, file {project.image_path(broken_id)}): "
+                                 "the effect broke"]
 
 
 def test_cli_reports_a_job_with_failures_as_not_done_and_retries_it(tmp_path: Path) -> None:
