@@ -4,6 +4,7 @@ restart through the CLI, YOLO export of the variants, diffusion with the tiny mo
 from __future__ import annotations
 
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -212,6 +213,9 @@ def test_preview_grid_and_estimate(tmp_path: Path) -> None:
     images = [Image.open(project.image_path(r)) for r in project.list_images(0, 2)]
     grid2, _ = preview(images, ["sandstorm"], engine="classic", n=4)
     assert grid2.height < grid.height
+    path, _ = poison(project, project.image_ids()[0], "truncated")
+    with pytest.raises(ValueError, match=re.escape(f"file {path}): the file cannot be decoded")):
+        preview(project, ["fog"], engine="classic", n=4)
 
 
 @pytest.fixture
