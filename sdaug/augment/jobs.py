@@ -541,7 +541,7 @@ class JobRunner:
             self.on_variant(item, record, report)
 
     def _fail(self, item: JobItem, error: str) -> None:
-        logger.warning("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)
+        logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)  # reported by status
         self.project.mark_item_failed(item.id, error)
 
     def _fail_source(self, item: JobItem, source: _Source, exc: Exception) -> None:
