@@ -65,9 +65,13 @@ def check(export: Path, work: Path, imgsz: int) -> list[str]:
     declared = yaml.safe_load(data_yaml.read_text(encoding="utf-8"))
     # 1. Train one epoch on the CPU from the yaml config (no weights), validating at the end.
     model = YOLO("yolov8n.yaml")
-    model.train(data=str(data_yaml), epochs=1, imgsz=imgsz, batch=4, device="cpu", workers=0,
-                pretrained=False, amp=False, plots=False, val=True, project=str(work), name="run",
-                exist_ok=True, verbose=False, seed=0, deterministic=True)
+    try:
+        model.train(data=str(data_yaml), epochs=1, imgsz=imgsz, batch=4, device="cpu", workers=0,
+                    pretrained=False, amp=False, plots=False, val=True, project=str(work), name="run",
+                    exist_ok=True, verbose=False, seed=0, deterministic=True)
+    except Exception as exc:  # any failure to train is the answer, printed as one line
+        print(f"FAIL training: {type(exc).__name__}: {exc}")
+        return [f"training failed: {exc}"]
     trainer = model.trainer
     failures = []
     # 2. Ultralytics' own dataset scan: every image found with its label, none corrupt.
