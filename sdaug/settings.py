@@ -92,7 +92,8 @@ class Settings:
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        if not 1 <= self.variant_quality <= 100:
+        if isinstance(self.variant_quality, bool) or not isinstance(self.variant_quality, int) \
+                or not 1 <= self.variant_quality <= 100:
             raise ValueError(f"variant_quality must be from 1 to 100, got {self.variant_quality!r}")
 
     @classmethod
@@ -122,4 +123,9 @@ def _coerce(name: str, type_name: object, raw: str) -> object:
         raise ValueError(f"SDAUG_{name.upper()} must be true or false, got {raw!r}")
     if type_name in (Path, "Path"):
         return Path(raw)
+    if type_name in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"SDAUG_{name.upper()} must be a whole number, got {raw!r}") from None
     return raw

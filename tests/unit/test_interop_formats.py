@@ -313,3 +313,22 @@ def test_export_without_val_says_so_and_is_readable(project, tmp_path):
     for path in [tmp_path / "out", *(tmp_path / "out").rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o755 if path.is_dir() else 0o644), f"{path}: {oct(mode)}"
+
+
+def test_augment_job_stores_variants_as_the_settings_say(tmp_path):
+    from sdaug.augment.jobs import JobRunner, JobSpec, create_job
+    from sdaug.settings import Settings
+
+    settings = Settings.from_env({"SDAUG_VARIANT_FORMAT": "jpeg", "SDAUG_VARIANT_QUALITY": "80"}, home=tmp_path)
+    assert (settings.variant_format, settings.variant_quality) == ("jpeg", 80)
+    with pytest.raises(ValueError, match="SDAUG_VARIANT_QUALITY must be a whole number"):
+        Settings.from_env({"SDAUG_VARIANT_QUALITY": "high"})
+    with Project.open(tmp_path / "p") as p:
+        cls = p.add_class("a")
+        source = p.add_image(_picture(tmp_path / "src" / "a.png", (64, 48), 1)).record
+        p.set_boxes(source.id, [Box(cls.id, 8, 8, 40, 40)])
+        job = create_job(p, JobSpec(presets=("fog",), variants=1, engine="classic"))
+        assert JobRunner(p, job.id, settings=settings).run().done == 1
+        [variant] = p.variants(source.id)
+        assert variant.file_name.endswith(".jpg")
+        assert read_infotext(p.image_path(variant))
