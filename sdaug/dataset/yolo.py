@@ -5,9 +5,10 @@ Import reads the layouts Ultralytics and Roboflow write: ``images/{split}`` + ``
 CVAT's "YOLO 1.1" (``obj_train_data/``, ``obj_valid_data/``, listed in ``train.txt`` /
 ``valid.txt``). The split of an image comes from such a list file when one names it, else from
 its folders. Class names come from ``data.yaml`` (``names`` as a list or a ``{index: name}``
-dict) or ``classes.txt`` / ``obj.names``. A label line is ``class cx cy w h`` normalised to 0..1
-(a polygon ``class x1 y1 x2 y2 ...`` becomes its bounding box). An image without a label file
-is imported ``unlabelled``; an empty label file means "labelled, no objects".
+dict) or ``classes.txt`` / ``obj.names``; an unused ``background`` placeholder is no class. A
+label line is ``class cx cy w h`` normalised to 0..1 (a polygon ``class x1 y1 x2 y2 ...`` becomes
+its bounding box). An image without a label file is imported ``unlabelled``; an empty label file
+means "labelled, no objects".
 
 Export writes ``images/{split}``, ``labels/{split}`` and a ``data.yaml`` that Ultralytics
 trains from as it is, wherever the folder is moved: it has no ``path:`` key, so Ultralytics
@@ -32,6 +33,7 @@ from sdaug.dataset.common import (
     add_images,
     copy_images,
     find_images,
+    is_placeholder_name,
     rel,
     split_of,
     to_project_classes,
@@ -161,7 +163,7 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     images = [p for p in find_images(root) if "labels" not in p.relative_to(root).parts[:-1]]
     used_labels: set[Path] = set()
     labels_per_image: list[tuple[Path, list[Label] | None]] = []
-    highest = -1
+    used: set[int] = set()
     for image in images:
         path = label_path(image)
         if not path.is_file():
@@ -169,12 +171,15 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
             continue
         used_labels.add(path)
         labels = parse_labels(path, rel(path, root), len(names) if names is not None else None, report)
-        highest = max([highest, *(label[1] for label in labels)])
+        used.update(label[1] for label in labels)
         labels_per_image.append((image, labels))
     _report_orphan_labels(root, used_labels, report)
     if names is None:
-        names = [str(i) for i in range(highest + 1)]
-    class_ids = {i: record.id for i, record in enumerate(to_project_classes(project, names, report))}
+        names = [str(i) for i in range(max(used, default=-1) + 1)]
+    # An unused background placeholder (datumaro writes "background" as class 0) is no class.
+    kept = [i for i, name in enumerate(names) if i in used or not is_placeholder_name(name)]
+    records = to_project_classes(project, [names[i] for i in kept], report)
+    class_ids = {i: record.id for i, record in zip(kept, records, strict=True)}
     listed = _listed_splits(root)
     tasks = [ImageTask(image, listed.get(_list_key(image), split_of(image, root)),
                        None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids))

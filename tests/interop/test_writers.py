@@ -77,7 +77,7 @@ def test_datumaro_writes_coco_yolo_voc_that_import(exports, tmp_path):
                 for k, v in export.expected.items()}
         _compare(boxes, type(export)(**{**export.__dict__, "expected": want}), set(export.expected), 1e-3)
         assert splits == export.splits
-        assert [c for c in classes if c != "background"] == export.classes or fmt == "yolo"
+        assert classes == export.classes
 
 
 def test_globox_writes_coco_yolo_voc_that_import(exports, tmp_path):
