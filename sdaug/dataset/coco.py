@@ -143,7 +143,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
         anns = per_image[image_id]
         tasks.append(ImageTask(found, split, None if not anns else partial(
             _boxes, anns=anns, entry=entry, class_ids=class_ids, where=where, report=report,
-            upright_writer=upright_writer)))
+            upright_writer=upright_writer), annotations=len(anns)))
     add_images(project, report, root, tasks, on_progress)
 
 

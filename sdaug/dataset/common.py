@@ -209,11 +209,17 @@ def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) 
 
 @dataclass(frozen=True)
 class ImageTask:
-    """One image to import: its file, split and how to make its boxes (None: no labels)."""
+    """One image to import: its file, split and how to make its boxes (None: no labels).
+
+    ``annotations``: how many boxes the annotation file gives for the image. When fewer come
+    through (a box was unusable and reported), the image goes to ``review`` instead of
+    ``labelled``: exported as it is, its missing boxes would teach "nothing here".
+    """
 
     path: Path
     split: str
     make_boxes: Callable[[PreparedImage], list[Box]] | None = None
+    annotations: int = 0
 
 
 def add_images(project: Project, report: ImportReport, root: Path, tasks: list[ImageTask],
@@ -247,8 +253,8 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
         report.problems.append(str(prepared))  # already "file: what is wrong"
         return
     boxes = task.make_boxes(prepared) if task.make_boxes is not None else []
-    added = project.add_image(prepared, split=task.split, boxes=boxes,
-                              status="unlabelled" if task.make_boxes is None else "labelled")
+    status = "unlabelled" if task.make_boxes is None else "review" if len(boxes) < task.annotations else "labelled"
+    added = project.add_image(prepared, split=task.split, boxes=boxes, status=status)
     if added.duplicate:
         report.duplicates += 1
         report.duplicate_files.append(f"{prepared.original_name} (same picture as image {added.record.id}, "

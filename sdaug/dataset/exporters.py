@@ -32,6 +32,7 @@ exported class numbers depend on it); an export that fails leaves the classes ed
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -251,7 +252,8 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
 
 def _remove_leftovers(out: Path) -> None:
     """Remove the temporary and replaced folders a killed export to ``out`` left beside it."""
-    for pattern in (f".{out.name}.tmp-*", f".{out.name}.old-*"):
+    name = glob.escape(out.name)
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
         for path in out.parent.glob(pattern):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

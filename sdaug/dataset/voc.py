@@ -71,6 +71,7 @@ class VocFile:
     size: tuple[int, int] | None
     objects: list[VocObject]
     writer: str = ""  # <source> and <owner> text, lower case: who wrote the file
+    declared: int = 0  # <object> elements, usable or not
 
     @property
     def zero_based(self) -> bool:
@@ -123,7 +124,8 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
         objects.append(VocObject(name, (xmin, ymin, xmax, ymax), obj_where))
     filename = (root.findtext("filename") or "").strip()
     writer = " ".join(" ".join(e.itertext()) for e in (root.find("source"), root.find("owner")) if e is not None)
-    return VocFile(path=path, filename=filename, size=size, objects=objects, writer=writer.lower())
+    return VocFile(path=path, filename=filename, size=size, objects=objects, writer=writer.lower(),
+                   declared=len(root.findall("object")))
 
 
 def _to_edges(voc: VocFile) -> None:
@@ -196,7 +198,7 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
             continue
         split = splits.get(voc.path.stem) or splits.get(found.stem) or split_of(found, root)
         tasks.append(ImageTask(found, split, partial(_boxes, voc=voc, class_ids=class_ids, where=where,
-                                                     report=report)))
+                                                     report=report), annotations=voc.declared))
     add_images(project, report, root, tasks, on_progress)
 
 

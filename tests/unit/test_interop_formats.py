@@ -104,6 +104,32 @@ def test_label_studio_upright_box_on_rotated_photo_stays(tmp_path):
         assert (box.x1, box.y1, box.x2, box.y2) == (25, 0, 30, 10)
 
 
+def test_image_with_a_skipped_box_goes_to_review_not_labelled(tmp_path):
+    # Before: the unusable box was skipped and the image kept "labelled" with 0 boxes, so an
+    # export taught the detector that nothing is there.
+    root = tmp_path / "voc"
+    _voc(root, "a.jpg", [("cat", 1, 1, 10, 10), ("cat", 50, 50, 500, 500)])
+    _voc(root, "b.jpg", [("cat", 1, 1, 10, 10)], seed=2)
+    with Project.open(tmp_path / "p") as p:
+        report = import_path(p, root, "voc")
+        assert len(report.problems) == 1 and "outside" in report.problems[0]
+        statuses = {Path(r.original_name).name: r.status for r in p.list_images()}
+        assert statuses == {"a.jpg": "review", "b.jpg": "labelled"}
+
+
+def test_yolo_background_placeholder_is_not_a_class(tmp_path):
+    root = tmp_path / "y"
+    _picture(root / "images" / "train" / "a.jpg", (40, 40), 1)
+    (root / "labels" / "train").mkdir(parents=True)
+    (root / "labels" / "train" / "a.txt").write_text("1 0.5 0.5 0.5 0.5\n")
+    (root / "data.yaml").write_text("names: [background, thing]\n")
+    with Project.open(tmp_path / "p") as p:
+        assert import_path(p, root, "yolo").problems == []
+        assert [c.name for c in p.classes()] == ["thing"]
+        [box] = p.boxes(p.list_images()[0].id)
+        assert box.class_id == p.classes()[0].id
+
+
 # 4. + 9. COCO: no rectangle segmentation; category ids 1-based in class order -----------------
 def test_coco_categories_follow_class_order_and_boxes_have_no_mask(project, tmp_path):
     extra = project.add_class("extra")
