@@ -324,7 +324,7 @@ def write_image(source: Path, dest: Path, jpeg_quality: int = DEFAULT_JPEG_QUALI
         if dest.suffix.lower() in (".jpg", ".jpeg"):
             image.convert("RGB").save(dest, format="JPEG", quality=jpeg_quality)
         else:
-            image.save(dest)
+            (image.convert("RGB") if image.mode == "CMYK" else image).save(dest)
 
 
 def copy_images(items: Iterable[ExportItem], folder: Callable[[ExportItem], Path],
