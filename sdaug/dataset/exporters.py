@@ -117,11 +117,10 @@ def split_groups(group_ids: Sequence[int], ratios: tuple[float, float, float], s
     """
     groups = sorted(set(group_ids))
     random.Random(seed).shuffle(groups)
-    counts = [round(ratios[0] * len(groups)), round(ratios[1] * len(groups))]
-    counts.append(len(groups) - sum(counts))
-    if counts[2] < 0:  # rounding up twice: val gives back what test lacks
-        counts[1] += counts[2]
-        counts[2] = 0
+    n = len(groups)
+    n_train = round(ratios[0] * n)
+    n_val = min(round(ratios[1] * n), n - n_train) if ratios[2] > 0 else n - n_train
+    counts = [n_train, n_val, n - n_train - n_val]
     for i in range(3):
         if ratios[i] > 0 and counts[i] == 0:
             donor = max(range(3), key=lambda j: counts[j])

@@ -323,6 +323,13 @@ def test_failed_or_empty_export_leaves_classes_editable(project, tmp_path, monke
 def test_every_asked_split_gets_a_group():
     assert sorted(split_groups(range(4), (0.8, 0.1, 0.1), seed=0).values()) == ["test", "train", "train", "val"]
     assert sorted(split_groups(range(2), (0.5, 0.5, 0), seed=0).values()) == ["train", "val"]
+    for n in range(1, 40):
+        for ratios in ((0.8, 0.1, 0.1), (0.5, 0.5, 0.0), (0.7, 0.0, 0.3), (1.0, 0.0, 0.0)):
+            counts = [list(split_groups(range(n), ratios, seed=n).values()).count(s) for s in ("train", "val", "test")]
+            assert sum(counts) == n
+            assert all(c == 0 for c, r in zip(counts, ratios, strict=True) if r == 0), (n, ratios, counts)
+            if n >= sum(r > 0 for r in ratios):
+                assert all(c > 0 for c, r in zip(counts, ratios, strict=True) if r > 0), (n, ratios, counts)
 
 
 def test_export_without_val_says_so_and_is_readable(project, tmp_path):
