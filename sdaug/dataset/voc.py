@@ -70,20 +70,22 @@ class VocFile:
     filename: str
     size: tuple[int, int] | None
     objects: list[VocObject]
-    writer: str = ""  # <source> and <owner> text, lower case: who wrote the file
+    database: str = ""  # <source><database>, lower case
+    writer: str = ""  # all <source> and <owner> text, lower case: who wrote the file
     declared: int = 0  # <object> elements, usable or not
 
     @property
     def zero_based(self) -> bool:
         """Whether the file shows 0-based pixel edges (see the module docstring)."""
-        if any(w in self.writer for w in _ZERO_BASED_WRITERS):
+        if self.database in _ZERO_BASED_DATABASES or "label studio" in self.writer:
             return True
         return any(v != int(v) for o in self.objects for v in o.xyxy) or any(
             min(o.xyxy[0], o.xyxy[1]) == 0 for o in self.objects)
 
 
-# <source><database> text of tools that write 0-based pixel edges.
-_ZERO_BASED_WRITERS = ("unknown", "mydatabase", "label studio")
+# <source><database> of tools that write 0-based pixel edges: datumaro/CVAT and LabelImg
+# ("Unknown"), Label Studio ("MyDatabase").
+_ZERO_BASED_DATABASES = ("unknown", "mydatabase")
 # Class list files, in the order they are looked for.
 _CLASS_LISTS = ("labelmap.txt", "class_names.txt", "labels.txt", "classes.txt")
 
@@ -124,7 +126,8 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
         objects.append(VocObject(name, (xmin, ymin, xmax, ymax), obj_where))
     filename = (root.findtext("filename") or "").strip()
     writer = " ".join(" ".join(e.itertext()) for e in (root.find("source"), root.find("owner")) if e is not None)
-    return VocFile(path=path, filename=filename, size=size, objects=objects, writer=writer.lower(),
+    return VocFile(path=path, filename=filename, size=size, objects=objects,
+                   database=(root.findtext("source/database") or "").strip().lower(), writer=writer.lower(),
                    declared=len(root.findall("object")))
 
 
