@@ -91,6 +91,9 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--zip", action="store_true", help="also write a .zip of the export")
     p.add_argument("--variants-train-only", action="store_true",
                    help="keep generated variants out of val and test")
+    p.add_argument("--image-format", choices=["jpeg", "png", "keep"], default="jpeg",
+                   help="write every image as JPEG (default), as PNG, or keep each stored file (VOC: JPEG only)")
+    p.add_argument("--jpeg-quality", type=int, default=95, help="quality of images converted to JPEG (1-100)")
 
 
 def _add_stats(sub: argparse._SubParsersAction) -> None:

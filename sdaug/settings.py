@@ -45,6 +45,9 @@ class Settings:
     compile: bool = False
     vae_tiling: bool = False
     attention_slicing: bool = False
+    # How generated variants are stored: "png" (lossless) or "jpeg" at variant_quality (1-100).
+    variant_format: str = "png"
+    variant_quality: int = 95
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()
@@ -84,10 +87,14 @@ class Settings:
     # Validation ----------------------------------------------------------------------------
     def validate(self) -> None:
         for name, allowed in (("device", DEVICES), ("dtype", DTYPES), ("memory_mode", MEMORY_MODES),
-                              ("lang", LANGUAGES), ("attention", ("auto", "sdpa", "xformers"))):
+                              ("lang", LANGUAGES), ("attention", ("auto", "sdpa", "xformers")),
+                              ("variant_format", ("png", "jpeg"))):
             value = getattr(self, name)
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        if isinstance(self.variant_quality, bool) or not isinstance(self.variant_quality, int) \
+                or not 1 <= self.variant_quality <= 100:
+            raise ValueError(f"variant_quality must be from 1 to 100, got {self.variant_quality!r}")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -116,4 +123,9 @@ def _coerce(name: str, type_name: object, raw: str) -> object:
         raise ValueError(f"SDAUG_{name.upper()} must be true or false, got {raw!r}")
     if type_name in (Path, "Path"):
         return Path(raw)
+    if type_name in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"SDAUG_{name.upper()} must be a whole number, got {raw!r}") from None
     return raw

@@ -526,13 +526,20 @@ class JobRunner:
         message = getattr(progress, "message", "")
         self._message = message or f"step {getattr(progress, 'step', 0)}/{getattr(progress, 'total_steps', 0)}"
 
+    def _file_format(self) -> dict[str, object]:
+        """How variant files are stored (``Settings.variant_format``; PNG without settings)."""
+        if self.settings is None:
+            return {}
+        return {"image_format": self.settings.variant_format, "quality": self.settings.variant_quality}
+
     def _store(self, item: JobItem, preset: Preset, source: _Source, variant: Image.Image, infotext: str) -> None:
         """Carry the boxes, check drift, and record the variant (marks the item done)."""
         try:
             boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
             record = self.project.add_variant(
                 source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
-                status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name)
+                status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name,
+                **self._file_format())
         except ValueError as exc:
             self._fail(item, str(exc))
             return

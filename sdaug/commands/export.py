@@ -1,4 +1,4 @@
-"""``sdaug export --project DIR --format yolo|coco|voc --out PATH [--split ...] [--zip]``."""
+"""``sdaug export --project DIR --format yolo|coco|voc --out PATH [--split ...] [--zip] [--image-format ...]``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ def run(args: argparse.Namespace) -> int:
     ratios = parse_ratios(args.split) if args.split else None
     with Project.open(args.project, create=False) as project:
         report = export_project(project, args.format, args.out, ratios=ratios, seed=args.seed,
-                                zip_output=args.zip, variants_train_only=args.variants_train_only)
+                                zip_output=args.zip, variants_train_only=args.variants_train_only,
+                                image_format=args.image_format, jpeg_quality=args.jpeg_quality)
     print(report.summary())
     print(f"done in {report.seconds:.1f} s")
     return 0

@@ -6,9 +6,14 @@ the split comes from the file name. Images are looked up beside the JSON, in an
 ``images`` folder, under the folder given, and finally by unique file name anywhere below it.
 ``iscrowd=1`` regions are not boxes around single objects and are skipped (and counted). An
 image without annotations is imported ``unlabelled`` (COCO cannot say "checked, nothing here").
+Placeholder categories are not classes and are skipped when no annotation uses them: Roboflow's
+workspace category (the ``supercategory`` of the others) and ``_background_`` (labelme).
 
-Export writes ``annotations/instances_{split}.json`` and ``images/{split}/``. Ids are the
-store's ids (image id, box id, class id), so they stay the same across exports.
+Export writes ``annotations/instances_{split}.json`` and ``images/{split}/``. Category ids are
+1-based in class order (id = YOLO class number + 1), so every reader orders the classes as the
+YOLO and VOC exports do. Image and annotation ids are the store's ids, so they stay the same
+across exports. Boxes carry ``"segmentation": []`` (a box is no mask; a rectangle polygon makes
+readers build a full-image mask per box or count each object twice).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from sdaug.dataset.common import (
     add_images,
     check_declared_size,
     copy_images,
+    drawn_on_raw_pixels,
+    is_placeholder_name,
     pixel_box,
     rel,
     to_project_classes,
@@ -39,7 +46,8 @@ def find_json(path: Path) -> list[Path]:
     """The COCO files to import: ``path`` itself, or the ``.json`` files below the folder."""
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("*.json") if not any(part.startswith(".") for part in p.parts))
+    return sorted(p for p in path.rglob("*.json")
+                  if not any(part.startswith(".") for part in p.relative_to(path).parts))
 
 
 def _split_of_file(path: Path) -> str:
@@ -86,13 +94,15 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     data = _load(json_path, where, report)
     if data is None:
         return
-    # 1. Categories, in id order, become project classes.
+    # 1. Categories, in id order, become project classes (placeholders left out).
     categories: dict[int, str] = {}
     for cat in data["categories"]:
         if not isinstance(cat, dict) or not isinstance(cat.get("id"), int) or not str(cat.get("name", "")).strip():
             report.problem(where, f"category {cat!r} needs an integer 'id' and a 'name'; skipped")
             continue
         categories[cat["id"]] = str(cat["name"]).strip()
+    for cat_id in _placeholders(data, categories):
+        del categories[cat_id]
     records = to_project_classes(project, [categories[k] for k in sorted(categories)], report)
     class_ids = {cat_id: record.id for cat_id, record in zip(sorted(categories), records, strict=True)}
     # 2. Images by id.
@@ -118,6 +128,8 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     if crowd:
         report.problem(where, f"{crowd} crowd annotations (iscrowd=1) skipped: they mark a region of many objects")
     # 4. Add every image with its boxes.
+    info = data.get("info")
+    upright_writer = isinstance(info, dict) and "label studio" in str(info.get("contributor", "")).lower()
     split = _split_of_file(json_path)
     folders = [json_path.parent, json_path.parent / "images", root, root / "images", root / "images" / split,
                root / split, root / json_path.stem.removeprefix("instances_")]
@@ -130,8 +142,25 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
             continue
         anns = per_image[image_id]
         tasks.append(ImageTask(found, split, None if not anns else partial(
-            _boxes, anns=anns, entry=entry, class_ids=class_ids, where=where, report=report)))
+            _boxes, anns=anns, entry=entry, class_ids=class_ids, where=where, report=report,
+            upright_writer=upright_writer), annotations=len(anns)))
     add_images(project, report, root, tasks, on_progress)
+
+
+def _placeholders(data: dict, categories: dict[int, str]) -> list[int]:
+    """Ids of categories that no annotation uses and that are the supercategory of every other
+    category (Roboflow's workspace) or carry a background name (labelme)."""
+    annotations = data.get("annotations")
+    used = {a.get("category_id") for a in annotations if isinstance(a, dict)} if isinstance(annotations, list) else set()
+    parent = {c["id"]: str(c.get("supercategory", "")).strip() for c in data["categories"]
+              if isinstance(c, dict) and c.get("id") in categories}
+    result = []
+    for cat_id, name in categories.items():
+        others = [parent[other] for other in categories if other != cat_id]
+        workspace = bool(others) and all(p == name for p in others)
+        if cat_id not in used and (workspace or is_placeholder_name(name)):
+            result.append(cat_id)
+    return result
 
 
 def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int, int]) -> str | None:
@@ -153,17 +182,18 @@ def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int,
 
 
 def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[int, int], where: str,
-           report: ImportReport) -> list[Box]:
+           report: ImportReport, upright_writer: bool = False) -> list[Box]:
     declared = (entry.get("width"), entry.get("height"))
     declared = declared if all(isinstance(v, int) for v in declared) else None
     mismatch = check_declared_size(image, declared)
     if mismatch:
         report.problem(f"{where}: image id {entry['id']}", mismatch)
         return []
+    xyxys = [(x, y, x + w, y + h) for x, y, w, h in (ann["bbox"] for ann in anns)]
+    raw_pixels = drawn_on_raw_pixels(image, declared, xyxys, upright_writer)
     boxes = []
-    for ann in anns:
-        x, y, w, h = ann["bbox"]
-        box = pixel_box(class_ids[ann["category_id"]], (x, y, x + w, y + h), image, declared)
+    for ann, xyxy in zip(anns, xyxys, strict=True):
+        box = pixel_box(class_ids[ann["category_id"]], xyxy, image, raw_pixels)
         if isinstance(box, str):
             report.problem(f"{where}: annotation id {ann.get('id', '?')}", f"{box}; skipped")
         else:
@@ -175,6 +205,7 @@ def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[
 def coco_document(plan: ExportPlan, split: str) -> dict:
     """The COCO dictionary of one split."""
     items = plan.by_split()[split]
+    category_id = {c.id: c.position + 1 for c in plan.classes}
     images, annotations = [], []
     for item in items:
         images.append({"id": item.record.id, "file_name": item.name, "width": item.record.width,
@@ -182,9 +213,8 @@ def coco_document(plan: ExportPlan, split: str) -> dict:
         for box in item.boxes:
             x, y, w, h = box.x1, box.y1, box.width, box.height
             annotations.append({
-                "id": box.id, "image_id": item.record.id, "category_id": box.class_id,
-                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0,
-                "segmentation": [[x, y, x + w, y, x + w, y + h, x, y + h]],
+                "id": box.id, "image_id": item.record.id, "category_id": category_id[box.class_id],
+                "bbox": [x, y, w, h], "area": w * h, "iscrowd": 0, "segmentation": [],
             })
     return {
         "info": {"description": f"sdaug export ({split})", "version": "1.0", "year": time.gmtime().tm_year,
@@ -192,7 +222,7 @@ def coco_document(plan: ExportPlan, split: str) -> dict:
         "licenses": [{"id": 1, "name": "unknown", "url": ""}],
         "images": images,
         "annotations": annotations,
-        "categories": [{"id": c.id, "name": c.name, "supercategory": "object"} for c in plan.classes],
+        "categories": [{"id": c.position + 1, "name": c.name, "supercategory": "object"} for c in plan.classes],
     }
 
 
@@ -203,6 +233,6 @@ def write_coco(plan: ExportPlan, out: Path, final_path: Path) -> None:
     for split in SPLITS:
         if not splits[split]:
             continue
-        copy_images(splits[split], lambda item: out / "images" / item.split)
+        copy_images(splits[split], lambda item: out / "images" / item.split, plan.jpeg_quality)
         text = json.dumps(coco_document(plan, split), ensure_ascii=False, indent=1)
         (out / "annotations" / f"instances_{split}.json").write_text(text, encoding="utf-8")

@@ -1,6 +1,14 @@
 """What the format modules (:mod:`.yolo`, :mod:`.coco`, :mod:`.voc`) share: the import report,
 finding image files and their split, adding images (files prepared in parallel), the export
-items and copying their files.
+items and writing their files (copied, or converted to one image format).
+
+EXIF-rotated photos (:func:`pixel_box`): a tool that ignores EXIF (LabelImg) draws on the raw
+pixels and declares the raw size; Label Studio and CVAT draw on the upright picture but Label
+Studio still declares the raw size. The rule, per image: a declared size equal to the upright
+size means upright boxes. A declared size equal to the raw size means raw-pixel boxes (turned
+upright here), unless the boxes only fit the upright picture or the file was written by a tool
+known to draw upright (``upright_writer``, e.g. Label Studio). A flip or half turn keeps the
+size, so nothing tells; such boxes are taken as upright.
 """
 
 from __future__ import annotations
@@ -13,6 +21,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image
 
 from sdaug.dataset.store import (
     SPLITS,
@@ -68,9 +78,12 @@ class ImportReport:
 
 
 def split_of(path: Path, root: Path, default: str = "train") -> str:
-    """The split named by the nearest folder between ``root`` and ``path`` (train2017 counts)."""
+    """The split named by the nearest folder between ``root`` and ``path`` (train2017 and CVAT's
+    obj_train_data count)."""
     for part in reversed(path.relative_to(root).parts[:-1]):
         name = part.lower().rstrip("0123456789")
+        if name.startswith("obj_") and name.endswith("_data"):
+            name = name[4:-5]
         if name in SPLIT_ALIASES:
             return SPLIT_ALIASES[name]
     return default
@@ -121,6 +134,15 @@ class ImageIndex:
         return f"image file {name!r} not found under {self.root}"
 
 
+# Names tools give to "no object" entries of their class lists (labelme, datumaro, Detectron).
+PLACEHOLDER_NAMES = frozenset({"_background_", "__background__", "background", "__ignore__"})
+
+
+def is_placeholder_name(name: str) -> bool:
+    """Whether a class list entry is a background/ignore placeholder rather than a class."""
+    return name.strip().lower() in PLACEHOLDER_NAMES
+
+
 def to_project_classes(project: Project, names: list[str], report: ImportReport) -> list[ClassRecord]:
     """Project classes for ``names`` (same order), recording the ones that were created."""
     before = {c.name for c in project.classes()}
@@ -129,16 +151,36 @@ def to_project_classes(project: Project, names: list[str], report: ImportReport)
     return records
 
 
-def pixel_box(class_id: int, xyxy: tuple[float, float, float, float], image: PreparedImage,
-              declared: tuple[int, int] | None) -> Box | str:
+XYXY = tuple[float, float, float, float]
+
+
+def drawn_on_raw_pixels(image: PreparedImage, declared: tuple[int, int] | None, boxes: Iterable[XYXY],
+                        upright_writer: bool = False) -> bool:
+    """Whether the boxes of an EXIF-rotated photo were drawn on its raw pixels (see the module
+    docstring for the rule)."""
+    if (image.orientation == 1 or upright_writer or declared != image.raw_size
+            or image.raw_size == (image.width, image.height)):  # a flip or half turn: the size cannot tell
+        return False
+    tol = PIXEL_TOLERANCE
+
+    def fits(box: XYXY, size: tuple[int, int]) -> bool:
+        return box[0] >= -tol and box[1] >= -tol and box[2] <= size[0] + tol and box[3] <= size[1] + tol
+
+    listed = list(boxes)
+    upright_only = (all(fits(b, (image.width, image.height)) for b in listed)
+                    and not all(fits(b, image.raw_size) for b in listed))
+    return not upright_only
+
+
+def pixel_box(class_id: int, xyxy: XYXY, image: PreparedImage, raw_pixels: bool = False) -> Box | str:
     """A box given in pixels of an annotation tool, mapped onto the stored (upright) image.
 
-    ``declared`` is the image size written in the annotation file, used to notice boxes drawn
-    on the raw pixels of an EXIF-rotated photo. Returns a message when the box is unusable.
+    ``raw_pixels``: the box was drawn on the raw pixels of an EXIF-rotated photo
+    (:func:`drawn_on_raw_pixels`). Returns a message when the box is unusable.
     """
     if not all(math.isfinite(v) for v in xyxy):
         return f"coordinates must be numbers, got {list(xyxy)}"
-    if declared and image.orientation != 1 and declared == image.raw_size != (image.width, image.height):
+    if raw_pixels:
         xyxy = orient_box(xyxy, image.orientation, image.raw_size)
     x1, y1, x2, y2 = xyxy
     if x2 <= x1 or y2 <= y1:
@@ -167,11 +209,17 @@ def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) 
 
 @dataclass(frozen=True)
 class ImageTask:
-    """One image to import: its file, split and how to make its boxes (None: no labels)."""
+    """One image to import: its file, split and how to make its boxes (None: no labels).
+
+    ``annotations``: how many boxes the annotation file gives for the image. When fewer come
+    through (a box was unusable and reported), the image goes to ``review`` instead of
+    ``labelled``: exported as it is, its missing boxes would teach "nothing here".
+    """
 
     path: Path
     split: str
     make_boxes: Callable[[PreparedImage], list[Box]] | None = None
+    annotations: int = 0
 
 
 def add_images(project: Project, report: ImportReport, root: Path, tasks: list[ImageTask],
@@ -205,8 +253,8 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
         report.problems.append(str(prepared))  # already "file: what is wrong"
         return
     boxes = task.make_boxes(prepared) if task.make_boxes is not None else []
-    added = project.add_image(prepared, split=task.split, boxes=boxes,
-                              status="unlabelled" if task.make_boxes is None else "labelled")
+    status = "unlabelled" if task.make_boxes is None else "review" if len(boxes) < task.annotations else "labelled"
+    added = project.add_image(prepared, split=task.split, boxes=boxes, status=status)
     if added.duplicate:
         report.duplicates += 1
         report.duplicate_files.append(f"{prepared.original_name} (same picture as image {added.record.id}, "
@@ -217,6 +265,20 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
 
 
 # Export --------------------------------------------------------------------------------------
+# How exported images are written: all as JPEG (one extension, small; JPEG files are copied as
+# they are), all as PNG (lossless), or each file as stored.
+EXPORT_IMAGE_FORMATS = {"jpeg": ".jpg", "png": ".png", "keep": ""}
+DEFAULT_JPEG_QUALITY = 95
+
+
+def check_image_format(image_format: str, jpeg_quality: int) -> None:
+    """``ValueError`` for an unknown export image format or a JPEG quality outside 1..100."""
+    if image_format not in EXPORT_IMAGE_FORMATS:
+        raise ValueError(f"image format must be one of {', '.join(EXPORT_IMAGE_FORMATS)}, got {image_format!r}")
+    if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
+        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {jpeg_quality!r}")
+
+
 @dataclass(frozen=True)
 class ExportItem:
     """One image to export: its record, file, split, export file name and boxes."""
@@ -234,10 +296,12 @@ class ExportItem:
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """Everything a format writer needs: classes in order and the items per split."""
+    """Everything a format writer needs: classes in order, the items per split and how to write
+    the image files."""
 
     classes: list[ClassRecord]
     items: list[ExportItem]
+    jpeg_quality: int = DEFAULT_JPEG_QUALITY
 
     def by_split(self) -> dict[str, list[ExportItem]]:
         result: dict[str, list[ExportItem]] = {s: [] for s in SPLITS}
@@ -250,10 +314,24 @@ class ExportPlan:
         return {c.id: c.position for c in self.classes}
 
 
-def copy_images(items: Iterable[ExportItem], folder: Callable[[ExportItem], Path]) -> None:
-    """Copy each item's image to ``folder(item) / item.name``, several files at a time."""
+def write_image(source: Path, dest: Path, jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> None:
+    """Copy ``source`` to ``dest``, converting it when the file extensions differ (stored
+    images are upright already, so no EXIF orientation is carried)."""
+    if source.suffix.lower() == dest.suffix.lower():
+        shutil.copyfile(source, dest)
+        return
+    with Image.open(source) as image:
+        if dest.suffix.lower() in (".jpg", ".jpeg"):
+            image.convert("RGB").save(dest, format="JPEG", quality=jpeg_quality)
+        else:
+            (image.convert("RGB") if image.mode == "CMYK" else image).save(dest)
+
+
+def copy_images(items: Iterable[ExportItem], folder: Callable[[ExportItem], Path],
+                jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> None:
+    """Write each item's image to ``folder(item) / item.name`` (:func:`write_image`), several at a time."""
     pairs = [(item.source, folder(item) / item.name) for item in items]
     for target in {dest.parent for _, dest in pairs}:
         target.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=IMPORT_THREADS) as pool:
-        list(pool.map(lambda pair: shutil.copyfile(*pair), pairs))
+        list(pool.map(lambda pair: write_image(*pair, jpeg_quality), pairs))

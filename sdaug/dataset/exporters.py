@@ -9,19 +9,33 @@ Splits: by default each image keeps its stored split (a variant always takes its
 With ``ratios`` (train, val, test) the images are split at random with ``seed``, by group:
 a source image and all its variants form one group, so near-identical pictures never sit on
 both sides of the train/val line. The random split applies to the export only; the
-splits stored in the project do not change. ``variants_train_only`` leaves out the variants whose
+splits stored in the project do not change. Every split with a ratio above 0 gets at least one
+group when there are enough groups; otherwise, and when an export has no val images at all, the
+report's ``warnings`` say so plainly. ``variants_train_only`` leaves out the variants whose
 source is in val or test, so val and test hold only real photos.
 
+Images: ``image_format="jpeg"`` (default) writes every image as ``.jpg`` (JPEG files copied as
+they are, others converted at ``jpeg_quality``), ``"png"`` writes every image as ``.png``,
+``"keep"`` copies each stored file as it is (mixed extensions break some readers, e.g. globox).
+VOC is always JPEG (its readers build ``JPEGImages/<id>.jpg``).
+
 The export is written into a temporary folder beside ``out`` and renamed into place when
-complete, so a failed export leaves nothing half-written. An existing ``out`` is replaced only
-when it is an earlier sdaug export (it holds ``sdaug-export.json``); any other non-empty folder
-is refused. The first export locks the class order (the exported class numbers depend on it).
+complete, so a failed export leaves nothing half-written; what a killed export left beside
+``out`` (``.out.tmp-*``, ``.out.old-*``) is removed by the next export to ``out``. Folders and files
+are readable by the team (mode from the umask, like any file the user makes). An existing
+``out`` is replaced only when it is an earlier sdaug export: it holds the hidden marker
+``.sdaug-export`` (JSON; hidden and without a ``.json`` name so that no format detector, e.g.
+datumaro's, takes it for an annotation file; ``sdaug-export.json`` of older exports counts too).
+Any other non-empty folder is refused. The first export that succeeds locks the class order (the
+exported class numbers depend on it); an export that fails leaves the classes editable.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -33,7 +47,13 @@ from pathlib import Path
 
 from sdaug.dataset.archive import make_zip
 from sdaug.dataset.coco import write_coco
-from sdaug.dataset.common import ExportItem, ExportPlan
+from sdaug.dataset.common import (
+    DEFAULT_JPEG_QUALITY,
+    EXPORT_IMAGE_FORMATS,
+    ExportItem,
+    ExportPlan,
+    check_image_format,
+)
 from sdaug.dataset.store import ImageRecord, Project
 from sdaug.dataset.voc import write_voc
 from sdaug.dataset.yolo import write_yolo
@@ -42,7 +62,8 @@ logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("yolo", "coco", "voc")
 EXPORTED_STATUSES = ("labelled", "reviewed")
-MARKER = "sdaug-export.json"
+MARKER = ".sdaug-export"
+_LEGACY_MARKER = "sdaug-export.json"
 
 _WRITERS: dict[str, Callable[[ExportPlan, Path, Path], None]] = {
     "yolo": write_yolo, "coco": write_coco, "voc": write_voc,
@@ -58,12 +79,15 @@ class ExportReport:
     images: dict[str, int]
     boxes: int
     left_out: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     zip_path: Path | None = None
     seconds: float = 0.0
 
     def summary(self) -> str:
         per_split = ", ".join(f"{n} {s}" for s, n in self.images.items() if n)
         text = f"{sum(self.images.values())} images ({per_split}), {self.boxes} boxes written to {self.out}"
+        for warning in self.warnings:
+            text += f"\nwarning: {warning}"
         if self.left_out:
             text += "\nleft out: " + ", ".join(f"{n} {reason}" for reason, n in self.left_out.items())
         if self.zip_path:
@@ -86,15 +110,39 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
 
 
 def split_groups(group_ids: Sequence[int], ratios: tuple[float, float, float], seed: int) -> dict[int, str]:
-    """Assign each group to a split at random (reproducible with ``seed``) by the ratios."""
+    """Assign each group to a split at random (reproducible with ``seed``) by the ratios.
+
+    A split with a ratio above 0 gets at least one group while the others keep one too (taken
+    from the split with the most groups).
+    """
     groups = sorted(set(group_ids))
     random.Random(seed).shuffle(groups)
-    n_train = round(ratios[0] * len(groups))
-    n_val = round(ratios[1] * len(groups)) if ratios[2] > 0 else len(groups) - n_train
-    result = {}
-    for i, group in enumerate(groups):
-        result[group] = "train" if i < n_train else "val" if i < n_train + n_val else "test"
-    return result
+    n = len(groups)
+    n_train = round(ratios[0] * n)
+    n_val = min(round(ratios[1] * n), n - n_train) if ratios[2] > 0 else n - n_train
+    counts = [n_train, n_val, n - n_train - n_val]
+    for i in range(3):
+        if ratios[i] > 0 and counts[i] == 0:
+            donor = max(range(3), key=lambda j: counts[j])
+            if counts[donor] > 1:
+                counts[donor] -= 1
+                counts[i] = 1
+    names = ["train"] * counts[0] + ["val"] * counts[1] + ["test"] * counts[2]
+    return dict(zip(groups, names, strict=True))
+
+
+def split_warnings(images: dict[str, int], ratios: tuple[float, float, float] | None) -> list[str]:
+    """Plain words for a split that is empty although asked for, and for an export without val."""
+    warnings = []
+    if ratios is not None:
+        for split, ratio in zip(("train", "val", "test"), ratios, strict=True):
+            if ratio > 0 and not images[split]:
+                warnings.append(f"the {split} split is empty although its ratio is {ratio:.2f}: there are "
+                                "too few source images (a source and its variants always stay together)")
+    if not images["val"]:
+        warnings.append("no validation images: trainers will validate on the training images. Give a split "
+                        "such as 0.8,0.2 or mark some images as val")
+    return warnings
 
 
 def _safe_stem(text: str) -> str:
@@ -102,16 +150,18 @@ def _safe_stem(text: str) -> str:
     return stem[:60] or "image"
 
 
-def export_name(record: ImageRecord) -> str:
-    """File name in the export: the image id (unique, stable) and the readable original name."""
+def export_name(record: ImageRecord, image_format: str = "keep") -> str:
+    """File name in the export: the image id (unique, stable), the readable original name and the
+    extension of ``image_format`` (``keep``: the stored file's)."""
     stem = _safe_stem(record.original_name or "image")
     if record.preset:
         stem += "_" + _safe_stem(record.preset)
-    return f"{record.id:06d}_{stem}{Path(record.file_name).suffix}"
+    return f"{record.id:06d}_{stem}{EXPORT_IMAGE_FORMATS[image_format] or Path(record.file_name).suffix}"
 
 
 def plan_export(project: Project, *, ratios: tuple[float, float, float] | None = None, seed: int = 0,
-                variants_train_only: bool = False) -> tuple[ExportPlan, dict[str, int]]:
+                variants_train_only: bool = False, image_format: str = "keep",
+                jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> tuple[ExportPlan, dict[str, int]]:
     """Choose the images and their splits; returns the plan and the left-out counts."""
     stored_split = {row[0]: row[1] for row in project.read("SELECT id, split FROM images")}
     left_out: dict[str, int] = {}
@@ -139,50 +189,89 @@ def plan_export(project: Project, *, ratios: tuple[float, float, float] | None =
             left_out["variants of val/test images"] = left_out.get("variants of val/test images", 0) + 1
             continue
         items.append(ExportItem(record=record, source=project.image_path(record), split=split,
-                                name=export_name(record), boxes=boxes.get(record.id, [])))
-    return ExportPlan(classes=project.classes(), items=items), left_out
+                                name=export_name(record, image_format), boxes=boxes.get(record.id, [])))
+    return ExportPlan(classes=project.classes(), items=items, jpeg_quality=jpeg_quality), left_out
+
+
+def _is_earlier_export(folder: Path) -> bool:
+    return (folder / MARKER).is_file() or (folder / _LEGACY_MARKER).is_file()
 
 
 def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple[float, float, float] | None = None,
-                   seed: int = 0, zip_output: bool = False, variants_train_only: bool = False) -> ExportReport:
+                   seed: int = 0, zip_output: bool = False, variants_train_only: bool = False,
+                   image_format: str = "jpeg", jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> ExportReport:
     """Export ``project`` in format ``fmt`` into the folder ``out`` (see the module docstring)."""
     # 1. Check the inputs before touching anything.
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    check_image_format(image_format, jpeg_quality)
+    if fmt == "voc" and image_format != "jpeg":
+        raise ValueError(f"VOC exports hold JPEG images (JPEGImages/); image format {image_format!r} "
+                         "is for YOLO and COCO")
     out = Path(out).expanduser().resolve()
-    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).is_file())):
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_earlier_export(out))):
         raise ValueError(f"{out} exists and is not an earlier sdaug export; choose a new or empty folder")
     if not project.classes():
         raise ValueError("the project has no classes; add classes and label images before exporting")
     started = time.perf_counter()
-    # 2. Lock the class order: exported class numbers depend on it from now on.
-    project.lock_classes()
-    plan, left_out = plan_export(project, ratios=ratios, seed=seed, variants_train_only=variants_train_only)
+    plan, left_out = plan_export(project, ratios=ratios, seed=seed, variants_train_only=variants_train_only,
+                                 image_format=image_format, jpeg_quality=jpeg_quality)
     if not plan.items:
         raise ValueError("nothing to export: no image is labelled or reviewed yet "
                          f"({', '.join(f'{n} {s}' for s, n in left_out.items()) or 'the project is empty'})")
-    # 3. Write into a temporary folder beside the target, then swap it into place.
+    # 2. Write into a temporary folder beside the target (after removing what a killed export
+    #    left there), then swap it into place.
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         _WRITERS[fmt](plan, tmp, out)
         per_split = {s: len(v) for s, v in plan.by_split().items()}
-        report = ExportReport(format=fmt, out=out, images=per_split,
-                              boxes=sum(len(i.boxes) for i in plan.items), left_out=left_out)
+        report = ExportReport(format=fmt, out=out, images=per_split, boxes=sum(len(i.boxes) for i in plan.items),
+                              left_out=left_out, warnings=split_warnings(per_split, ratios))
         marker = {"format": fmt, "exported_at": time.time(), "seed": seed, "ratios": ratios,
-                  "variants_train_only": variants_train_only, "images": per_split, "boxes": report.boxes,
-                  "left_out": left_out, "classes": [asdict(c) for c in plan.classes]}
+                  "variants_train_only": variants_train_only, "image_format": image_format,
+                  "images": per_split, "boxes": report.boxes, "left_out": left_out,
+                  "classes": [asdict(c) for c in plan.classes]}
         (tmp / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False), encoding="utf-8")
+        _make_readable(tmp)
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    # 3. Lock the class order: exported class numbers depend on it from now on.
+    project.lock_classes()
     # 4. The zip is made from the finished folder.
     if zip_output:
         report.zip_path = make_zip(out, out.with_name(out.name + ".zip"))
     report.seconds = time.perf_counter() - started
     logger.info("export %s: %s", fmt, report.summary())
     return report
+
+
+def _remove_leftovers(out: Path) -> None:
+    """Remove the temporary and replaced folders a killed export to ``out`` left beside it."""
+    name = glob.escape(out.name)
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
+        for path in out.parent.glob(pattern):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _make_readable(folder: Path) -> None:
+    """Give the export the modes of a folder the user makes (``mkdtemp`` makes it private).
+
+    The umask is read from a probe file: ``os.umask`` can only be read by setting it, which
+    would race with other threads creating files.
+    """
+    probe = folder / ".umask-probe"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    file_mode = probe.stat().st_mode & 0o666
+    probe.unlink()
+    dir_mode = file_mode | ((file_mode & 0o444) >> 2)  # x wherever r
+    folder.chmod(dir_mode)
+    for path in folder.rglob("*"):
+        path.chmod(dir_mode if path.is_dir() else file_mode)
 
 
 def _swap_into_place(tmp: Path, out: Path) -> None:

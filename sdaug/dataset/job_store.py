@@ -8,6 +8,7 @@ and the generated variants they record (see the store's module docstring for the
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
 from collections.abc import Iterable
@@ -29,7 +30,11 @@ from sdaug.dataset.records import (
     job_from_row,
 )
 from sdaug.dataset.schema import IMAGE_COLUMNS, ITEM_COLUMNS
-from sdaug.prompts.metadata import encode_png, write_atomic
+from sdaug.prompts.metadata import encode_png, exif_with_infotext, write_atomic
+
+# How a variant's file is stored: PNG (lossless, infotext in a text chunk) or JPEG (a tenth of
+# the size; infotext in the EXIF UserComment).
+VARIANT_FORMATS = {"png": ".png", "jpeg": ".jpg"}
 
 
 class JobStore:
@@ -112,9 +117,15 @@ class JobStore:
 
     def add_variant(self, source_id: int, image: Image.Image, *, preset: str, seed: int | None, params: str,
                     boxes: Iterable[Box], status: str, job_item_id: int | None = None,
-                    condition: str | None = None) -> ImageRecord:
-        """Store a generated variant of ``source_id`` with its carried boxes (see module docstring)."""
+                    condition: str | None = None, image_format: str = "png", quality: int = 95) -> ImageRecord:
+        """Store a generated variant of ``source_id`` with its carried boxes (see module docstring).
+
+        ``image_format``: ``png`` or ``jpeg`` (at ``quality``, 1-100), see :data:`VARIANT_FORMATS`.
+        """
         check_choice("status", status, STATUSES)
+        check_choice("image_format", image_format, tuple(VARIANT_FORMATS))
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+            raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}")
         if job_item_id is not None:
             done = self.read("SELECT image_id FROM job_items WHERE id = ? AND state = 'done'", (job_item_id,))
             if done and done[0][0] is not None:
@@ -123,9 +134,14 @@ class JobStore:
         box_list = [clamp_box(b, image.width, image.height) for b in boxes]
         # 1. The file first, named by its hash: a crash after this leaves at most an unreferenced
         #    file, which the retried item replaces (same seed, same bytes, same name).
-        data = encode_png(image, params)
+        if image_format == "png":
+            data = encode_png(image, params)
+        else:
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=quality, exif=exif_with_infotext(params))
+            data = buffer.getvalue()
         sha = hashlib.sha256(data).hexdigest()
-        file_name = sha + ".png"
+        file_name = sha + VARIANT_FORMATS[image_format]
         write_atomic(self.images_dir / file_name, lambda handle: handle.write(data))
         # 2. Row, boxes and job item in one transaction.
         with self._write() as conn:

@@ -2,16 +2,32 @@
 
 XML is parsed with defusedxml with DTDs forbidden: a VOC file never needs one, and a file that
 declares entities (billion laughs, external entities reading local files) is refused with a
-clear message. VOC pixel coordinates are 1-based and inclusive: ``xmin=1`` is the first pixel
-column and ``xmax=W`` the last, so the store box is ``(xmin - 1, ymin - 1, xmax, ymax)``.
+clear message.
+
+Coordinates: the VOC devkit's pixel coordinates are 1-based and inclusive (``xmin=1`` is the
+first pixel column, ``xmax=W`` the last), so its store box is ``(xmin - 1, ymin - 1, xmax, ymax)``.
+CVAT/datumaro (by default), LabelImg, Label Studio and globox write and read 0-based pixel
+edges instead (the store box is ``(xmin, ymin, xmax, ymax)``). Export writes the devkit's
+convention, whole pixels enclosing the box (as datumaro's ``coordinate_mode="voc-one-based"``).
+Import reads a dataset as 0-based when any file shows it: a fractional coordinate, an
+``xmin``/``ymin`` of 0, or a ``<source>`` naming a 0-based writer (``Unknown``: datumaro, CVAT,
+LabelImg; ``MyDatabase``: Label Studio); otherwise as the devkit's 1-based.
 
 Import takes the VOC folder (``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/*.txt`` for
-the splits) or any folder of ``.xml`` files with their images. Export writes the same layout;
-coordinates are rounded to whole pixels as VOC readers expect.
+the splits) or any folder of ``.xml`` files with their images. An image listed in
+``ImageSets/Main`` without an XML is a background: imported labelled, with no boxes. The class
+order comes from ``labelmap.txt`` (CVAT/datumaro), ``class_names.txt`` (labelme),
+``labels.txt`` or ``classes.txt``, then names in order of appearance; unused ``background``
+placeholders are left out.
+
+Export writes that layout: every image as JPEG in ``JPEGImages/`` (torchvision's
+``VOCDetection`` builds ``JPEGImages/<id>.jpg``), ``ImageSets/Main/{train,val,trainval,test}.txt``
+and a ``labelmap.txt`` that CVAT and datumaro need to accept the labels.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -30,12 +46,15 @@ from sdaug.dataset.common import (
     add_images,
     check_declared_size,
     copy_images,
+    drawn_on_raw_pixels,
+    find_images,
+    is_placeholder_name,
     pixel_box,
     rel,
     split_of,
     to_project_classes,
 )
-from sdaug.dataset.store import Box, PreparedImage, Project
+from sdaug.dataset.store import Box, ClassRecord, PreparedImage, Project
 
 
 @dataclass
@@ -51,6 +70,24 @@ class VocFile:
     filename: str
     size: tuple[int, int] | None
     objects: list[VocObject]
+    database: str = ""  # <source><database>, lower case
+    writer: str = ""  # all <source> and <owner> text, lower case: who wrote the file
+    declared: int = 0  # <object> elements, usable or not
+
+    @property
+    def zero_based(self) -> bool:
+        """Whether the file shows 0-based pixel edges (see the module docstring)."""
+        if self.database in _ZERO_BASED_DATABASES or "label studio" in self.writer:
+            return True
+        return any(v != int(v) for o in self.objects for v in o.xyxy) or any(
+            min(o.xyxy[0], o.xyxy[1]) == 0 for o in self.objects)
+
+
+# <source><database> of tools that write 0-based pixel edges: datumaro/CVAT and LabelImg
+# ("Unknown"), Label Studio ("MyDatabase").
+_ZERO_BASED_DATABASES = ("unknown", "mydatabase")
+# Class list files, in the order they are looked for.
+_CLASS_LISTS = ("labelmap.txt", "class_names.txt", "labels.txt", "classes.txt")
 
 
 def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
@@ -83,9 +120,33 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
         except (AttributeError, TypeError, ValueError):
             report.problem(obj_where, "needs <bndbox> with numbers <xmin> <ymin> <xmax> <ymax>; skipped")
             continue
-        objects.append(VocObject(name, (xmin - 1, ymin - 1, xmax, ymax), obj_where))
+        if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
+            report.problem(obj_where, f"coordinates must be finite numbers, got {[xmin, ymin, xmax, ymax]}; skipped")
+            continue
+        objects.append(VocObject(name, (xmin, ymin, xmax, ymax), obj_where))
     filename = (root.findtext("filename") or "").strip()
-    return VocFile(path=path, filename=filename, size=size, objects=objects)
+    writer = " ".join(" ".join(e.itertext()) for e in (root.find("source"), root.find("owner")) if e is not None)
+    return VocFile(path=path, filename=filename, size=size, objects=objects,
+                   database=(root.findtext("source/database") or "").strip().lower(), writer=writer.lower(),
+                   declared=len(root.findall("object")))
+
+
+def _to_edges(voc: VocFile) -> None:
+    """Turn 1-based inclusive pixel numbers into 0-based pixel edges (in place)."""
+    for obj in voc.objects:
+        x1, y1, x2, y2 = obj.xyxy
+        obj.xyxy = (x1 - 1, y1 - 1, x2, y2)
+
+
+def read_class_list(root: Path) -> list[str]:
+    """Class names from the first class list file found (``labelmap.txt``: ``name:color:parts:actions``)."""
+    for name in _CLASS_LISTS:
+        path = root / name
+        if path.is_file():
+            lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+            lines = [line for line in lines if line and not line.startswith("#")]
+            return [line.split(":")[0].strip() for line in lines] if name == "labelmap.txt" else lines
+    return []
 
 
 def _size(root: ET.Element) -> tuple[int, int] | None:
@@ -113,21 +174,21 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     """Import a VOC folder (see the module docstring)."""
     annotations = root / "Annotations"
     xml_files = sorted((annotations if annotations.is_dir() else root).rglob("*.xml"))
-    if not xml_files:
+    splits = _splits(root)
+    if not xml_files and not splits:
         raise ValueError(f"{root}: no .xml annotation files found (expected Annotations/*.xml)")
     parsed = [f for f in (parse_voc(p, rel(p, root), report) for p in xml_files) if f is not None]
-    # Class order: labels.txt / classes.txt when present, then names in order of appearance.
-    names: list[str] = []
-    for list_file in ("labels.txt", "classes.txt"):
-        if (root / list_file).is_file():
-            names = [n.strip() for n in (root / list_file).read_text(encoding="utf-8").splitlines() if n.strip()]
-            break
+    if not any(voc.zero_based for voc in parsed):
+        for voc in parsed:
+            _to_edges(voc)
+    # Class order: the class list file when present, then names in order of appearance.
+    used = {o.name for voc in parsed for o in voc.objects}
+    names = [n for n in read_class_list(root) if n in used or not is_placeholder_name(n)]
     for voc in parsed:
         names.extend(o.name for o in voc.objects if o.name not in names)
     class_ids = {record.name: record.id for record in to_project_classes(project, names, report)}
-    splits = _splits(root)
     index = ImageIndex(root)
-    tasks = []
+    tasks = _background_tasks(root, splits, {voc.path.stem for voc in parsed}, report)
     for voc in parsed:
         where = rel(voc.path, root)
         folders = [root / "JPEGImages", voc.path.parent, voc.path.parent.parent / "JPEGImages", root]
@@ -140,8 +201,25 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
             continue
         split = splits.get(voc.path.stem) or splits.get(found.stem) or split_of(found, root)
         tasks.append(ImageTask(found, split, partial(_boxes, voc=voc, class_ids=class_ids, where=where,
-                                                     report=report)))
+                                                     report=report), annotations=voc.declared))
     add_images(project, report, root, tasks, on_progress)
+
+
+def _background_tasks(root: Path, splits: dict[str, str], annotated: set[str], report: ImportReport) -> list[ImageTask]:
+    """Images listed in ``ImageSets/Main`` without an XML: labelled, with no boxes."""
+    missing = {stem: split for stem, split in splits.items() if stem not in annotated}
+    if not missing:
+        return []
+    folder = root / "JPEGImages" if (root / "JPEGImages").is_dir() else root
+    by_stem = {path.stem: path for path in find_images(folder)}
+    tasks = []
+    for stem, split in missing.items():
+        if stem in by_stem:
+            tasks.append(ImageTask(by_stem[stem], split, lambda image: []))
+        else:
+            report.skipped += 1
+            report.problem("ImageSets/Main", f"{stem!r} is listed but has neither an XML nor an image; skipped")
+    return tasks
 
 
 def _boxes(image: PreparedImage, voc: VocFile, class_ids: dict[str, int], where: str,
@@ -150,9 +228,10 @@ def _boxes(image: PreparedImage, voc: VocFile, class_ids: dict[str, int], where:
     if mismatch:
         report.problem(where, mismatch)
         return []
+    raw_pixels = drawn_on_raw_pixels(image, voc.size, [o.xyxy for o in voc.objects], "label studio" in voc.writer)
     boxes = []
     for obj in voc.objects:
-        box = pixel_box(class_ids[obj.name], obj.xyxy, image, voc.size)
+        box = pixel_box(class_ids[obj.name], obj.xyxy, image, raw_pixels)
         if isinstance(box, str):
             report.problem(obj.where, f"{box}; skipped")
         else:
@@ -175,8 +254,8 @@ def voc_xml(item_name: str, width: int, height: int, depth: int, objects: list[t
         obj = ET.SubElement(root, "object")
         for key, value in (("name", name), ("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
             ET.SubElement(obj, key).text = value
-        xmin, ymin = min(round(box.x1) + 1, width), min(round(box.y1) + 1, height)
-        xmax, ymax = max(round(box.x2), xmin), max(round(box.y2), ymin)
+        xmin, ymin = min(math.floor(box.x1) + 1, width), min(math.floor(box.y1) + 1, height)
+        xmax, ymax = max(min(math.ceil(box.x2), width), xmin), max(min(math.ceil(box.y2), height), ymin)
         bndbox = ET.SubElement(obj, "bndbox")
         for key, value in (("xmin", xmin), ("ymin", ymin), ("xmax", xmax), ("ymax", ymax)):
             ET.SubElement(bndbox, key).text = str(value)
@@ -184,21 +263,32 @@ def voc_xml(item_name: str, width: int, height: int, depth: int, objects: list[t
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
+def labelmap(classes: list[ClassRecord]) -> str:
+    """CVAT/datumaro's ``labelmap.txt``: ``name:r,g,b:parts:actions`` per class, background first."""
+    lines = ["# label:color_rgb:parts:actions", "background:0,0,0::"]
+    for c in classes:
+        rgb = ",".join(str(int(c.color[i:i + 2], 16)) for i in (1, 3, 5))
+        lines.append(f"{c.name}:{rgb}::")
+    return "\n".join(lines) + "\n"
+
+
 def write_voc(plan: ExportPlan, out: Path, final_path: Path) -> None:
-    """Write ``Annotations/``, ``JPEGImages/``, ``ImageSets/Main/{split}.txt`` and ``labels.txt``."""
+    """Write ``Annotations/``, ``JPEGImages/`` (JPEG), ``ImageSets/Main/*.txt`` and ``labelmap.txt``."""
     names = {c.id: c.name for c in plan.classes}
     for folder in ("Annotations", "JPEGImages", "ImageSets/Main"):
         (out / folder).mkdir(parents=True, exist_ok=True)
-    copy_images(plan.items, lambda item: out / "JPEGImages")
+    copy_images(plan.items, lambda item: out / "JPEGImages", plan.jpeg_quality)
+    lists = {}
     for split, items in plan.by_split().items():
         for item in items:
-            with Image.open(item.source) as img:
+            with Image.open(out / "JPEGImages" / item.name) as img:
                 depth = len(img.getbands())
             xml = voc_xml(item.name, item.record.width, item.record.height, depth,
                           [(names[b.class_id], b) for b in item.boxes])
             (out / "Annotations" / f"{item.stem}.xml").write_bytes(xml)
-        if items:
-            text = "".join(f"{item.stem}\n" for item in items)
-            (out / "ImageSets" / "Main" / f"{split}.txt").write_text(text, encoding="utf-8")
-    (out / "labels.txt").write_text("".join(f"{c.name}\n" for c in plan.classes), encoding="utf-8")
-
+        lists[split] = [item.stem for item in items]
+    lists["trainval"] = lists["train"] + lists["val"]
+    for name, stems in lists.items():
+        if stems:
+            (out / "ImageSets" / "Main" / f"{name}.txt").write_text("".join(f"{s}\n" for s in stems), encoding="utf-8")
+    (out / "labelmap.txt").write_text(labelmap(plan.classes), encoding="utf-8")

@@ -1,14 +1,19 @@
 """YOLO (Ultralytics) detection format: import and export.
 
 Import reads the layouts Ultralytics and Roboflow write: ``images/{split}`` + ``labels/{split}``,
-``{split}/images`` + ``{split}/labels``, and flat folders with a ``.txt`` beside each image.
-Class names come from ``data.yaml`` (``names`` as a list or a ``{index: name}`` dict) or
-``classes.txt`` / ``obj.names``. A label line is ``class cx cy w h`` normalised to 0..1
-(a polygon ``class x1 y1 x2 y2 ...`` becomes its bounding box). An image without a label file
-is imported ``unlabelled``; an empty label file means "labelled, no objects".
+``{split}/images`` + ``{split}/labels``, flat folders with a ``.txt`` beside each image, and
+CVAT's "YOLO 1.1" (``obj_train_data/``, ``obj_valid_data/``, listed in ``train.txt`` /
+``valid.txt``). The split of an image comes from such a list file when one names it, else from
+its folders. Class names come from ``data.yaml`` (``names`` as a list or a ``{index: name}``
+dict) or ``classes.txt`` / ``obj.names``; an unused ``background`` placeholder is no class. A
+label line is ``class cx cy w h`` normalised to 0..1 (a polygon ``class x1 y1 x2 y2 ...`` becomes
+its bounding box). An image without a label file is imported ``unlabelled``; an empty label file
+means "labelled, no objects".
 
 Export writes ``images/{split}``, ``labels/{split}`` and a ``data.yaml`` that Ultralytics
-trains from as it is.
+trains from as it is, wherever the folder is moved: it has no ``path:`` key, so Ultralytics
+resolves ``train``/``val`` against the yaml's own folder (an absolute ``path:`` breaks a moved
+or unzipped copy, and ``path: .`` means the working directory).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from sdaug.dataset.common import (
     add_images,
     copy_images,
     find_images,
+    is_placeholder_name,
     rel,
     split_of,
     to_project_classes,
@@ -38,6 +44,8 @@ from sdaug.dataset.store import Box, PreparedImage, Project
 NORM_TOLERANCE = 1e-6
 DECIMALS = 8
 _NAME_FILES = ("classes.txt", "obj.names", "labels/classes.txt")
+# Image list files (Darknet, CVAT "YOLO 1.1") and the split they name.
+_LIST_FILES = {"train.txt": "train", "valid.txt": "val", "val.txt": "val", "test.txt": "test"}
 
 # A parsed label line: (line number, class index, cx, cy, w, h), all normalised.
 Label = tuple[int, int, float, float, float, float]
@@ -155,7 +163,7 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     images = [p for p in find_images(root) if "labels" not in p.relative_to(root).parts[:-1]]
     used_labels: set[Path] = set()
     labels_per_image: list[tuple[Path, list[Label] | None]] = []
-    highest = -1
+    used: set[int] = set()
     for image in images:
         path = label_path(image)
         if not path.is_file():
@@ -163,16 +171,38 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
             continue
         used_labels.add(path)
         labels = parse_labels(path, rel(path, root), len(names) if names is not None else None, report)
-        highest = max([highest, *(label[1] for label in labels)])
+        used.update(label[1] for label in labels)
         labels_per_image.append((image, labels))
     _report_orphan_labels(root, used_labels, report)
     if names is None:
-        names = [str(i) for i in range(highest + 1)]
-    class_ids = {i: record.id for i, record in enumerate(to_project_classes(project, names, report))}
-    tasks = [ImageTask(image, split_of(image, root),
+        names = [str(i) for i in range(max(used, default=-1) + 1)]
+    # An unused background placeholder (datumaro writes "background" as class 0) is no class.
+    kept = [i for i, name in enumerate(names) if i in used or not is_placeholder_name(name)]
+    records = to_project_classes(project, [names[i] for i in kept], report)
+    class_ids = {i: record.id for i, record in zip(kept, records, strict=True)}
+    listed = _listed_splits(root)
+    tasks = [ImageTask(image, listed.get(_list_key(image), split_of(image, root)),
                        None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids))
              for image, labels in labels_per_image]
     add_images(project, report, root, tasks, on_progress)
+
+
+def _list_key(path: Path | str) -> str:
+    """How list files and images are matched: the file and its folder (``obj_train_data/a.jpg``)."""
+    return "/".join(Path(str(path).replace("\\", "/")).parts[-2:])
+
+
+def _listed_splits(root: Path) -> dict[str, str]:
+    """Image (see :func:`_list_key`) -> split, from ``train.txt`` / ``valid.txt`` / ``test.txt``."""
+    result: dict[str, str] = {}
+    for name, split in _LIST_FILES.items():
+        path = root / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.strip():
+                result[_list_key(line.strip())] = split
+    return result
 
 
 def _report_orphan_labels(root: Path, used: set[Path], report: ImportReport) -> None:
@@ -194,7 +224,7 @@ def write_yolo(plan: ExportPlan, out: Path, final_path: Path) -> None:
     for split, items in splits.items():
         if not items:
             continue
-        copy_images(items, lambda item: out / "images" / item.split)
+        copy_images(items, lambda item: out / "images" / item.split, plan.jpeg_quality)
         (out / "labels" / split).mkdir(parents=True, exist_ok=True)
         for item in items:
             w, h = item.record.width, item.record.height
@@ -202,9 +232,9 @@ def write_yolo(plan: ExportPlan, out: Path, final_path: Path) -> None:
                      f"{_n(b.width / w)} {_n(b.height / h)}\n" for b in item.boxes]
             (out / "labels" / split / f"{item.stem}.txt").write_text("".join(lines), encoding="utf-8")
     # Ultralytics needs a val set: fall back to train when there is none (said in a comment).
+    # No "path:" key: the paths are relative to this file's folder (see the module docstring).
     val = "images/val" if splits["val"] else "images/train"
     data = {
-        "path": str(final_path.resolve()),
         "train": "images/train",
         "val": val,
         "test": "images/test" if splits["test"] else None,
