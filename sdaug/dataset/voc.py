@@ -35,7 +35,9 @@ from sdaug.dataset.common import (
     split_of,
     to_project_classes,
 )
+from sdaug.dataset.inputs import read_bytes, read_text
 from sdaug.dataset.store import Box, PreparedImage, Project
+from sdaug.errors import InputError
 
 
 @dataclass
@@ -51,12 +53,18 @@ class VocFile:
     filename: str
     size: tuple[int, int] | None
     objects: list[VocObject]
+    # Objects left out because they were malformed: the image needs review.
+    refused: int = 0
 
 
-def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
-    """Parse one annotation file; problems are reported and bad objects left out."""
+def parse_voc(path: Path, where: str, report: ImportReport, folder: Path | None = None) -> VocFile | None:
+    """Parse one annotation file (a regular file inside ``folder``, default its own); problems
+    are reported and bad objects left out."""
     try:
-        tree = SafeET.parse(path, forbid_dtd=True)
+        root = SafeET.fromstring(read_bytes(path, folder or path.parent, where), forbid_dtd=True)
+    except InputError as exc:
+        report.problems.append(str(exc))
+        return None
     except defusedxml.DefusedXmlException as exc:
         report.problem(where, f"refused: the XML declares a DTD or entities ({type(exc).__name__}); "
                               "this is how entity-expansion and file-disclosure attacks work. "
@@ -65,12 +73,12 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
     except ET.ParseError as exc:
         report.problem(f"{where}:{exc.position[0]}", f"not valid XML ({exc})")
         return None
-    root = tree.getroot()
     if root.tag != "annotation":
         report.problem(where, f"not a VOC file (the root element is <{root.tag}>, expected <annotation>)")
         return None
     size = _size(root)
     objects = []
+    before = len(report.problems)
     for number, obj in enumerate(root.findall("object"), start=1):
         name = (obj.findtext("name") or "").strip()
         obj_where = f"{where}: object {number}" + (f" ({name})" if name else "")
@@ -85,7 +93,7 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
             continue
         objects.append(VocObject(name, (xmin - 1, ymin - 1, xmax, ymax), obj_where))
     filename = (root.findtext("filename") or "").strip()
-    return VocFile(path=path, filename=filename, size=size, objects=objects)
+    return VocFile(path=path, filename=filename, size=size, objects=objects, refused=len(report.problems) - before)
 
 
 def _size(root: ET.Element) -> tuple[int, int] | None:
@@ -102,8 +110,8 @@ def _splits(root: Path) -> dict[str, str]:
     main = root / "ImageSets" / "Main"
     for name, split in (("trainval", "train"), ("train", "train"), ("val", "val"), ("test", "test")):
         path = main / f"{name}.txt"
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
+        if path.exists():
+            for line in read_text(path, root, rel(path, root)).splitlines():
                 if line.strip():
                     result[line.split()[0]] = split
     return result
@@ -115,12 +123,12 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     xml_files = sorted((annotations if annotations.is_dir() else root).rglob("*.xml"))
     if not xml_files:
         raise ValueError(f"{root}: no .xml annotation files found (expected Annotations/*.xml)")
-    parsed = [f for f in (parse_voc(p, rel(p, root), report) for p in xml_files) if f is not None]
+    parsed = [f for f in (parse_voc(p, rel(p, root), report, root) for p in xml_files) if f is not None]
     # Class order: labels.txt / classes.txt when present, then names in order of appearance.
     names: list[str] = []
     for list_file in ("labels.txt", "classes.txt"):
-        if (root / list_file).is_file():
-            names = [n.strip() for n in (root / list_file).read_text(encoding="utf-8").splitlines() if n.strip()]
+        if (root / list_file).exists():
+            names = [n.strip() for n in read_text(root / list_file, root, list_file).splitlines() if n.strip()]
             break
     for voc in parsed:
         names.extend(o.name for o in voc.objects if o.name not in names)
@@ -140,7 +148,7 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
             continue
         split = splits.get(voc.path.stem) or splits.get(found.stem) or split_of(found, root)
         tasks.append(ImageTask(found, split, partial(_boxes, voc=voc, class_ids=class_ids, where=where,
-                                                     report=report)))
+                                                     report=report), voc.refused))
     add_images(project, report, root, tasks, on_progress)
 
 
