@@ -17,6 +17,9 @@ from typing import IO
 
 from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
+from sdaug.errors import InputError
+from sdaug.limits import check_infotext
+
 PNG_KEY = "parameters"
 _UNICODE_PREFIX = b"UNICODE\0"
 _ASCII_PREFIX = b"ASCII\0\0\0"
@@ -25,17 +28,30 @@ _UNDEFINED_PREFIX = b"\0" * 8
 
 
 def read_infotext(source: str | Path | Image.Image) -> str | None:
-    """The infotext of an image file or opened image, or ``None`` when it has none."""
+    """The infotext of an image file or opened image, or ``None`` when it has none.
+
+    An infotext longer than ``max_infotext_chars`` (:mod:`sdaug.limits`) is refused with a
+    ``ValueError``; so is a PNG whose text chunks pass Pillow's own memory limits.
+    """
     if isinstance(source, Image.Image):
-        return _infotext_of(source)
+        return _checked(_infotext_of(source), "the image")
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"image file not found: {path}")
     try:
         with Image.open(path) as image:
-            return _infotext_of(image)
+            return _checked(_infotext_of(image), path.name)
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"cannot read {path} as an image: {error}") from error
+    except ValueError as error:
+        if isinstance(error, InputError):
+            raise
+        # Pillow: "Decompressed data too large" / "Too much memory used in text chunks".
+        raise ValueError(f"cannot read {path} as an image: {error}") from error
+
+
+def _checked(text: str | None, where: str) -> str | None:
+    return None if text is None else check_infotext(text, where)
 
 
 def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
