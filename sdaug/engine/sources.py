@@ -94,7 +94,6 @@ def find_lora(name: str, settings: Settings) -> Path:
     for same in (lambda p: p.stem == stem, lambda p: p.stem.lower() == stem.lower()):
         for path in files:
             if same(path) and path.suffix.lower() == SAFETENSORS:
-                read_safetensors_header(path)
                 return path
             if same(path) and path.suffix.lower() in PICKLE_SUFFIXES:
                 _check_pickle(path, settings)
@@ -210,8 +209,6 @@ def _from_path(path: Path, settings: Settings, what: str) -> ModelSource:
     elif suffix != SAFETENSORS:
         raise ValueError(f"{path} is not a {what} file sdaug can load: use a .safetensors checkpoint "
                          f"(or a diffusers folder)")
-    else:
-        read_safetensors_header(path)
     return ModelSource("single_file", str(path), path.stem)
 
 
