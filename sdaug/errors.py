@@ -146,6 +146,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "again; nothing half-written was kept.",
         "磁盘已满（写入 {path} 时）。请释放空间或改用其他磁盘上的文件夹，然后重新运行；未保留写了一半的文件。",
     ),
+    "os.too_large": (
+        "Cannot write {path}: the file is larger than this disk or your account allows. Choose a folder on "
+        "another disk.",
+        "无法写入 {path}：文件超过此磁盘或当前账户允许的大小。请选择其他磁盘上的文件夹。",
+    ),
     "os.read_only": (
         "Cannot write {path}: the disk is read-only. Choose a folder you can write to.",
         "无法写入 {path}：磁盘为只读。请选择可以写入的文件夹。",
@@ -276,6 +281,7 @@ def explain(exc: BaseException, where: str | None = None) -> tuple[str, dict[str
 _OS_KEYS = {
     errno.ENOSPC: "os.no_space",
     errno.EDQUOT: "os.no_space",
+    errno.EFBIG: "os.too_large",
     errno.EROFS: "os.read_only",
     errno.EACCES: "os.permission",
     errno.EPERM: "os.permission",

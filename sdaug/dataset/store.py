@@ -149,6 +149,8 @@ __all__ = [
 ]
 
 DB_NAME = "project.sqlite"
+# How long a writer waits for another one before giving up ("database is locked").
+BUSY_TIMEOUT_S = 30.0
 IMAGES_DIR = "images"
 EXPORTS_DIR = "exports"
 
@@ -203,10 +205,10 @@ class Project(JobStore):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None,
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
