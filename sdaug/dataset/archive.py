@@ -71,7 +71,7 @@ def check_archive(infos: list[zipfile.ZipInfo], archive_bytes: int, where: str) 
                          option="max_zip_bytes")
     for info in infos:
         if info.file_size > _RATIO_MIN_BYTES and info.file_size > limit.max_zip_ratio * max(info.compress_size, 1):
-            raise _ratio_error(where, info.filename, info.file_size // max(info.compress_size, 1))
+            raise _ratio_error(where, f"the entry {_short(info.filename)}", info.file_size // max(info.compress_size, 1))
     if total > _RATIO_MIN_BYTES and total > limit.max_zip_ratio * max(archive_bytes, 1):
         raise _ratio_error(where, "the archive as a whole", total // max(archive_bytes, 1))
     return paths
@@ -88,7 +88,7 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError("zip.bad", where=where, reason=_short(str(exc))) from exc
+        raise InputError("zip.bad", where=where, reason=str(exc)[:200]) from exc
     with zf:
         infos = zf.infolist()
         # 1. Check every entry and the announced sizes.
@@ -115,12 +115,12 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
                         out.write(chunk)
             except (zipfile.BadZipFile, EOFError, zlib.error, lzma.LZMAError) as exc:
                 raise InputError("zip.damaged", where=where, member=_short(info.filename),
-                                 reason=_short(str(exc) or type(exc).__name__)) from exc
+                                 reason=(str(exc) or type(exc).__name__)[:200]) from exc
     return target
 
 
 def _ratio_error(where: str, member: str, ratio: int) -> InputError:
-    return InputError("limit.zip_ratio", where=where, member=_short(member), ratio=ratio,
+    return InputError("limit.zip_ratio", where=where, member=member, ratio=ratio,
                       limit=limits.active().max_zip_ratio, option="max_zip_ratio")
 
 
