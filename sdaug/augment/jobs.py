@@ -50,6 +50,7 @@ from sdaug.dataset.store import (
     JobItemSpec,
     Project,
 )
+from sdaug.errors import describe
 from sdaug.prompts import format_infotext
 from sdaug.prompts.params import VERSION
 from sdaug.settings import Settings
@@ -383,7 +384,7 @@ class JobRunner:
                 self._run_batch(presets[batch[0].preset], batch)
         except Exception as exc:  # the worker thread reports every error, it never dies silently
             logger.exception("job %d stopped by an error", self.job_id)
-            self._error = str(exc) or type(exc).__name__
+            self._error = describe(exc)
 
         # 3. Final state.
         clean_stale_temp_files(self.project)

@@ -155,13 +155,11 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
     if not project.classes():
         raise ValueError("the project has no classes; add classes and label images before exporting")
     started = time.perf_counter()
-    # 2. Lock the class order: exported class numbers depend on it from now on.
-    project.lock_classes()
     plan, left_out = plan_export(project, ratios=ratios, seed=seed, variants_train_only=variants_train_only)
     if not plan.items:
         raise ValueError("nothing to export: no image is labelled or reviewed yet "
                          f"({', '.join(f'{n} {s}' for s, n in left_out.items()) or 'the project is empty'})")
-    # 3. Write into a temporary folder beside the target, then swap it into place.
+    # 2. Write into a temporary folder beside the target, then swap it into place.
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
@@ -174,9 +172,14 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
                   "left_out": left_out, "classes": [asdict(c) for c in plan.classes]}
         (tmp / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False), encoding="utf-8")
         _swap_into_place(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(out)  # a failed write() names no file: say which export failed
         raise
+    # 3. Lock the class order: exported class numbers depend on it from now on (a failed
+    # export changes nothing in the project).
+    project.lock_classes()
     # 4. The zip is made from the finished folder.
     if zip_output:
         report.zip_path = make_zip(out, out.with_name(out.name + ".zip"))
