@@ -174,7 +174,7 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
         _swap_into_place(tmp, out)
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
             exc.filename = str(out)  # a failed write() names no file: say which export failed
         raise
     # 3. Lock the class order: exported class numbers depend on it from now on (a failed

@@ -128,6 +128,6 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
-        if isinstance(exc, OSError) and exc.filename is None:
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
             exc.filename = str(path)  # a failed write() or fsync() names no file
         raise
