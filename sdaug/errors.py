@@ -79,10 +79,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "extracted. Re-create the archive with a flatter layout.",
         "{where}：条目 {member} 有 {depth} 层文件夹，超过上限 {limit}，未解压任何文件。请用更浅的目录结构重新打包。",
     ),
-    "limit.json_depth": (
-        "{where}: the JSON is nested more than {limit} levels deep; a COCO file needs fewer than 10. It was "
-        "not read.",
-        "{where}：JSON 嵌套超过 {limit} 层（COCO 文件不到 10 层），未读取。",
+    "limit.nesting": (
+        "{where}: the data is nested more than {limit} levels deep (a COCO or YAML file needs fewer than 10); "
+        "it was not read.",
+        "{where}：数据嵌套超过 {limit} 层（COCO 或 YAML 文件不到 10 层），未读取。",
     ),
     # Annotation files.
     "yaml.alias": (

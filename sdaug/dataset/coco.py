@@ -35,7 +35,6 @@ from sdaug.dataset.common import (
 from sdaug.dataset.inputs import load_json
 from sdaug.dataset.store import SPLITS, Box, PreparedImage, Project
 from sdaug.errors import InputError
-from sdaug.limits import check_classes
 
 
 def find_json(path: Path) -> list[Path]:
@@ -120,7 +119,6 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     by_id = _by_id(data["categories"], "category", where, report), _by_id(data["images"], "image", where, report)
     if by_id[0] is None or by_id[1] is None:
         return
-    check_classes(len(by_id[0]), where)
     # 2. Categories, in id order, become project classes.
     categories: dict[int, str] = {}
     for cat_id, cat in by_id[0].items():

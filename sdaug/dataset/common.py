@@ -145,8 +145,10 @@ class ImageIndex:
 
 
 def to_project_classes(project: Project, names: list[str], report: ImportReport) -> list[ClassRecord]:
-    """Project classes for ``names`` (same order), recording the ones that were created."""
+    """Project classes for ``names`` (same order), recording the ones that were created; more
+    classes than ``max_classes`` in all are refused before any is created."""
     before = {c.name for c in project.classes()}
+    limits.check_classes(len(before | {name.strip() for name in names}), "the imported class list")
     records = project.ensure_classes(names)
     report.classes_added.extend(r.name for r in records if r.name not in before)
     return records

@@ -70,6 +70,8 @@ def load_yaml(text: str, where: str) -> object:
     """Parse YAML with the safe loader, refusing aliases; ``yaml.YAMLError`` when invalid."""
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # the loader recurses per level; max_yaml_bytes of "[" is too deep
+        raise InputError("limit.nesting", where=where, limit="a few hundred") from None
     except yaml.composer.ComposerError as exc:
         if exc.problem == "alias":
             raise InputError("yaml.alias", where=where) from None
@@ -86,7 +88,7 @@ def check_json_depth(text: str, where: str) -> None:
     brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
     depth = max(itertools.accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0)
     if depth > limits.active().max_json_depth:
-        raise InputError("limit.json_depth", where=where, limit=limits.active().max_json_depth)
+        raise InputError("limit.nesting", where=where, limit=limits.active().max_json_depth)
 
 
 def load_json(path: Path, root: Path, where: str) -> object:

@@ -36,7 +36,6 @@ from sdaug.dataset.common import (
 from sdaug.dataset.inputs import load_yaml, read_text
 from sdaug.dataset.store import Box, PreparedImage, Project
 from sdaug.errors import InputError
-from sdaug.limits import check_classes
 
 # Normalised coordinates may overshoot 0..1 this much from float rounding in other tools.
 NORM_TOLERANCE = 1e-6
@@ -62,15 +61,11 @@ def read_names(root: Path, report: ImportReport) -> list[str] | None:
             report.problem(where, f"not valid YAML ({exc})")
             continue
         if isinstance(data, dict) and "names" in data:
-            names = _names_from_yaml(data["names"], where)
-            check_classes(len(names), where)
-            return names
+            return _names_from_yaml(data["names"], where)
     for name in _NAME_FILES:
         path = root / name
         if path.exists():
-            names = [line.strip() for line in read_text(path, root, name).splitlines() if line.strip()]
-            check_classes(len(names), name)
-            return names
+            return [line.strip() for line in read_text(path, root, name).splitlines() if line.strip()]
     return None
 
 

@@ -18,7 +18,7 @@ from typing import IO
 from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
 from sdaug.errors import InputError
-from sdaug.limits import check_infotext
+from sdaug.limits import check_infotext, check_pixels
 
 PNG_KEY = "parameters"
 _UNICODE_PREFIX = b"UNICODE\0"
@@ -94,6 +94,7 @@ def _infotext_of(image: Image.Image) -> str | None:
     # 1. PNG text chunks (a chunk after the image data is only read with the pixels).
     text = image.info.get(PNG_KEY)
     if text is None and image.format == "PNG":
+        check_pixels(image.size, getattr(image, "filename", "") or "the image")  # loading decodes every pixel
         image.load()
         text = image.info.get(PNG_KEY)
     if isinstance(text, str):

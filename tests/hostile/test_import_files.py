@@ -49,6 +49,9 @@ def test_yaml_alias_bomb_is_refused_at_once(tmp_path, run_cli, picture):
     done = run_cli("import", "--project", tmp_path / "p", "--format", "yolo", root, timeout=30)
     assert "data.yaml: uses YAML aliases (*name), which sdaug refuses" in done.stdout
     assert "Traceback" not in done.stderr
+    (root / "data.yaml").write_text("names: " + "[" * 100_000)
+    done = run_cli("import", "--project", tmp_path / "p", "--format", "yolo", root, timeout=30)
+    assert "data.yaml: the data is nested more than a few hundred levels deep" in done.stdout
 
 
 def test_huge_class_id_is_refused_not_50_million_classes(tmp_path, run_cli, picture):
@@ -58,6 +61,15 @@ def test_huge_class_id_is_refused_not_50_million_classes(tmp_path, run_cli, pict
     assert "labels/a.txt:1: class 50000000 is more than the limit of 10000 classes" in done.stdout
     assert _classes(tmp_path / "p") == ["0"]
     assert _images(tmp_path / "p") == [("a.png", "review", 1)]
+
+
+def test_a_class_list_over_the_limit_is_refused_before_anything_changes(tmp_path, run_cli, project_dir, picture,
+                                                                        unchanged, one_line_error):
+    root = _yolo(picture, tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2\n"},
+                 classes="".join(f"class{i}\n" for i in range(20_000)))
+    with unchanged(tmp_path, project_dir):
+        done = run_cli("import", "--project", project_dir, "--format", "yolo", root)
+    assert "the imported class list: 20001 classes, more than the limit of 10000" in one_line_error(done)
 
 
 def test_fifo_and_dev_zero_in_the_folder_are_skipped(tmp_path, run_cli, picture):
@@ -100,6 +112,8 @@ def test_pixel_bomb_png_is_refused_with_its_size(tmp_path, run_cli):
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert ("bomb.png: the image is 12000x12000 pixels (144 megapixels), more than the limit of 60 megapixels"
             in done.stdout)
+    info = run_cli("info", root / "bomb.png", timeout=30)  # PNG Info would decode it for late text chunks
+    assert "bomb.png: the image is 12000x12000 pixels (144 megapixels)" in info.stderr and info.returncode == 1
     done = run_cli("--limit", "max_image_pixels=200000000", "import", "--project", tmp_path / "p", "--format",
                    "images", root, timeout=60)
     assert done.returncode == 0 and "1 images added" in done.stdout
@@ -109,7 +123,7 @@ def test_deep_json_is_refused(tmp_path, run_cli):
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000)
     done = run_cli("import", "--project", tmp_path / "p", "--format", "coco", path, timeout=30)
-    assert "deep.json: the JSON is nested more than 64 levels deep" in done.stdout
+    assert "deep.json: the data is nested more than 64 levels deep" in done.stdout
     assert "Traceback" not in done.stderr
 
 
