@@ -105,6 +105,8 @@ def configure(limits: Limits) -> Limits:
 def check_prompt(text: str, field: str = "prompt", limits: Limits | None = None) -> None:
     """Refuse a prompt longer than the character or CLIP token limit (characters first: cheap)."""
     limits = limits or active()
+    if not isinstance(text, str):
+        raise ValueError(f"{field} must be text, got {type(text).__name__}")
     if len(text) > limits.max_prompt_chars:
         raise InputError("limit.prompt_chars", field=field, count=len(text), limit=limits.max_prompt_chars,
                          option="max_prompt_chars")

@@ -46,13 +46,16 @@ def prepare_image(source: str | Path | bytes, original_name: str | None = None) 
                 raise ValueError(f"{name}: format {fmt or 'unknown'} is not supported; "
                                  f"use one of {', '.join(IMAGE_FORMATS)}")
             raw_size = img.size
-            # Refuse huge images from the header, then decode every pixel once: a truncated or
-            # damaged file fails here, with its name, instead of in a trainer after export.
-            check_pixels(raw_size, name)
-            img.load()
             orientation = int(img.getexif().get(ExifTags.Base.Orientation, 1) or 1)
             if orientation not in (1, 2, 3, 4, 5, 6, 7, 8):
                 orientation = 1
+            # Refuse huge images from the header, then decode the whole file once: a truncated or
+            # damaged one fails here, with its name, instead of in a trainer after export. A JPEG
+            # stored as it is decodes at 1/8 scale: libjpeg still reads every byte, 3x faster.
+            check_pixels(raw_size, name)
+            if fmt == "JPEG" and orientation == 1:
+                img.draft(img.mode, (max(raw_size[0] // 8, 1), max(raw_size[1] // 8, 1)))
+            img.load()
             if orientation != 1:
                 upright = ImageOps.exif_transpose(img)
                 data = encode(upright, fmt)

@@ -10,6 +10,7 @@ without bound, and 100,000 nested brackets overflow the parser. Every reader of
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
@@ -26,8 +27,8 @@ from sdaug.errors import InputError
 def file_problem(path: Path, root: Path, where: str) -> InputError | None:
     """Why ``path`` must not be read (a link leaving ``root``, not a regular file), or None."""
     try:
-        resolved = path.resolve()
-        inside = resolved == root.resolve() or root.resolve() in resolved.parents
+        resolved, top = path.resolve(), _resolved(root)
+        inside = resolved == top or top in resolved.parents
         mode = os.stat(resolved).st_mode
     except (OSError, RuntimeError):  # a dangling or looping link
         return InputError("file.outside", where=where)
@@ -36,6 +37,11 @@ def file_problem(path: Path, root: Path, where: str) -> InputError | None:
     if not stat.S_ISREG(mode):
         return InputError("file.not_regular", where=where)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(root: Path) -> Path:
+    return root.resolve()
 
 
 def read_bytes(path: Path, root: Path, where: str, limit_name: str = "max_text_bytes") -> bytes:
