@@ -11,7 +11,9 @@ import this module):
 - ``project_dir``: a closed project with two labelled images (class ``car``).
 - ``picture(path, seed=0, size=(64, 48))``: writes a small random picture.
 - ``run_cli(*args)``: ``python -m sdaug ...`` in an empty working folder, with an address-space
-  limit (``resource.setrlimit``) and a timeout; returns the finished process.
+  limit (``resource.setrlimit``) and a timeout; returns the finished process. Resource cases
+  use it. ``cli(*args)`` runs the same ``main`` in this process (same folders, same result
+  shape), for the cases that need no limit: it saves the 1-2 s of a process start.
 - ``one_line_error(done)``: asserts exit 1 and one ``sdaug: error:`` line, no traceback; returns it.
 - ``unchanged(root, project_dir)``: a context manager that snapshots every file under
   ``tmp_path`` (hashes; links and pipes by kind) and the project's database rows, and asserts
@@ -35,6 +37,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from sdaug import limits
+from sdaug.cli import main
 from sdaug.dataset.importers import import_path
 from sdaug.dataset.store import Project
 
@@ -76,6 +80,30 @@ def run_cli(tmp_path: Path):
         return subprocess.run([sys.executable, "-m", "sdaug", *map(str, args)], cwd=work, capture_output=True,
                               text=True, timeout=timeout, preexec_fn=_limit_memory,
                               env={**os.environ, "SDAUG_HOME": str(tmp_path / "home"), **(env or {})})
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``main`` configures the process-wide limits; each test starts from the defaults."""
+    monkeypatch.setattr(limits, "_active", None)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    work = tmp_path / "cwd"
+    work.mkdir(exist_ok=True)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("SDAUG_HOME", str(tmp_path / "home"))
+
+    def run(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        for name, value in (env or {}).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setattr(limits, "_active", None)
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["sdaug", *map(str, args)], code, out, err)
 
     return run
 

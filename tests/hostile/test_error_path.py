@@ -79,11 +79,11 @@ def test_disk_full_during_augment_keeps_what_was_made(tmp_path, project_dir, cap
         assert project.count_images() == 4
 
 
-def test_image_deleted_behind_sdaugs_back(tmp_path, project_dir, run_cli, unchanged, one_line_error):
+def test_image_deleted_behind_sdaugs_back(tmp_path, project_dir, cli, unchanged, one_line_error):
     victim = next((project_dir / "images").iterdir())
     victim.unlink()
     with unchanged(tmp_path, project_dir):
-        done = run_cli("export", "--project", project_dir, "--format", "yolo", "--out", tmp_path / "out")
+        done = cli("export", "--project", project_dir, "--format", "yolo", "--out", tmp_path / "out")
     line = one_line_error(done)
     assert f"{victim} does not exist (was it moved or deleted while sdaug was running?)" in line, line
 
@@ -141,10 +141,10 @@ def test_a_bug_says_so_and_asks_for_the_traceback(tmp_path, capsys, monkeypatch)
            "again with -v" in line
 
 
-def test_a_working_export_writes_only_its_target(tmp_path, project_dir, run_cli):
+def test_a_working_export_writes_only_its_target(tmp_path, project_dir, cli):
     """An export that works writes only its target (the control for the failure cases above)."""
     before = set(tmp_path.iterdir())
-    done = run_cli("export", "--project", project_dir, "--format", "voc", "--out", tmp_path / "voc")
+    done = cli("export", "--project", project_dir, "--format", "voc", "--out", tmp_path / "voc")
     assert done.returncode == 0, done.stderr
     assert set(tmp_path.iterdir()) - before == {tmp_path / "voc"}
     shutil.rmtree(tmp_path / "voc")

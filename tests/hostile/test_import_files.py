@@ -63,12 +63,12 @@ def test_huge_class_id_is_refused_not_50_million_classes(tmp_path, run_cli, pict
     assert _images(tmp_path / "p") == [("a.png", "review", 1)]
 
 
-def test_a_class_list_over_the_limit_is_refused_before_anything_changes(tmp_path, run_cli, project_dir, picture,
+def test_a_class_list_over_the_limit_is_refused_before_anything_changes(tmp_path, cli, project_dir, picture,
                                                                         unchanged, one_line_error):
     root = _yolo(picture, tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2\n"},
                  classes="".join(f"class{i}\n" for i in range(20_000)))
     with unchanged(tmp_path, project_dir):
-        done = run_cli("import", "--project", project_dir, "--format", "yolo", root)
+        done = cli("import", "--project", project_dir, "--format", "yolo", root)
     assert "the imported class list: 20001 classes, more than the limit of 10000" in one_line_error(done)
 
 
@@ -141,46 +141,46 @@ def test_one_coco_json_does_not_walk_its_parent_folder(tmp_path, run_cli, pictur
 
 
 # Nothing lost silently ----------------------------------------------------------------------------
-def test_image_with_every_label_refused_needs_review_not_labelled(tmp_path, run_cli, picture):
+def test_image_with_every_label_refused_needs_review_not_labelled(tmp_path, cli, picture):
     root = _yolo(picture, tmp_path / "ds", {"bad": "0 120 80 30 40\n0 x y\n", "good": "0 0.5 0.5 0.2 0.2\n",
                                    "empty": ""})
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
+    done = cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
     assert "labels/bad.txt:1: coordinates must be normalised to 0..1" in done.stdout
     assert "1 images need review (some of their labels were refused, see the problems): images/bad.png" in done.stdout
     assert _images(tmp_path / "p") == [("bad.png", "review", 0), ("empty.png", "labelled", 0),
                                        ("good.png", "labelled", 1)]
     out = tmp_path / "export"
-    assert run_cli("export", "--project", tmp_path / "p", "--format", "yolo", "--out", out).returncode == 0
+    assert cli("export", "--project", tmp_path / "p", "--format", "yolo", "--out", out).returncode == 0
     exported = sorted(p.name.split("_", 1)[1] for p in (out / "labels" / "train").iterdir())
     assert exported == ["empty.txt", "good.txt"]  # the image that needs review is not exported
 
 
 @pytest.mark.parametrize("where", ["label", "classes", "yaml"])
-def test_byte_order_marks_are_stripped(tmp_path, run_cli, where, picture):
+def test_byte_order_marks_are_stripped(tmp_path, cli, where, picture):
     bom = "\ufeff"
     root = _yolo(picture, tmp_path / "ds", {"a": (bom if where == "label" else "") + "0 0.5 0.5 0.2 0.2\n"},
                  classes=None if where == "yaml" else (bom if where == "classes" else "") + "car\n")
     if where == "yaml":
         (root / "data.yaml").write_text(bom + "names: [car]\n", encoding="utf-8")
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
+    done = cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
     assert done.returncode == 0 and "problem:" not in done.stdout, done.stdout
     assert _classes(tmp_path / "p") == ["car"]
     assert _images(tmp_path / "p") == [("a.png", "labelled", 1)]
 
 
-def test_coco_with_bom_imports(tmp_path, run_cli, picture):
+def test_coco_with_bom_imports(tmp_path, cli, picture):
     root = tmp_path / "coco"
     picture(root / "a.png")
     text = json.dumps({"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1, "name": "car"}],
                        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]}]})
     (root / "ann.json").write_text("\ufeff" + text, encoding="utf-8")
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
+    done = cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
     assert done.returncode == 0 and "problem:" not in done.stdout, done.stdout
     assert _images(tmp_path / "p") == [("a.png", "labelled", 1)]
 
 
 @pytest.mark.parametrize("what", ["image", "category"])
-def test_duplicate_coco_ids_are_errors_naming_both(tmp_path, run_cli, what, picture, unchanged):
+def test_duplicate_coco_ids_are_errors_naming_both(tmp_path, cli, what, picture, unchanged):
     root = tmp_path / "coco"
     picture(root / "a.png", seed=1)
     picture(root / "b.png", seed=2)
@@ -188,14 +188,14 @@ def test_duplicate_coco_ids_are_errors_naming_both(tmp_path, run_cli, what, pict
     categories = [{"id": 1, "name": "car"}, {"id": 1 if what == "category" else 2, "name": "bus"}]
     (root / "ann.json").write_text(json.dumps({"images": images, "categories": categories, "annotations": []}))
     with unchanged(tmp_path / "coco"):
-        done = run_cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
+        done = cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
     first, second = (images if what == "image" else categories)
     assert (f"ann.json: {what} id 1 is used twice ({first!r} and {second!r}); the file was not imported"
             in done.stdout), done.stdout
     assert done.returncode == 1 and _images(tmp_path / "p") == [] and _classes(tmp_path / "p") == []
 
 
-def test_coco_ids_that_are_lists_or_400_digits_are_refused(tmp_path, run_cli, picture):
+def test_coco_ids_that_are_lists_or_400_digits_are_refused(tmp_path, cli, picture):
     root = tmp_path / "coco"
     picture(root / "a.png")
     huge = int("9" * 400)
@@ -206,7 +206,7 @@ def test_coco_ids_that_are_lists_or_400_digits_are_refused(tmp_path, run_cli, pi
         "annotations": [{"id": 1, "image_id": [1], "category_id": 1, "bbox": [1, 1, 10, 10]},
                         {"id": 2, "image_id": 1, "category_id": [1], "bbox": [1, 1, 10, 10]},
                         {"id": 3, "image_id": 1, "category_id": 1, "bbox": [huge, 1, 10, 10]}]}))
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
+    done = cli("import", "--project", tmp_path / "p", "--format", "coco", root / "ann.json")
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert "image {'id': [1], 'file_name': 'x.png'} needs a whole-number 'id' from 0 to 2^63-1" in done.stdout
     assert "needs a whole-number 'id' from 0 to 2^63-1, got 9999" in done.stdout
@@ -216,19 +216,19 @@ def test_coco_ids_that_are_lists_or_400_digits_are_refused(tmp_path, run_cli, pi
     assert _images(tmp_path / "p") == [("a.png", "review", 0)]
 
 
-def test_truncated_jpeg_is_refused_with_its_name(tmp_path, run_cli, picture):
+def test_truncated_jpeg_is_refused_with_its_name(tmp_path, cli, picture):
     root = tmp_path / "photos"
     picture(root / "whole.jpg", seed=1, size=(256, 256))
     data = picture(root / "cut.jpg", seed=2, size=(256, 256)).read_bytes()
     (root / "cut.jpg").write_bytes(data[: len(data) // 2])
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "images", root)
+    done = cli("import", "--project", tmp_path / "p", "--format", "images", root)
     assert "problem: cut.jpg: not a readable image (image file is truncated" in done.stdout, done.stdout
     assert _images(tmp_path / "p") == [("whole.jpg", "unlabelled", 0)]
 
 
-def test_too_many_boxes_keep_the_limit_and_need_review(tmp_path, run_cli, picture):
+def test_too_many_boxes_keep_the_limit_and_need_review(tmp_path, cli, picture):
     root = _yolo(picture, tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2\n" * 50_000})
-    done = run_cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
+    done = cli("import", "--project", tmp_path / "p", "--format", "yolo", root)
     assert "a.png: 50000 boxes, more than the limit of 2000 per image" in done.stdout
     assert "The first 2000 were kept." in done.stdout
     assert _images(tmp_path / "p") == [("a.png", "review", 2000)]
@@ -245,3 +245,23 @@ def test_hostile_imports_leave_an_existing_project_unchanged(tmp_path, run_cli, 
             done = run_cli("import", "--project", project_dir, "--format", fmt, tmp_path / path, timeout=30)
             assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "does not exist" in one_line_error(done)
+
+
+@pytest.mark.parametrize(("file", "limit"), [("data.yaml", "SDAUG_MAX_YAML_BYTES"),
+                                             ("labels/a.txt", "SDAUG_MAX_TEXT_BYTES")])
+def test_annotation_files_over_their_size_limit_are_not_read(tmp_path, cli, picture, file, limit):
+    root = _yolo(picture, tmp_path / "ds", {"a": "0 0.5 0.5 0.2 0.2\n" * 20})
+    (root / "data.yaml").write_text("names: [car]\n# padding" + "." * 400 + "\n")
+    done = cli("import", "--project", tmp_path / "p", "--format", "yolo", root, env={limit: "300"})
+    size = (root / file).stat().st_size
+    assert f"{file}: the file is {size} bytes, more than the limit of 300 bytes for this kind of file; it was " \
+           f"not read." in done.stdout, done.stdout
+
+
+def test_a_coco_file_over_the_json_size_limit_is_not_read(tmp_path, cli, picture):
+    picture(tmp_path / "coco" / "a.png")
+    (tmp_path / "coco" / "ann.json").write_text(json.dumps({"images": [], "categories": [], "pad": "x" * 500}))
+    done = cli("import", "--project", tmp_path / "p", "--format", "coco", tmp_path / "coco" / "ann.json",
+               env={"SDAUG_MAX_JSON_BYTES": "300"})
+    size = (tmp_path / "coco" / "ann.json").stat().st_size
+    assert f"ann.json: the file is {size} bytes, more than the limit of 300 bytes" in done.stdout, done.stdout
