@@ -8,8 +8,9 @@ project, which is removed afterwards.
 A bad line or file never stops the import: it is reported in ``ImportReport.problems`` as
 ``file[:line]: what is wrong`` and skipped; an image some of whose labels were refused is
 imported with status ``review`` (listed in ``ImportReport.needs_review``). Only regular files
-inside the folder are read (:mod:`sdaug.dataset.inputs`); limits are :mod:`sdaug.limits`'. Splits are taken from the source layout
-(``images/train``, ``valid/``, ``ImageSets/Main/val.txt``, ``instances_val.json``), else train.
+inside the folder are read (:mod:`sdaug.dataset.inputs`), within the limits of
+:mod:`sdaug.limits`. Splits are taken from the source layout (``images/train``, ``valid/``,
+``ImageSets/Main/val.txt``, ``instances_val.json``), else train.
 """
 
 from __future__ import annotations

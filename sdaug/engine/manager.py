@@ -216,6 +216,8 @@ class PipelineManager:
                 safety_checker=None, requires_safety_checker=False)
         except _DOWNLOAD_ERRORS as error:
             raise _single_file_error(source, error) from error
+        except torch.OutOfMemoryError:
+            raise
         except Exception as error:  # noqa: BLE001 - wrong shapes or a damaged file, whatever raises it
             raise _bad_file(source, error) from error
 
@@ -370,6 +372,8 @@ def _load_lora(base: Any, path: Path, adapter: str) -> None:
         with warnings.catch_warnings():  # several adapters side by side are meant here
             warnings.filterwarnings("ignore", message="Already found a `peft_config`")
             base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
+    except torch.OutOfMemoryError:
+        raise
     except Exception as error:  # noqa: BLE001 - safetensors, peft and torch each raise their own kinds
         with contextlib.suppress(Exception):
             base.delete_adapters(adapter)
