@@ -48,7 +48,7 @@ class Limits:
     # JSON (COCO) by size and nesting depth.
     max_yaml_bytes: int = 1024**2
     max_text_bytes: int = 16 * 1024**2
-    max_json_bytes: int = 2 * 1024**3
+    max_json_bytes: int = 1024**3
     max_json_depth: int = 64
 
     def __post_init__(self) -> None:
