@@ -79,3 +79,9 @@ def test_limits_come_from_the_environment_and_the_cli(tmp_path, run_cli, one_lin
     assert Settings().limits.max_prompt_chars == 3  # Settings carries the limits in force
     done = run_cli("--limit", "max_nonsense=3", "stats", "--project", tmp_path)
     assert "--limit takes NAME=VALUE with NAME one of max_prompt_chars" in one_line_error(done)
+
+
+def test_an_input_image_over_pillows_bomb_limit_is_one_line(tmp_path, cli, one_line_error):
+    Image.new("1", (15_000, 12_000)).save(tmp_path / "huge.png")  # 180 MP: Pillow refuses to open it
+    done = cli("generate", "--model", "tiny", "--prompt", "x", "--init", tmp_path / "huge.png", "--out", tmp_path)
+    assert "Image size (180000000 pixels) exceeds limit" in one_line_error(done)
