@@ -5,8 +5,8 @@ This module only parses arguments. Each command lives in ``sdaug/commands/<name>
 ``run(args) -> int`` and is imported when it runs, so ``sdaug info`` or ``sdaug export`` never
 pays for torch. Every expected failure (``ValueError`` from the core, ``OSError``, database, zip
 and model-file errors, an input too big for memory) is printed as ONE line ``sdaug: error: ...``
-(:func:`sdaug.errors.describe`) with exit 1; ``-v`` also logs the traceback. ``--limit NAME=VALUE``
-sets a size limit of :mod:`sdaug.limits` for this run.
+(:func:`sdaug.errors.describe`) with exit 1; ``-v`` also logs the traceback. Every command takes ``--limit NAME=VALUE``
+to set a size limit of :mod:`sdaug.limits` for the run.
 """
 
 from __future__ import annotations
@@ -144,12 +144,13 @@ _BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_s
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sdaug", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the log (progress details)")
-    parser.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
-                        help="raise or lower a size limit, e.g. max_image_pixels=100000000 (repeatable; "
-                             "names and defaults: sdaug.limits.Limits)")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _BUILDERS:
         add(sub)
+    for command in sub.choices.values():  # every command (python app.py too) takes --limit
+        command.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                             help="raise or lower a size limit for this run, e.g. max_image_pixels=100000000 "
+                                  "(repeatable; names and defaults: sdaug/limits.py)")
     return parser
 
 

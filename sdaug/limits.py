@@ -2,7 +2,7 @@
 
 One frozen :class:`Limits` holds them all. The person who starts sdaug sets them, for the whole
 process: ``SDAUG_<NAME>`` environment variables (``SDAUG_MAX_PROMPT_CHARS=20000``) or the
-CLI's ``--limit NAME=VALUE`` (``sdaug --limit max_image_pixels=100000000 import ...``).
+CLI's ``--limit NAME=VALUE`` (``sdaug import --limit max_image_pixels=100000000 ...``).
 :func:`active` returns the limits in force (built from the environment on first use);
 :func:`configure` replaces them (the CLI calls it once with its options); ``Settings.limits``
 carries the same object.

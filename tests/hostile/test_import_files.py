@@ -114,8 +114,8 @@ def test_pixel_bomb_png_is_refused_with_its_size(tmp_path, run_cli):
             in done.stdout)
     info = run_cli("info", root / "bomb.png", timeout=30)  # PNG Info would decode it for late text chunks
     assert "bomb.png: the image is 12000x12000 pixels (144 megapixels)" in info.stderr and info.returncode == 1
-    done = run_cli("--limit", "max_image_pixels=200000000", "import", "--project", tmp_path / "p", "--format",
-                   "images", root, timeout=60)
+    done = run_cli("import", "--limit", "max_image_pixels=200000000", "--project", tmp_path / "p",
+                   "--format", "images", root, timeout=60)
     assert done.returncode == 0 and "1 images added" in done.stdout
 
 

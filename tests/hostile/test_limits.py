@@ -52,7 +52,7 @@ def test_a_10_mb_png_infotext_is_refused_by_sdaug_info(tmp_path, run_cli, unchan
     line = one_line_error(done)
     assert "big.png: the generation parameters stored in it are 10000000 characters long, more than the limit " \
            "of 100000" in line, line
-    raised = run_cli("--limit", "max_infotext_chars=20000000", "info", tmp_path / "big.png", timeout=30)
+    raised = run_cli("info", "--limit", "max_infotext_chars=20000000", tmp_path / "big.png", timeout=30)
     assert raised.returncode == 0 and len(raised.stdout) > 10_000_000
 
 
@@ -77,7 +77,7 @@ def test_limits_come_from_the_environment_and_the_cli(tmp_path, run_cli, one_lin
         limits.Limits.from_env({"SDAUG_MAX_CLASSES": "lots"})
     monkeypatch.setattr(limits, "_active", limits.Limits(max_prompt_chars=3))
     assert Settings().limits.max_prompt_chars == 3  # Settings carries the limits in force
-    done = run_cli("--limit", "max_nonsense=3", "stats", "--project", tmp_path)
+    done = run_cli("stats", "--limit", "max_nonsense=3", "--project", tmp_path)
     assert "--limit takes NAME=VALUE with NAME one of max_prompt_chars" in one_line_error(done)
 
 
