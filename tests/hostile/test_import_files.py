@@ -265,3 +265,20 @@ def test_a_coco_file_over_the_json_size_limit_is_not_read(tmp_path, cli, picture
                env={"SDAUG_MAX_JSON_BYTES": "300"})
     size = (tmp_path / "coco" / "ann.json").stat().st_size
     assert f"ann.json: the file is {size} bytes, more than the limit of 300 bytes" in done.stdout, done.stdout
+
+
+def test_voc_with_a_refused_object_needs_review_and_links_out_are_not_read(tmp_path, cli, picture):
+    root = tmp_path / "voc"
+    picture(root / "JPEGImages" / "a.jpg", size=(64, 48))
+    picture(root / "JPEGImages" / "b.jpg", seed=2, size=(64, 48))
+    (root / "Annotations").mkdir()
+    good = "<object><name>car</name><bndbox><xmin>2</xmin><ymin>2</ymin><xmax>20</xmax><ymax>20</ymax></bndbox></object>"
+    bad = "<object><name>car</name><bndbox><xmin>two</xmin></bndbox></object>"
+    (root / "Annotations" / "a.xml").write_text(f"<annotation><filename>a.jpg</filename>{good}{bad}</annotation>")
+    (tmp_path / "private.xml").write_text(f"<annotation><filename>{SECRET}</filename>{good}</annotation>")
+    (root / "Annotations" / "b.xml").symlink_to(tmp_path / "private.xml")
+    done = cli("import", "--project", tmp_path / "p", "--format", "voc", root)
+    assert "Annotations/a.xml: object 2 (car): needs <bndbox> with numbers" in done.stdout
+    assert "Annotations/b.xml: a link to a file outside the folder being imported; skipped." in done.stdout
+    assert SECRET not in done.stdout + done.stderr
+    assert _images(tmp_path / "p") == [("a.jpg", "review", 1)]
