@@ -15,6 +15,8 @@ import this module):
   use it. ``cli(*args)`` runs the same ``main`` in this process (same folders, same result
   shape), for the cases that need no limit: it saves the 1-2 s of a process start.
 - ``one_line_error(done)``: asserts exit 1 and one ``sdaug: error:`` line, no traceback; returns it.
+- Both check that the command changed nothing under ``tmp_path`` but its project, its ``--out``
+  target and the data folder.
 - ``unchanged(root, project_dir)``: a context manager that snapshots every file under
   ``tmp_path`` (hashes; links and pipes by kind) and the project's database rows, and asserts
   both are the same afterwards.
@@ -30,7 +32,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +78,11 @@ def run_cli(tmp_path: Path):
     work = tmp_path / "cwd"
     work.mkdir(exist_ok=True)
 
-    def run(*args: str, timeout: float = TIMEOUT_S, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "sdaug", *map(str, args)], cwd=work, capture_output=True,
-                              text=True, timeout=timeout, preexec_fn=_limit_memory,
-                              env={**os.environ, "SDAUG_HOME": str(tmp_path / "home"), **(env or {})})
+    def run(*args: object, timeout: float = TIMEOUT_S, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        with _writes_only_where_allowed(tmp_path, args):
+            return subprocess.run([sys.executable, "-m", "sdaug", *map(str, args)], cwd=work, capture_output=True,
+                                  text=True, timeout=timeout, preexec_fn=_limit_memory,
+                                  env={**os.environ, "SDAUG_HOME": str(tmp_path / "home"), **(env or {})})
 
     return run
 
@@ -101,18 +104,37 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureF
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(limits, "_active", None)
-        code = main([str(a) for a in args])
+        with _writes_only_where_allowed(tmp_path, args):
+            code = main([str(a) for a in args])
         out, err = capsys.readouterr()
         return subprocess.CompletedProcess(["sdaug", *map(str, args)], code, out, err)
 
     return run
 
 
-def tree_state(root: Path, skip: Path | None = None) -> dict[str, str]:
-    """Every entry under ``root`` (not following links): a hash for files, the kind otherwise."""
+@contextlib.contextmanager
+def _writes_only_where_allowed(tmp_path: Path, args: tuple[object, ...]) -> Iterator[None]:
+    """Every CLI run of the suite: nothing under ``tmp_path`` changes but the command's project,
+    its ``--out`` target (and ``.zip``) and the data folder."""
+    words = [str(a) for a in args]
+    allowed = [tmp_path / "home"]
+    for flag in ("--project", "--out"):
+        if flag in words:
+            target = Path(words[words.index(flag) + 1])
+            allowed += [target, target.with_name(target.name + ".zip")]
+    before = {k: v for k, v in tree_state(tmp_path, allowed).items() if Path(k) not in allowed}
+    yield
+    after = {k: v for k, v in tree_state(tmp_path, allowed).items() if Path(k) not in allowed}
+    assert after == before, f"sdaug {' '.join(words)} wrote outside its project: {set(after) ^ set(before)}"
+
+
+def tree_state(root: Path, skip: Iterable[Path] = ()) -> dict[str, str]:
+    """Every entry under ``root`` (not following links) but the folders ``skip``: a hash for
+    files, the kind otherwise."""
     state = {}
+    skipped = set(skip)
     for folder, dirs, files in os.walk(root):
-        if skip is not None and Path(folder) == skip:
+        if Path(folder) in skipped:
             dirs[:] = []
             continue
         for name in dirs + files:
@@ -146,10 +168,11 @@ def project_state(folder: Path) -> dict[str, object]:
 def _unchanged(root: Path, project: Path | None = None) -> Iterator[None]:
     """Assert that nothing under ``root`` (the inputs, the working folder, the data folder)
     and nothing in ``project`` changed while the block ran."""
-    outside = tree_state(root, skip=project)
+    skip = [project] if project is not None else []
+    outside = tree_state(root, skip)
     inside = project_state(project) if project is not None else None
     yield
-    assert tree_state(root, skip=project) == outside, "something was written outside the project"
+    assert tree_state(root, skip) == outside, "something was written outside the project"
     if project is not None:
         assert project_state(project) == inside, "the project changed"
 
