@@ -17,10 +17,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from PIL import Image
+
 from sdaug.errors import InputError
+
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,11 @@ def check_infotext(text: str, where: str, limits: Limits | None = None) -> str:
 
 
 def check_pixels(size: tuple[int, int], where: str, limits: Limits | None = None) -> None:
-    """Refuse an image of more than ``max_image_pixels`` (checked from the header, before decoding)."""
+    """Refuse an image of more than ``max_image_pixels`` (checked from the header, before decoding).
+
+    Pillow's own ``DecompressionBombWarning`` (printed for images over ~89 MP) is silenced when
+    this module is imported: this check comes first and names the file and the option.
+    """
     limits = limits or active()
     width, height = size
     if width * height > limits.max_image_pixels:
