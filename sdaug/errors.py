@@ -252,11 +252,6 @@ def describe(exc: BaseException, lang: str = "en", where: str | None = None) -> 
     return render(key, values, lang)
 
 
-def is_expected(exc: BaseException) -> bool:
-    """Whether ``exc`` is a failure a user can meet (and fix) rather than a bug."""
-    return explain(exc)[0] != "error.unexpected"
-
-
 def explain(exc: BaseException, where: str | None = None) -> tuple[str, dict[str, object]]:
     """The message key and values for ``exc`` (see :func:`describe`)."""
     if isinstance(exc, InputError):
