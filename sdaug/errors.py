@@ -305,8 +305,7 @@ def _sqlite(exc: sqlite3.Error, where: str | None) -> tuple[str, dict[str, objec
         return "db.no_space", values
     if "readonly" in lowered or "read-only" in lowered:
         return "db.read_only", values
-    if "malformed" in lowered or "not a database" in lowered or "corrupt" in lowered or \
-            isinstance(exc, sqlite3.DatabaseError) and "disk i/o" in lowered:
+    if any(word in lowered for word in ("malformed", "not a database", "corrupt", "disk i/o")):
         return "db.corrupt", values
     return "db.other", values
 
