@@ -3,7 +3,10 @@
 
 This module only parses arguments. Each command lives in ``sdaug/commands/<name>.py`` as
 ``run(args) -> int`` and is imported when it runs, so ``sdaug info`` or ``sdaug export`` never
-pays for torch. A ``ValueError`` from the core is printed as ``sdaug: error: ...`` with exit 2.
+pays for torch. Every expected failure (``ValueError`` from the core, ``OSError``, database, zip
+and model-file errors, an input too big for memory) is printed as ONE line ``sdaug: error: ...``
+(:func:`sdaug.errors.describe`) with exit 1; ``-v`` also logs the traceback. Every command takes ``--limit NAME=VALUE``
+to set a size limit of :mod:`sdaug.limits` for the run.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+
+from sdaug import limits
+from sdaug.errors import describe
+
+logger = logging.getLogger("sdaug")
 
 
 def _add_ui(sub: argparse._SubParsersAction) -> None:
@@ -144,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _BUILDERS:
         add(sub)
+    for command in sub.choices.values():  # every command (python app.py too) takes --limit
+        command.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                             help="raise or lower a size limit for this run, e.g. max_image_pixels=100000000 "
+                                  "(repeatable; names and defaults: sdaug/limits.py)")
     return parser
 
 
@@ -152,15 +164,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_')}")
     try:
+        limits.configure(limits.Limits.from_env(overrides=args.limit))
+        module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_')}")
         return int(module.run(args) or 0)
-    except ValueError as exc:
-        print(f"sdaug: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("sdaug: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the one error path: a line, the traceback with -v
+        logger.log(logging.ERROR if args.verbose else logging.DEBUG, "%s failed", args.command, exc_info=exc)
+        print(f"sdaug: error: {describe(exc, where=getattr(args, 'project', None))}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

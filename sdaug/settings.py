@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sdaug import limits as _limits
+
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEVICES = ("auto", "cuda", "mps", "cpu")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
@@ -48,6 +50,8 @@ class Settings:
     # How generated variants are stored: "png" (lossless) or "jpeg" at variant_quality (1-100).
     variant_format: str = "png"
     variant_quality: int = 95
+    # Size limits of inputs (sdaug.limits): SDAUG_MAX_* variables or the CLI's --limit NAME=VALUE.
+    limits: _limits.Limits = field(default_factory=_limits.active)
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()
@@ -106,6 +110,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
+            if f.name == "limits":
+                continue
             raw = environ.get(f"SDAUG_{f.name.upper()}")
             if raw is not None:
                 values[f.name] = _coerce(f.name, f.type, raw)

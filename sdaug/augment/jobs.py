@@ -60,6 +60,7 @@ from sdaug.dataset.store import (
 )
 from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
 from sdaug.engine.sources import resolve_model
+from sdaug.errors import describe
 from sdaug.prompts import format_infotext
 from sdaug.prompts.metadata import TEMP_PREFIX, temp_file_is_orphaned
 from sdaug.prompts.params import VERSION
@@ -431,7 +432,7 @@ class JobRunner:
                 self._run_batch(presets[batch[0].preset], batch)
         except Exception as exc:  # the worker thread reports every error, it never dies silently
             logger.exception("job %d stopped by an error", self.job_id)
-            self._error = str(exc) or type(exc).__name__
+            self._error = describe(exc)
 
         # 3. Final state: done only when every item is.
         clean_stale_temp_files(self.project)

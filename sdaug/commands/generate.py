@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
+from sdaug import limits
 from sdaug.engine.request import MAX_SEED, GenerationRequest
+from sdaug.limits import check_infotext
 from sdaug.settings import Settings
 
 if TYPE_CHECKING:
@@ -115,7 +117,8 @@ def _read_infotext(path: Path) -> str:
     if not path.is_file():
         raise ValueError(f"--infotext: file not found: {path}")
     if path.suffix.lower() in (".txt", ".text", ""):
-        return path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8-sig") as handle:  # read no more than the limit allows
+            return check_infotext(handle.read(limits.active().max_infotext_chars + 1), str(path))
     text = read_infotext(path)
     if not text:
         raise ValueError(f"--infotext: {path} holds no generation parameters")
@@ -125,6 +128,7 @@ def _read_infotext(path: Path) -> str:
 def _open_image(path: str, flag: str) -> Image.Image:
     try:
         with Image.open(path) as image:
+            limits.check_pixels(image.size, f"{flag} {path}")
             return image.convert("RGB")
     except FileNotFoundError:
         raise ValueError(f"{flag}: file not found: {path}") from None

@@ -39,7 +39,9 @@ from sdaug.dataset.common import (
     rel,
     to_project_classes,
 )
+from sdaug.dataset.inputs import load_json
 from sdaug.dataset.store import SPLITS, Box, PreparedImage, Project
+from sdaug.errors import InputError
 
 
 def find_json(path: Path) -> list[Path]:
@@ -68,19 +70,23 @@ def import_coco(project: Project, path: Path, report: ImportReport, on_progress:
     files = find_json(path)
     if not files:
         raise ValueError(f"{path}: no .json annotation file found")
-    index = ImageIndex(root)
+    # A lone .json (say in Downloads) names its images' folders: its parent is not searched.
+    index = ImageIndex(root, search=path.is_dir())
     for json_path in files:
         _import_file(project, json_path, root, index, report, on_progress)
 
 
-def _load(json_path: Path, where: str, report: ImportReport) -> dict | None:
+def _load(json_path: Path, root: Path, where: str, report: ImportReport) -> dict | None:
     try:
-        data = json.loads(json_path.read_text(encoding="utf-8"))
+        data = load_json(json_path, root, where)
     except json.JSONDecodeError as exc:
         report.problem(f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg})")
         return None
-    except (OSError, UnicodeDecodeError) as exc:
-        report.problem(where, f"cannot read ({exc})")
+    except InputError as exc:
+        report.problems.append(str(exc))
+        return None
+    except OSError as exc:
+        report.problem(where, f"cannot read ({exc.strerror or exc})")
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
         report.problem(where, "not a COCO detection file (needs 'images' and 'categories' lists); skipped")
@@ -88,46 +94,77 @@ def _load(json_path: Path, where: str, report: ImportReport) -> dict | None:
     return data
 
 
+def _by_id(entries: list, what: str, where: str, report: ImportReport) -> dict[int, dict] | None:
+    """``entries`` (images or categories) by id. Bad ids are reported and skipped; a duplicate id
+    refuses the whole file (which entry is meant is unknowable), naming both entries."""
+    result: dict[int, dict] = {}
+    for entry in entries:
+        entry_id = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 0 <= entry_id < 2**63:
+            report.problems.append(str(InputError("coco.bad_id", where=where, what=what, entry=_short(entry),
+                                                  id=_short(entry_id))))
+            continue
+        if entry_id in result:
+            report.problems.append(str(InputError("coco.duplicate_id", where=where, what=what, id=entry_id,
+                                                  first=_short(result[entry_id]), second=_short(entry))))
+            return None
+        result[entry_id] = entry
+    return result
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
 def _import_file(project: Project, json_path: Path, root: Path, index: ImageIndex, report: ImportReport,
                  on_progress: ProgressFn | None) -> None:
     where = rel(json_path, root)
-    data = _load(json_path, where, report)
+    data = _load(json_path, root, where, report)
     if data is None:
         return
-    # 1. Categories, in id order, become project classes (placeholders left out).
+    # 1. Categories and images by id (a duplicate id refuses the file).
+    by_id = _by_id(data["categories"], "category", where, report), _by_id(data["images"], "image", where, report)
+    if by_id[0] is None or by_id[1] is None:
+        return
+    # 2. Categories, in id order, become project classes (placeholders left out).
     categories: dict[int, str] = {}
-    for cat in data["categories"]:
-        if not isinstance(cat, dict) or not isinstance(cat.get("id"), int) or not str(cat.get("name", "")).strip():
-            report.problem(where, f"category {cat!r} needs an integer 'id' and a 'name'; skipped")
+    for cat_id, cat in by_id[0].items():
+        if not str(cat.get("name", "")).strip():
+            report.problem(where, f"category {_short(cat)} needs a 'name'; skipped")
             continue
-        categories[cat["id"]] = str(cat["name"]).strip()
+        categories[cat_id] = str(cat["name"]).strip()
     for cat_id in _placeholders(data, categories):
         del categories[cat_id]
     records = to_project_classes(project, [categories[k] for k in sorted(categories)], report)
     class_ids = {cat_id: record.id for cat_id, record in zip(sorted(categories), records, strict=True)}
-    # 2. Images by id.
+    # 3. Images by id.
     images: dict[int, dict] = {}
-    for entry in data["images"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int) or not entry.get("file_name"):
-            report.problem(where, f"image entry {str(entry)[:80]} needs an integer 'id' and a 'file_name'; skipped")
+    for image_id, entry in by_id[1].items():
+        if not entry.get("file_name"):
+            report.problem(where, f"image entry {_short(entry)} needs a 'file_name'; skipped")
             continue
-        images[entry["id"]] = entry
-    # 3. Annotations grouped by image, bad ones reported.
+        images[image_id] = entry
+    # 4. Annotations grouped by image, bad ones reported (their image then needs review).
     per_image: dict[int, list[dict]] = {image_id: [] for image_id in images}
+    refused: dict[int, int] = {}
     crowd = 0
     annotations = data.get("annotations", [])
     for ann in annotations if isinstance(annotations, list) else []:
-        ann_where = f"{where}: annotation id {ann.get('id', '?')}" if isinstance(ann, dict) else where
+        ann_where = f"{where}: annotation id {_short(ann.get('id', '?'))}" if isinstance(ann, dict) else where
         problem = _check_annotation(ann, images, class_ids)
         if problem == "crowd":
             crowd += 1
         elif problem:
             report.problems.append(f"{ann_where}: {problem}; skipped")
+            image_id = ann.get("image_id") if isinstance(ann, dict) else None
+            if isinstance(image_id, int) and image_id in images:
+                refused[image_id] = refused.get(image_id, 0) + 1
         else:
             per_image[ann["image_id"]].append(ann)
     if crowd:
         report.problem(where, f"{crowd} crowd annotations (iscrowd=1) skipped: they mark a region of many objects")
-    # 4. Add every image with its boxes.
+    # 5. Add every image with its boxes.
     info = data.get("info")
     upright_writer = isinstance(info, dict) and "label studio" in str(info.get("contributor", "")).lower()
     split = _split_of_file(json_path)
@@ -141,9 +178,9 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
             report.problem(f"{where}: image id {image_id}", found)
             continue
         anns = per_image[image_id]
-        tasks.append(ImageTask(found, split, None if not anns else partial(
+        tasks.append(ImageTask(found, split, None if not anns and not refused.get(image_id) else partial(
             _boxes, anns=anns, entry=entry, class_ids=class_ids, where=where, report=report,
-            upright_writer=upright_writer), annotations=len(anns)))
+            upright_writer=upright_writer), annotations=len(anns), refused=refused.get(image_id, 0)))
     add_images(project, report, root, tasks, on_progress)
 
 
@@ -168,17 +205,25 @@ def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int,
         return f"annotation {str(ann)[:60]} is not an object"
     if ann.get("iscrowd", 0) == 1:
         return "crowd"
-    if ann.get("image_id") not in images:
-        return f"image_id {ann.get('image_id')!r} is not in 'images'"
-    if ann.get("category_id") not in class_ids:
-        return f"category_id {ann.get('category_id')!r} is not in 'categories'"
+    image_id, category_id = ann.get("image_id"), ann.get("category_id")
+    if not isinstance(image_id, int) or image_id not in images:
+        return f"image_id {_short(image_id)} is not in 'images'"
+    if not isinstance(category_id, int) or category_id not in class_ids:
+        return f"category_id {_short(category_id)} is not in 'categories'"
     bbox = ann.get("bbox")
     if (not isinstance(bbox, list) or len(bbox) != 4
-            or not all(isinstance(v, int | float) and math.isfinite(v) for v in bbox)):
-        return f"bbox must be [x, y, width, height] numbers, got {bbox!r}"
+            or not all(_is_number(v) for v in bbox)):
+        return f"bbox must be [x, y, width, height] numbers, got {_short(bbox)}"
     if bbox[2] <= 0 or bbox[3] <= 0:
         return f"bbox {bbox} has no width or height"
     return None
+
+
+def _is_number(value: object) -> bool:
+    """A finite JSON number of a sane size (a 400-digit integer does not fit a float)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return abs(value) < 2**53 if isinstance(value, int) else math.isfinite(value)
 
 
 def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[int, int], where: str,

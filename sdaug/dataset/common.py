@@ -24,6 +24,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from sdaug import limits
+from sdaug.dataset.inputs import file_problem
 from sdaug.dataset.store import (
     SPLITS,
     Box,
@@ -34,6 +36,7 @@ from sdaug.dataset.store import (
     orient_box,
     prepare_image,
 )
+from sdaug.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,8 @@ class ImportReport:
     classes_added: list[str] = field(default_factory=list)
     duplicate_files: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Images imported as "review" because some of their labels were refused (file names).
+    needs_review: list[str] = field(default_factory=list)
 
     def problem(self, where: str, message: str) -> None:
         self.problems.append(f"{where}: {message}")
@@ -72,6 +77,10 @@ class ImportReport:
     def summary(self) -> str:
         lines = [f"{self.images_added} images added, {self.boxes} boxes, {self.duplicates} duplicates "
                  f"not added again, {self.skipped} files skipped, {len(self.problems)} problems"]
+        if self.needs_review:
+            lines.append(f"{len(self.needs_review)} images need review (some of their labels were refused, "
+                         "see the problems): " + ", ".join(self.needs_review[:20])
+                         + (" ..." if len(self.needs_review) > 20 else ""))
         if self.classes_added:
             lines.append("new classes: " + ", ".join(self.classes_added))
         return "\n".join(lines)
@@ -89,13 +98,22 @@ def split_of(path: Path, root: Path, default: str = "train") -> str:
     return default
 
 
-def find_images(root: Path) -> list[Path]:
-    """Image files under ``root`` (sorted), leaving out hidden and macOS metadata folders."""
+def find_images(root: Path, report: ImportReport | None = None) -> list[Path]:
+    """Image files under ``root`` (sorted), leaving out hidden and macOS metadata folders, and
+    anything that is not a regular file inside ``root`` (reported to ``report`` when given)."""
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
-        found.extend(Path(folder) / f for f in files
-                     if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS)
+        for name in files:
+            path = Path(folder) / name
+            if name.startswith(".") or path.suffix.lower() not in IMAGE_EXTENSIONS:
+                continue
+            problem = file_problem(path, root, rel(path, root))
+            if problem is None:
+                found.append(path)
+            elif report is not None:
+                report.skipped += 1
+                report.problems.append(str(problem))
     return sorted(found)
 
 
@@ -108,10 +126,12 @@ def rel(path: Path, root: Path) -> str:
 
 
 class ImageIndex:
-    """Finds an image named in an annotation file: by relative path, else by unique file name."""
+    """Finds an image named in an annotation file: by relative path, else by unique file name
+    anywhere below ``root`` (only when ``search`` is true: not for a lone annotation file)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, search: bool = True) -> None:
         self.root = root
+        self.search = search
         self._by_name: dict[str, list[Path]] | None = None
 
     def find(self, name: str, folders: Iterable[Path]) -> Path | str:
@@ -121,7 +141,10 @@ class ImageIndex:
             for folder in folders:
                 candidate = folder / relative
                 if candidate.is_file():
-                    return candidate
+                    problem = file_problem(candidate, self.root, rel(candidate, self.root))
+                    return candidate if problem is None else str(problem)
+        if not self.search:
+            return f"image file {name!r} not found beside the annotation file or in its images folder"
         if self._by_name is None:
             self._by_name = {}
             for path in find_images(self.root):
@@ -144,8 +167,10 @@ def is_placeholder_name(name: str) -> bool:
 
 
 def to_project_classes(project: Project, names: list[str], report: ImportReport) -> list[ClassRecord]:
-    """Project classes for ``names`` (same order), recording the ones that were created."""
+    """Project classes for ``names`` (same order), recording the ones that were created; more
+    classes than ``max_classes`` in all are refused before any is created."""
     before = {c.name for c in project.classes()}
+    limits.check_classes(len(before | {name.strip() for name in names}), "the imported class list")
     records = project.ensure_classes(names)
     report.classes_added.extend(r.name for r in records if r.name not in before)
     return records
@@ -220,6 +245,8 @@ class ImageTask:
     split: str
     make_boxes: Callable[[PreparedImage], list[Box]] | None = None
     annotations: int = 0
+    # Labels of this image refused before it was read (bad lines or annotations): it needs review.
+    refused: int = 0
 
 
 def add_images(project: Project, report: ImportReport, root: Path, tasks: list[ImageTask],
@@ -252,8 +279,18 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
         report.skipped += 1
         report.problems.append(str(prepared))  # already "file: what is wrong"
         return
+    # Labels refused while reading the annotations (task.refused) or while mapping them onto the
+    # image (problems added by make_boxes) make the image "review", never silently "labelled".
+    before = len(report.problems)
     boxes = task.make_boxes(prepared) if task.make_boxes is not None else []
-    status = "unlabelled" if task.make_boxes is None else "review" if len(boxes) < task.annotations else "labelled"
+    refused = task.refused + len(report.problems) - before + max(0, task.annotations - len(boxes))
+    box_limit = limits.active().max_boxes_per_image
+    if len(boxes) > box_limit:
+        report.problems.append(str(InputError(
+            "limit.boxes", where=prepared.original_name, count=len(boxes), limit=box_limit,
+            option="max_boxes_per_image")) + f" The first {box_limit} were kept.")
+        boxes, refused = boxes[:box_limit], refused + len(boxes) - box_limit
+    status = "unlabelled" if task.make_boxes is None else "review" if refused else "labelled"
     added = project.add_image(prepared, split=task.split, boxes=boxes, status=status)
     if added.duplicate:
         report.duplicates += 1
@@ -262,6 +299,8 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
     else:
         report.images_added += 1
         report.boxes += added.boxes_added
+        if status == "review":
+            report.needs_review.append(prepared.original_name)
 
 
 # Export --------------------------------------------------------------------------------------

@@ -236,10 +236,13 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
         (tmp / MARKER).write_text(json.dumps(marker, indent=1, ensure_ascii=False), encoding="utf-8")
         _make_readable(tmp)
         _swap_into_place(tmp, out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = str(out)  # a failed write() names no file: say which export failed
         raise
-    # 3. Lock the class order: exported class numbers depend on it from now on.
+    # 3. Lock the class order: exported class numbers depend on it from now on (a failed
+    # export changes nothing in the project).
     project.lock_classes()
     # 4. The zip is made from the finished folder.
     if zip_output:

@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageOps
 
 from sdaug.dataset.records import PreparedImage
+from sdaug.limits import check_pixels
 
 # Pillow format -> file extension of the stored copy. Formats every trainer reads.
 IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", "TIFF": ".tif"}
@@ -19,6 +20,9 @@ IMAGE_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp", 
 
 def prepare_image(source: str | Path | bytes, original_name: str | None = None) -> PreparedImage:
     """Read an image, apply its EXIF orientation and return the bytes to store with their hash.
+
+    The image is decoded fully once (an undecodable one is refused with its name) after its
+    size was checked against ``max_image_pixels`` (:mod:`sdaug.limits`).
 
     An image without an EXIF rotation is stored byte for byte; a rotated one is re-encoded
     upright (JPEG quality 95 for JPEG, otherwise its own format). Raises ``ValueError`` for
@@ -29,6 +33,8 @@ def prepare_image(source: str | Path | bytes, original_name: str | None = None) 
     else:
         path = Path(source)
         name = original_name or path.name
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{name}: not a regular file (a folder, pipe or device); skipped")
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -43,6 +49,13 @@ def prepare_image(source: str | Path | bytes, original_name: str | None = None) 
             orientation = int(img.getexif().get(ExifTags.Base.Orientation, 1) or 1)
             if orientation not in (1, 2, 3, 4, 5, 6, 7, 8):
                 orientation = 1
+            # Refuse huge images from the header, then decode the whole file once: a truncated or
+            # damaged one fails here, with its name, instead of in a trainer after export. A JPEG
+            # stored as it is decodes at 1/8 scale: libjpeg still reads every byte, 3x faster.
+            check_pixels(raw_size, name)
+            if fmt == "JPEG" and orientation == 1:
+                img.draft(img.mode, (max(raw_size[0] // 8, 1), max(raw_size[1] // 8, 1)))
+            img.load()
             if orientation != 1:
                 upright = ImageOps.exif_transpose(img)
                 data = encode(upright, fmt)

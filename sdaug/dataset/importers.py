@@ -6,8 +6,11 @@ is checked and extracted by :mod:`sdaug.dataset.archive` into a temporary folder
 project, which is removed afterwards.
 
 A bad line or file never stops the import: it is reported in ``ImportReport.problems`` as
-``file[:line]: what is wrong`` and skipped. Splits are taken from the source layout
-(``images/train``, ``valid/``, ``ImageSets/Main/val.txt``, ``instances_val.json``), else train.
+``file[:line]: what is wrong`` and skipped; an image some of whose labels were refused is
+imported with status ``review`` (listed in ``ImportReport.needs_review``). Only regular files
+inside the folder are read (:mod:`sdaug.dataset.inputs`), within the limits of
+:mod:`sdaug.limits`. Splits are taken from the source layout (``images/train``, ``valid/``,
+``ImageSets/Main/val.txt``, ``instances_val.json``), else train.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sdaug.dataset.common import ImageTask, ImportReport, ProgressFn, add_images
 from sdaug.dataset.store import Project
 from sdaug.dataset.voc import import_voc
 from sdaug.dataset.yolo import import_yolo
+from sdaug.errors import InputError
 
 FORMATS = ("images", "yolo", "coco", "voc")
 
@@ -31,7 +35,7 @@ def import_images(project: Project, root: Path, report: ImportReport, on_progres
     if root.is_file():
         add_images(project, report, root.parent, [ImageTask(root, "train")], on_progress)
         return
-    tasks = [ImageTask(image, split_of(image, root)) for image in find_images(root)]
+    tasks = [ImageTask(image, split_of(image, root)) for image in find_images(root, report)]
     add_images(project, report, root, tasks, on_progress)
 
 
@@ -49,6 +53,8 @@ def import_path(project: Project, path: str | Path, fmt: str, on_progress: Progr
     source = Path(path).expanduser()
     if not source.exists():
         raise ValueError(f"{source} does not exist")
+    if not source.is_dir() and not source.is_file():
+        raise InputError("file.not_regular", where=str(source))
     report = ImportReport()
     if source.is_file() and source.suffix.lower() == ".zip":
         tmp = Path(tempfile.mkdtemp(prefix=".import-", dir=project.folder))

@@ -46,7 +46,8 @@ Classes (``ClassRecord``: id, name, position (0-based, = the YOLO index), color 
 Boxes (``Box``: class_id, x1, y1, x2, y2 in pixels of the stored image, origin
 manual|carried|auto, drift float|None, needs_review bool, id, image_id). Coordinates are
 clamped to the image and sorted (x1 < x2, y1 < y2); a box with no area after clamping is
-refused with ``ValueError``::
+refused with ``ValueError``, and so is an image with more than ``max_boxes_per_image``
+(:mod:`sdaug.limits`)::
 
     project.boxes(image_id) -> list[Box]
     project.boxes_by_image(image_ids=None) -> dict[int, list[Box]]   # one query, for export
@@ -137,6 +138,7 @@ from sdaug.dataset.schema import (
     SCHEMA_VERSION,
     migrate,
 )
+from sdaug.limits import check_boxes
 from sdaug.prompts.metadata import write_atomic
 
 # The public API, wherever each name lives (records, schema, image files, jobs: one module each).
@@ -148,6 +150,8 @@ __all__ = [
 ]
 
 DB_NAME = "project.sqlite"
+# How long a writer waits for another one before giving up ("database is locked").
+BUSY_TIMEOUT_S = 30.0
 IMAGES_DIR = "images"
 EXPORTS_DIR = "exports"
 
@@ -202,10 +206,10 @@ class Project(JobStore):
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None,
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
                                    check_same_thread=False)
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -528,6 +532,9 @@ class Project(JobStore):
             raise ValueError(f"class id {class_id} does not exist in this project; add the class first")
 
     def _insert_boxes(self, conn: sqlite3.Connection, image_id: int, boxes: list[Box]) -> list[Box]:
+        if boxes:
+            existing = conn.execute("SELECT COUNT(*) FROM boxes WHERE image_id = ?", (image_id,)).fetchone()[0]
+            check_boxes(existing + len(boxes), f"image id {image_id}")
         for class_id in {box.class_id for box in boxes}:
             self._check_class(conn, class_id)
         stored = []

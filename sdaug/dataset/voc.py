@@ -54,7 +54,9 @@ from sdaug.dataset.common import (
     split_of,
     to_project_classes,
 )
+from sdaug.dataset.inputs import read_bytes, read_text
 from sdaug.dataset.store import Box, ClassRecord, PreparedImage, Project
+from sdaug.errors import InputError
 
 
 @dataclass
@@ -73,6 +75,8 @@ class VocFile:
     database: str = ""  # <source><database>, lower case
     writer: str = ""  # all <source> and <owner> text, lower case: who wrote the file
     declared: int = 0  # <object> elements, usable or not
+    # Objects left out because they were malformed: the image needs review.
+    refused: int = 0
 
     @property
     def zero_based(self) -> bool:
@@ -90,10 +94,14 @@ _ZERO_BASED_DATABASES = ("unknown", "mydatabase")
 _CLASS_LISTS = ("labelmap.txt", "class_names.txt", "labels.txt", "classes.txt")
 
 
-def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
-    """Parse one annotation file; problems are reported and bad objects left out."""
+def parse_voc(path: Path, where: str, report: ImportReport, folder: Path | None = None) -> VocFile | None:
+    """Parse one annotation file (a regular file inside ``folder``, default its own); problems
+    are reported and bad objects left out."""
     try:
-        tree = SafeET.parse(path, forbid_dtd=True)
+        root = SafeET.fromstring(read_bytes(path, folder or path.parent, where), forbid_dtd=True)
+    except InputError as exc:
+        report.problems.append(str(exc))
+        return None
     except defusedxml.DefusedXmlException as exc:
         report.problem(where, f"refused: the XML declares a DTD or entities ({type(exc).__name__}); "
                               "this is how entity-expansion and file-disclosure attacks work. "
@@ -102,12 +110,12 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
     except ET.ParseError as exc:
         report.problem(f"{where}:{exc.position[0]}", f"not valid XML ({exc})")
         return None
-    root = tree.getroot()
     if root.tag != "annotation":
         report.problem(where, f"not a VOC file (the root element is <{root.tag}>, expected <annotation>)")
         return None
     size = _size(root)
     objects = []
+    before = len(report.problems)
     for number, obj in enumerate(root.findall("object"), start=1):
         name = (obj.findtext("name") or "").strip()
         obj_where = f"{where}: object {number}" + (f" ({name})" if name else "")
@@ -128,7 +136,7 @@ def parse_voc(path: Path, where: str, report: ImportReport) -> VocFile | None:
     writer = " ".join(" ".join(e.itertext()) for e in (root.find("source"), root.find("owner")) if e is not None)
     return VocFile(path=path, filename=filename, size=size, objects=objects,
                    database=(root.findtext("source/database") or "").strip().lower(), writer=writer.lower(),
-                   declared=len(root.findall("object")))
+                   declared=len(root.findall("object")), refused=len(report.problems) - before)
 
 
 def _to_edges(voc: VocFile) -> None:
@@ -142,8 +150,8 @@ def read_class_list(root: Path) -> list[str]:
     """Class names from the first class list file found (``labelmap.txt``: ``name:color:parts:actions``)."""
     for name in _CLASS_LISTS:
         path = root / name
-        if path.is_file():
-            lines = [line.strip() for line in path.read_text(encoding="utf-8-sig").splitlines()]
+        if path.exists() or path.is_symlink():
+            lines = [line.strip() for line in read_text(path, root, name).splitlines()]
             lines = [line for line in lines if line and not line.startswith("#")]
             return [line.split(":")[0].strip() for line in lines] if name == "labelmap.txt" else lines
     return []
@@ -163,8 +171,8 @@ def _splits(root: Path) -> dict[str, str]:
     main = root / "ImageSets" / "Main"
     for name, split in (("trainval", "train"), ("train", "train"), ("val", "val"), ("test", "test")):
         path = main / f"{name}.txt"
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
+        if path.exists():
+            for line in read_text(path, root, rel(path, root)).splitlines():
                 if line.strip():
                     result[line.split()[0]] = split
     return result
@@ -177,7 +185,7 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     splits = _splits(root)
     if not xml_files and not splits:
         raise ValueError(f"{root}: no .xml annotation files found (expected Annotations/*.xml)")
-    parsed = [f for f in (parse_voc(p, rel(p, root), report) for p in xml_files) if f is not None]
+    parsed = [f for f in (parse_voc(p, rel(p, root), report, root) for p in xml_files) if f is not None]
     if not any(voc.zero_based for voc in parsed):
         for voc in parsed:
             _to_edges(voc)
@@ -201,7 +209,8 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
             continue
         split = splits.get(voc.path.stem) or splits.get(found.stem) or split_of(found, root)
         tasks.append(ImageTask(found, split, partial(_boxes, voc=voc, class_ids=class_ids, where=where,
-                                                     report=report), annotations=voc.declared))
+                                                     report=report), annotations=voc.declared,
+                                                     refused=voc.refused))
     add_images(project, report, root, tasks, on_progress)
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from sdaug import limits
 from sdaug.dataset.common import (
     ExportPlan,
     ImageTask,
@@ -38,7 +39,9 @@ from sdaug.dataset.common import (
     split_of,
     to_project_classes,
 )
+from sdaug.dataset.inputs import load_yaml, read_text
 from sdaug.dataset.store import Box, PreparedImage, Project
+from sdaug.errors import InputError
 
 # Normalised coordinates may overshoot 0..1 this much from float rounding in other tools.
 NORM_TOLERANCE = 1e-6
@@ -56,17 +59,21 @@ def read_names(root: Path, report: ImportReport) -> list[str] | None:
     yamls = sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml"))
     yamls.sort(key=lambda p: p.name not in ("data.yaml", "dataset.yaml"))
     for path in yamls:
+        where = rel(path, root)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            report.problem(rel(path, root), f"not valid YAML ({exc})")
+            data = load_yaml(read_text(path, root, where, "max_yaml_bytes"), where)
+        except InputError as exc:
+            report.problems.append(str(exc))
+            continue
+        except yaml.YAMLError as exc:
+            report.problem(where, f"not valid YAML ({exc})")
             continue
         if isinstance(data, dict) and "names" in data:
-            return _names_from_yaml(data["names"], rel(path, root))
+            return _names_from_yaml(data["names"], where)
     for name in _NAME_FILES:
         path = root / name
-        if path.is_file():
-            return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if path.exists():
+            return [line.strip() for line in read_text(path, root, name).splitlines() if line.strip()]
     return None
 
 
@@ -91,18 +98,23 @@ def label_path(image: Path) -> Path:
     if "images" in parts[:-1]:
         i = len(parts) - 2 - parts[:-1][::-1].index("images")
         swapped = Path(*parts[:i], "labels", *parts[i + 1:]).with_suffix(".txt")
-        if swapped.is_file():
+        if swapped.exists() or swapped.is_symlink():
             return swapped
     return image.with_suffix(".txt")
 
 
-def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportReport) -> list[Label]:
-    """The good lines of a label file; each bad line is reported as ``file:line: ...``."""
+def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportReport,
+                 root: Path | None = None) -> list[Label]:
+    """The good lines of a label file; each bad line is reported as ``file:line: ...``. The file
+    must be a regular file inside ``root`` (default: its folder)."""
     labels: list[Label] = []
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        report.problem(where, f"cannot read the label file ({exc})")
+        text = read_text(path, root or path.parent, where)
+    except InputError as exc:
+        report.problems.append(str(exc))
+        return labels
+    except OSError as exc:
+        report.problem(where, f"cannot read the label file ({exc.strerror or exc})")
         return labels
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -128,7 +140,10 @@ def _parse_line(fields: list[str], n_classes: int | None) -> tuple[int, float, f
     if cls != int(cls) or cls < 0:
         return f"class must be a whole number 0 or more, got {fields[0]!r}"
     if n_classes is not None and cls >= n_classes:
-        return f"class {int(cls)} is not defined (the names list has {n_classes} classes: 0..{n_classes - 1})"
+        return f"class {cls:.0f} is not defined (the names list has {n_classes} classes: 0..{n_classes - 1})"
+    if cls >= limits.active().max_classes:
+        return (f"class {cls:.0f} is more than the limit of {limits.active().max_classes} classes "
+                "(raise it with --limit max_classes=N)")
     coords = values[1:]
     if any(v < -NORM_TOLERANCE or v > 1 + NORM_TOLERANCE for v in coords):
         return (f"coordinates must be normalised to 0..1, got {' '.join(fields[1:])} "
@@ -160,19 +175,20 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     if names is None:
         report.problem(rel(root, root.parent), "no data.yaml or classes.txt found; classes are named by their "
                                                "numbers (0, 1, ...). Rename them in the class list.")
-    images = [p for p in find_images(root) if "labels" not in p.relative_to(root).parts[:-1]]
+    images = [p for p in find_images(root, report) if "labels" not in p.relative_to(root).parts[:-1]]
     used_labels: set[Path] = set()
-    labels_per_image: list[tuple[Path, list[Label] | None]] = []
+    labels_per_image: list[tuple[Path, list[Label] | None, int]] = []
     used: set[int] = set()
     for image in images:
         path = label_path(image)
-        if not path.is_file():
-            labels_per_image.append((image, None))
+        if not path.exists() and not path.is_symlink():
+            labels_per_image.append((image, None, 0))
             continue
         used_labels.add(path)
-        labels = parse_labels(path, rel(path, root), len(names) if names is not None else None, report)
+        before = len(report.problems)
+        labels = parse_labels(path, rel(path, root), len(names) if names is not None else None, report, root)
         used.update(label[1] for label in labels)
-        labels_per_image.append((image, labels))
+        labels_per_image.append((image, labels, len(report.problems) - before))
     _report_orphan_labels(root, used_labels, report)
     if names is None:
         names = [str(i) for i in range(max(used, default=-1) + 1)]
@@ -182,8 +198,9 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     class_ids = {i: record.id for i, record in zip(kept, records, strict=True)}
     listed = _listed_splits(root)
     tasks = [ImageTask(image, listed.get(_list_key(image), split_of(image, root)),
-                       None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids))
-             for image, labels in labels_per_image]
+                       None if labels is None else partial(_boxes, labels=labels, class_ids=class_ids),
+                       refused=refused)
+             for image, labels, refused in labels_per_image]
     add_images(project, report, root, tasks, on_progress)
 
 

@@ -7,6 +7,8 @@ smaller batch, offer a download) can catch the subclass.
 
 from __future__ import annotations
 
+from sdaug.errors import InputError
+
 
 class OutOfMemoryError(ValueError):
     """The GPU ran out of memory; the message says what to change."""
@@ -54,3 +56,9 @@ class UnsafeCheckpointError(ValueError):
         return cls(f"{name} is a pickled checkpoint ({what}): loading it can run any code hidden in the file. "
                    f"Use a .safetensors version of it, or, only if you trust where it came from, start sdaug "
                    f"with --allow-pickle (or SDAUG_ALLOW_PICKLE=1).")
+
+
+class BadModelFileError(InputError):
+    """A checkpoint or LoRA file that cannot be loaded: damaged, cut short, another format
+    renamed ``.safetensors``, or (a LoRA) made for another model. Keys ``model.bad_file`` and
+    ``model.lora_mismatch`` of :data:`sdaug.errors.MESSAGES`."""

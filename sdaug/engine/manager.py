@@ -52,7 +52,7 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
 from sdaug.engine import fastpath, sources, tiny
 from sdaug.engine.encoding import A1111PromptEncoder, PromptEncoder
-from sdaug.engine.errors import ModelNotFoundError, OutOfMemoryError, UnsafeCheckpointError
+from sdaug.engine.errors import BadModelFileError, ModelNotFoundError, OutOfMemoryError, UnsafeCheckpointError
 from sdaug.engine.sources import TINY, ModelSource
 from sdaug.prompts import model_hash
 from sdaug.resources import package_path
@@ -216,6 +216,10 @@ class PipelineManager:
                 safety_checker=None, requires_safety_checker=False)
         except _DOWNLOAD_ERRORS as error:
             raise _single_file_error(source, error) from error
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - wrong shapes or a damaged file, whatever raises it
+            raise _bad_file(source, error) from error
 
     def _from_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback, **kwargs: Any) -> Any:
         """``cls.from_pretrained`` for a local folder or a hub id: from the cache first, then
@@ -309,9 +313,7 @@ class PipelineManager:
                 if path not in self._adapters:
                     status(f"loading LoRA {path.stem} …")
                     adapter = _adapter_name(path.stem, set(self._adapters.values()))
-                    with warnings.catch_warnings():  # several adapters side by side are meant here
-                        warnings.filterwarnings("ignore", message="Already found a `peft_config`")
-                        base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
+                    _load_lora(base, path, adapter)
                     self._adapters[path] = adapter
             if loras:
                 base.enable_lora()
@@ -361,6 +363,23 @@ def _adapter_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+def _load_lora(base: Any, path: Path, adapter: str) -> None:
+    """Load one LoRA file as ``adapter``; a file that is damaged or made for another model raises
+    :class:`BadModelFileError` and leaves no half-loaded adapter behind."""
+    if path.suffix.lower() == sources.SAFETENSORS:
+        sources.read_safetensors_header(path)
+    try:
+        with warnings.catch_warnings():  # several adapters side by side are meant here
+            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+            base.load_lora_weights(str(path.parent), weight_name=path.name, adapter_name=adapter)
+    except torch.OutOfMemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - safetensors, peft and torch each raise their own kinds
+        with contextlib.suppress(Exception):
+            base.delete_adapters(adapter)
+        raise BadModelFileError("model.lora_mismatch", where=path.stem, reason=_first_line(error)) from error
+
+
 def _refuse_pickles(source: ModelSource, load: Callable[[], Any]) -> Any:
     """Run ``load``; a model that only has pickled weights becomes the pickle explanation."""
     try:
@@ -369,6 +388,15 @@ def _refuse_pickles(source: ModelSource, load: Callable[[], Any]) -> Any:
         if "safetensors" in str(error).lower() and "not found" not in str(error).lower():
             raise UnsafeCheckpointError.for_file(source.name, "only .bin pickled weights") from error
         raise
+
+
+def _bad_file(source: ModelSource, error: Exception) -> BadModelFileError:
+    return BadModelFileError("model.bad_file", where=Path(source.location).name, reason=_first_line(error))
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _single_file_error(source: ModelSource, error: Exception) -> ModelNotFoundError:

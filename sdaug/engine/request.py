@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from sdaug.limits import check_prompt
+
 MODES = ("txt2img", "img2img", "controlnet")
 MAX_SEED = 2**32 - 1
 
@@ -102,6 +104,8 @@ class GenerationRequest:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
+        check_prompt(self.prompt, "prompt")  # first: cheap, and bounds everything after
+        check_prompt(self.negative_prompt, "negative prompt")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for name, (low, high) in RANGES.items():

@@ -17,12 +17,13 @@ ControlNets resolve the same way in ``<home>/controlnet/``; LoRAs are ``.safeten
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
+from sdaug.engine.errors import BadModelFileError, ModelNotFoundError, UnsafeCheckpointError
 from sdaug.prompts import find_local_model
 from sdaug.settings import Settings
 
@@ -30,6 +31,8 @@ TINY = "tiny"
 SAFETENSORS = ".safetensors"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+# The safetensors library refuses headers over 100 MB too.
+MAX_HEADER_BYTES = 100 * 1024**2
 CONFIG_SUFFIX = ".config"  # <stem>.config/ next to a checkpoint: its diffusers config
 # Keys that tell an SD 1.x checkpoint (text context width 768, 4-channel UNet input) and an
 # SD 1.x ControlNet (its input hint block; keys with or without the "control_model." prefix).
@@ -120,12 +123,38 @@ def single_file_config(checkpoint: Path, shipped: Path, controlnet: bool = False
     return None
 
 
+def read_safetensors_header(path: Path) -> dict:
+    """The JSON header of a ``.safetensors`` file, checked before any weights are read.
+
+    A file that is cut short, holds random bytes, announces a huge header, or is another format
+    renamed (a pickled ``.ckpt`` is a zip starting ``PK``) raises :class:`BadModelFileError`.
+    """
+    def bad(reason: str) -> BadModelFileError:
+        return BadModelFileError("model.bad_file", where=path.name, reason=reason)
+
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        start = handle.read(8)
+        if start[:2] == b"PK" or start[:1] == b"\x80":
+            raise bad("it holds pickled PyTorch data, not safetensors")
+        if len(start) < 8:
+            raise bad(f"only {size} bytes long")
+        (length,) = struct.unpack("<Q", start)
+        if length > min(size - 8, MAX_HEADER_BYTES):
+            raise bad(f"its header claims {length} bytes but the file has {size}")
+        try:
+            header = json.loads(handle.read(length).decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise bad("its header is not JSON") from None
+    if not isinstance(header, dict):
+        raise bad("its header is not a JSON object")
+    return header
+
+
 def _is_sd1(checkpoint: Path, controlnet: bool) -> bool:
     if checkpoint.suffix.lower() != SAFETENSORS:
         return False
-    with checkpoint.open("rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
+    header = read_safetensors_header(checkpoint)
     shapes = {key.split("control_model.")[-1].removeprefix("model.diffusion_model."): entry.get("shape", [])
               for key, entry in header.items() if isinstance(entry, dict)}
     context, first = shapes.get(_SD1_CONTEXT, [0]), shapes.get(_SD1_INPUT, [0, 0])

@@ -24,6 +24,9 @@ from typing import IO
 import psutil
 from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
+from sdaug.errors import InputError
+from sdaug.limits import check_infotext, check_pixels
+
 PNG_KEY = "parameters"
 _UNICODE_PREFIX = b"UNICODE\0"
 _ASCII_PREFIX = b"ASCII\0\0\0"
@@ -34,17 +37,30 @@ _TEMP_OWNER = re.compile(r"^\.tmp-(\d+)-")
 
 
 def read_infotext(source: str | Path | Image.Image) -> str | None:
-    """The infotext of an image file or opened image, or ``None`` when it has none."""
+    """The infotext of an image file or opened image, or ``None`` when it has none.
+
+    An infotext longer than ``max_infotext_chars`` (:mod:`sdaug.limits`) is refused with a
+    ``ValueError``; so is a PNG whose text chunks pass Pillow's own memory limits.
+    """
     if isinstance(source, Image.Image):
-        return _infotext_of(source)
+        return _checked(_infotext_of(source), "the image")
     path = Path(source)
     if not path.is_file():
         raise ValueError(f"image file not found: {path}")
     try:
         with Image.open(path) as image:
-            return _infotext_of(image)
+            return _checked(_infotext_of(image), path.name)
     except (UnidentifiedImageError, OSError) as error:
         raise ValueError(f"cannot read {path} as an image: {error}") from error
+    except ValueError as error:
+        if isinstance(error, InputError):
+            raise
+        # Pillow: "Decompressed data too large" / "Too much memory used in text chunks".
+        raise ValueError(f"cannot read {path} as an image: {error}") from error
+
+
+def _checked(text: str | None, where: str) -> str | None:
+    return None if text is None else check_infotext(text, where)
 
 
 def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
@@ -95,6 +111,7 @@ def _infotext_of(image: Image.Image) -> str | None:
     # 1. PNG text chunks (a chunk after the image data is only read with the pixels).
     text = image.info.get(PNG_KEY)
     if text is None and image.format == "PNG":
+        check_pixels(image.size, getattr(image, "filename", "") or "the image")  # loading decodes every pixel
         image.load()
         text = image.info.get(PNG_KEY)
     if isinstance(text, str):
@@ -128,9 +145,11 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
+            exc.filename = str(path)  # a failed write() or fsync() names no file
         raise
 
 

@@ -75,11 +75,11 @@ def test_generate_img2img_controlnet_and_infotext(settings, tmp_path, capsys) ->
 
 
 def test_bad_input_is_a_message_not_a_traceback(settings, tmp_path, capsys) -> None:
-    assert main(["generate", "--model", "tiny", "--out", str(tmp_path)]) == 2
+    assert main(["generate", "--model", "tiny", "--out", str(tmp_path)]) == 1
     assert "give --prompt" in capsys.readouterr().err
-    assert main([*ARGS, "--sampler", "Eulerr", "--out", str(tmp_path)]) == 2
+    assert main([*ARGS, "--sampler", "Eulerr", "--out", str(tmp_path)]) == 1
     assert "unknown sampler 'Eulerr'" in capsys.readouterr().err
-    assert main([*ARGS, "--init", str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 2
+    assert main([*ARGS, "--init", str(tmp_path / "missing.png"), "--out", str(tmp_path)]) == 1
     assert "--init: file not found" in capsys.readouterr().err
 
 

@@ -32,7 +32,7 @@ def run_app(*args: str, home: Path) -> subprocess.CompletedProcess:
 def test_share_without_login_refuses_to_start(tmp_path: Path) -> None:
     done = run_app("--share", "--model", "tiny", home=tmp_path)
 
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert "anyone who gets it could run models" in done.stderr and "--auth" in done.stderr
     assert not (tmp_path / "outputs").exists()  # refused before touching anything
 
@@ -42,14 +42,14 @@ def test_bad_auth_file_line_is_named(tmp_path: Path) -> None:
     logins.write_text("# team\nalice:secret\nbob\n")
     done = run_app("--auth-file", str(logins), home=tmp_path)
 
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert f"{logins} line 3 must be USER:PASSWORD" in done.stderr
 
 
 def test_unknown_model_is_refused_at_start(tmp_path: Path) -> None:
     done = run_app("--model", "no-such-model", home=tmp_path)
 
-    assert done.returncode == 2 and "no-such-model" in done.stderr and "not found" in done.stderr
+    assert done.returncode == 1 and "no-such-model" in done.stderr and "not found" in done.stderr
 
 
 def test_auth_parsing() -> None:

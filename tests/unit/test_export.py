@@ -215,7 +215,7 @@ def test_cli_export_and_stats(project, tmp_path, capsys):
     assert "6 images" in capsys.readouterr().out
     assert (tmp_path / "y.zip").is_file()
     assert main(["export", "--project", folder, "--format", "yolo", "--out", str(tmp_path / "z"),
-                 "--split", "nonsense"]) == 2
+                 "--split", "nonsense"]) == 1
     assert "split must be numbers" in capsys.readouterr().err
-    assert main(["export", "--project", str(tmp_path / "none"), "--format", "coco", "--out", str(tmp_path / "c")]) == 2
+    assert main(["export", "--project", str(tmp_path / "none"), "--format", "coco", "--out", str(tmp_path / "c")]) == 1
     assert "not a project folder" in capsys.readouterr().err
