@@ -188,7 +188,8 @@ def _placeholders(data: dict, categories: dict[int, str]) -> list[int]:
     """Ids of categories that no annotation uses and that are the supercategory of every other
     category (Roboflow's workspace) or carry a background name (labelme)."""
     annotations = data.get("annotations")
-    used = {a.get("category_id") for a in annotations if isinstance(a, dict)} if isinstance(annotations, list) else set()
+    used = ({a["category_id"] for a in annotations if isinstance(a, dict) and isinstance(a.get("category_id"), int)}
+            if isinstance(annotations, list) else set())
     parent = {c["id"]: str(c.get("supercategory", "")).strip() for c in data["categories"]
               if isinstance(c, dict) and c.get("id") in categories}
     result = []

@@ -62,7 +62,8 @@ def test_disk_full_or_read_only_during_export(tmp_path, project_dir, unchanged, 
     monkeypatch.setattr("sdaug.dataset.common.shutil.copyfile", _fail_with(code))
     out = tmp_path / "export"
     with unchanged(tmp_path, project_dir):
-        result, line = _cli(capsys, "export", "--project", project_dir, "--format", "coco", "--out", out)
+        result, line = _cli(capsys, "export", "--project", project_dir, "--format", "coco", "--out", out,
+                              "--image-format", "keep")  # copies the stored files
     assert result == 1 and message.format(out=out) in line, line
 
 
