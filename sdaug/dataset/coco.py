@@ -134,7 +134,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
             report.problem(where, f"category {_short(cat)} needs a 'name'; skipped")
             continue
         categories[cat_id] = str(cat["name"]).strip()
-    for cat_id in _placeholders(data, categories):
+    for cat_id in _placeholders(data, categories, by_id[0]):
         del categories[cat_id]
     records = to_project_classes(project, [categories[k] for k in sorted(categories)], report)
     class_ids = {cat_id: record.id for cat_id, record in zip(sorted(categories), records, strict=True)}
@@ -184,14 +184,13 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     add_images(project, report, root, tasks, on_progress)
 
 
-def _placeholders(data: dict, categories: dict[int, str]) -> list[int]:
+def _placeholders(data: dict, categories: dict[int, str], entries: dict[int, dict]) -> list[int]:
     """Ids of categories that no annotation uses and that are the supercategory of every other
     category (Roboflow's workspace) or carry a background name (labelme)."""
     annotations = data.get("annotations")
     used = ({a["category_id"] for a in annotations if isinstance(a, dict) and isinstance(a.get("category_id"), int)}
             if isinstance(annotations, list) else set())
-    parent = {c["id"]: str(c.get("supercategory", "")).strip() for c in data["categories"]
-              if isinstance(c, dict) and c.get("id") in categories}
+    parent = {cat_id: str(entries[cat_id].get("supercategory", "")).strip() for cat_id in categories}
     result = []
     for cat_id, name in categories.items():
         others = [parent[other] for other in categories if other != cat_id]
