@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 venv="${INTEROP_VENV:-${TMPDIR:-/tmp}/sdaug-interop-venv}"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install -q pillow numpy pyyaml defusedxml pycocotools pytest pytest-timeout \
+"$venv/bin/pip" install -q -c tests/interop/constraints.txt pillow numpy pyyaml defusedxml pycocotools pytest pytest-timeout \
   supervision==0.31.2 globox==2.9.0 datumaro==1.13.12
 "$venv/bin/pip" check
 PYTHONPATH="$PWD" "$venv/bin/python" -m pytest -q tests/interop

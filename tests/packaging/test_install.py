@@ -20,7 +20,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _declared(extras: tuple[str, ...] = ("test",)) -> list[Requirement]:
+def _declared(extras: tuple[str, ...] = ("test", "interop")) -> list[Requirement]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     lines = list(project["dependencies"])
     for extra in extras:
@@ -79,7 +79,7 @@ def test_installed_declared_packages_are_the_pinned_ones() -> None:
              for req in _declared()
              if (req.marker is None or req.marker.evaluate())
              and _release(version(req.name)) != _release(pins[_normal(req.name)])]
-    assert not drift, "install with: pip install -c constraints.txt -e '.[test]'\n" + "\n".join(drift)
+    assert not drift, "install with: pip install -c constraints.txt -e '.[test,interop]'\n" + "\n".join(drift)
 
 
 def test_pip_check_is_clean() -> None:
