@@ -419,7 +419,7 @@ class JobRunner:
             for item, source in sources:
                 if self._stop.is_set():
                     return
-                variant = apply_classic(source.image, preset, item.seed)
+                variant = apply_classic(source.image, preset, item.seed, boxes=_xyxy(source.boxes))
                 self._store(item, preset, source, variant, _classic_infotext(preset, item.seed, variant.size))
             return
         for (item, source), (variant, infotext) in zip(sources, self._diffuse(preset, sources), strict=False):
@@ -440,6 +440,7 @@ class JobRunner:
             init_images=[source.image for _, source in sources], seeds=[item.seed for item, _ in sources],
             batch_size=len(sources), batch_count=1, width=width, height=height, model=self.spec.model,
             extra_params={"sdaug preset": preset.name},
+            region_boxes=[_xyxy(source.boxes) for _, source in sources] if preset.region is not None else [],
         )
         self._message = f"{preset.name}: generating {len(sources)} image(s)"
         result = run_engine(request, self.manager, on_progress=self._on_progress, cancel=self._stop)
@@ -483,15 +484,23 @@ class JobRunner:
         return self._sources[image_id]
 
 
+def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
+    return [(box.x1, box.y1, box.x2, box.y2) for box in boxes]
+
+
 def _classic_infotext(preset: Preset, seed: int, size: tuple[int, int]) -> str:
-    params = {
+    params: dict[str, object] = {
         "Seed": seed,
         "Size": f"{size[0]}x{size[1]}",
         "sdaug engine": "classic",
         "sdaug preset": preset.name,
         "sdaug effect": json.dumps(preset.classic, sort_keys=True, ensure_ascii=False),
-        "Version": VERSION,
     }
+    region = preset.region
+    if region is not None:
+        params.update({"Box strength": f"{region.box_strength:g}",
+                       "Background strength": f"{region.background_strength:g}", "Box feather": region.feather})
+    params["Version"] = VERSION
     return format_infotext(f"classic {preset.classic['effect']}: {preset.title_en}", "", params)
 
 

@@ -33,7 +33,7 @@ class RegionStrength:
 
     box_strength: float
     background_strength: float
-    feather: int = 16
+    feather: int = 32
 
     def validate(self) -> None:
         for name in ("box_strength", "background_strength"):

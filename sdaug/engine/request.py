@@ -74,7 +74,7 @@ class GenerationRequest:
     # edge of ``box_feather`` pixels. None: plain img2img. See :mod:`sdaug.engine.region`.
     box_strength: float | None = None
     background_strength: float | None = None
-    box_feather: int = 16
+    box_feather: int = 32
     region_boxes: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
     # Infotext keys sdaug does not interpret: kept and written back.
     extra_params: dict[str, str] = field(default_factory=dict)
