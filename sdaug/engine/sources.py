@@ -72,6 +72,16 @@ def resolve_controlnet(controlnet: str, settings: Settings) -> ModelSource:
     return _resolve(controlnet.strip(), settings.controlnet_dir, settings, "ControlNet")
 
 
+def resolve_clip(model: str, settings: Settings) -> ModelSource:
+    """A CLIP model for the semantic box check: ``tiny``, a transformers folder (a path, or a
+    folder in the data folder's ``models/``) or a hub id."""
+    source = _resolve(model.strip(), settings.models_dir, settings, "CLIP model")
+    if source.kind == "single_file":
+        raise ValueError(f"CLIP model {model!r} is a single file; give a transformers CLIP folder "
+                         f"(config.json and weights) or a hub id such as openai/clip-vit-base-patch32")
+    return source
+
+
 def default_controlnet(control_type: str, model: ModelSource) -> str:
     """The ControlNet for ``control_type`` when a request names none: the tiny one for the tiny
     model, else the SD1.5 ControlNet 1.1 model of that type."""
