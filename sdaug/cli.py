@@ -110,6 +110,8 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class", dest="class_filter", help="only sources that have a box of this class")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also try again the failed images that reached the retry limit")
     p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
 
 

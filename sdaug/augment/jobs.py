@@ -18,6 +18,14 @@ A job is recorded in the project (``jobs`` and ``job_items`` tables, see
   cooperative :meth:`JobRunner.stop` and :meth:`JobRunner.status` (done/total, failed, images
   per second, ETA). :func:`runner_for` returns the one runner of a job in this process, so
   every tab (and the CLI) sees the same one.
+- A source image that cannot be processed (missing, undecodable, changed on disk, too large
+  for the engine) fails its own items, with a message naming the file; the rest of the job
+  goes on. Each run first puts the failed items back that failed fewer than
+  :data:`MAX_ITEM_ATTEMPTS` times; ``retry_failed=True`` (``--retry-failed``, the UI's retry
+  button) puts back all of them. A job ends ``done`` only when every item is done; with
+  failed items it ends ``failed``.
+- What a killed run leaves in ``images/`` (temp files of its writes) is removed when the next
+  run starts or a run ends (:func:`clean_stale_temp_files`).
 - Each variant gets every source box, scaled when its size differs, with a drift score
   (:mod:`sdaug.augment.drift`); it is stored ``labelled`` when every box and the whole image
   pass the preset's thresholds, else ``review``.
@@ -50,7 +58,10 @@ from sdaug.dataset.store import (
     JobItemSpec,
     Project,
 )
+from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
+from sdaug.engine.sources import resolve_model
 from sdaug.prompts import format_infotext
+from sdaug.prompts.metadata import TEMP_PREFIX, temp_file_is_orphaned
 from sdaug.prompts.params import VERSION
 from sdaug.settings import Settings
 
@@ -59,9 +70,14 @@ logger = logging.getLogger(__name__)
 ENGINES = ("diffusion", "classic")
 # Sources used when no status filter is given: images a person has labelled.
 DEFAULT_SOURCE_STATUSES = ("labelled", "reviewed")
-# Temp files of interrupted atomic writes (kill -9) older than this are removed when a job
-# starts or ends. A live write renames its temp file within milliseconds of its last write.
-STALE_TEMP_S = 2.0
+# A run puts failed items back to pending until they failed this many times (then only a
+# forced retry does).
+MAX_ITEM_ATTEMPTS = 3
+# Engine errors about the model (e.g. a download that failed), not the image: they stop the job
+# and fail no item.
+_JOB_ERRORS = (ModelNotFoundError, UnsafeCheckpointError)
+# Temp files of variants written by sdaug versions before write_atomic named them by process.
+_LEGACY_VARIANT_TEMP = ".variant-"
 _CLASSIC_BATCH = 16  # items fetched at a time for the classic engine (it works one by one)
 _SOURCE_CACHE = 64  # decoded source images kept in memory
 
@@ -176,21 +192,23 @@ def carry_and_check(source: Image.Image, boxes: Sequence[Box], variant: Image.Im
     return checked, report
 
 
-def clean_stale_temp_files(project: Project, older_than_s: float = STALE_TEMP_S) -> int:
-    """Remove temp files that an interrupted atomic write (``kill -9``) left in ``images/``.
+def clean_stale_temp_files(project: Project) -> int:
+    """Remove the temp files that interrupted writes (``kill -9``) left in ``images/``.
 
-    A write takes milliseconds, so a temp file older than ``older_than_s`` belongs to no
-    running writer. Returns how many were removed.
+    A temp file of :func:`~sdaug.prompts.metadata.write_atomic` is removed when the process
+    that wrote it has ended (:func:`~sdaug.prompts.metadata.temp_file_is_orphaned`), however
+    young it is; one of a live process (another import or job writing now) is kept. A
+    ``.variant-*`` file is a leftover of an older sdaug (variants are no longer written under
+    that name) and is always removed. Returns how many were removed.
     """
     removed = 0
-    now = time.time()
-    for path in project.images_dir.glob(".tmp-*"):
-        try:
-            if now - path.stat().st_mtime > older_than_s:
+    for path in [*project.images_dir.glob(f"{TEMP_PREFIX}*"), *project.images_dir.glob(f"{_LEGACY_VARIANT_TEMP}*")]:
+        if path.name.startswith(_LEGACY_VARIANT_TEMP) or temp_file_is_orphaned(path):
+            try:
                 path.unlink()
                 removed += 1
-        except FileNotFoundError:
-            continue
+            except FileNotFoundError:
+                continue
     if removed:
         logger.info("removed %d temp file(s) left by an interrupted write in %s", removed, project.images_dir)
     return removed
@@ -256,6 +274,7 @@ class JobStatus:
     elapsed_s: float = 0.0
     message: str = ""
     error: str | None = None
+    gave_up: int = 0  # failed items that reached MAX_ITEM_ATTEMPTS: only a forced retry runs them again
 
     @property
     def fraction(self) -> float:
@@ -271,6 +290,25 @@ class JobStatus:
         if self.message:
             parts.append(self.message)
         return ", ".join(parts)
+
+
+def status_of(project: Project, job_id: int) -> JobStatus:
+    """The stored progress of a job (no rate or ETA: for a job no runner of this process runs)."""
+    progress = project.job_progress(job_id)
+    gave_up = sum(item.attempts >= MAX_ITEM_ATTEMPTS for item in project.job_items(job_id, "failed"))
+    return JobStatus(job_id=job_id, state=project.get_job(job_id).state, total=progress.total, done=progress.done,
+                     failed=progress.failed, pending=progress.pending, gave_up=gave_up)
+
+
+def failure_lines(project: Project, job_id: int, limit: int = 10) -> list[str]:
+    """One line per failed item of a job (the first ``limit``, then how many more), each with
+    its error, which names the file when the source image was the problem."""
+    failed = project.job_items(job_id, "failed")
+    lines = [f"{item.preset} #{item.variant_index + 1} of image {item.source_image_id} "
+             f"(failed {item.attempts} of {MAX_ITEM_ATTEMPTS} tries): {item.error}" for item in failed[:limit]]
+    if len(failed) > limit:
+        lines.append(f"... and {len(failed) - limit} more")
+    return lines
 
 
 def format_duration(seconds: float) -> str:
@@ -323,13 +361,14 @@ class JobRunner:
     def running(self) -> bool:
         return not self._idle.is_set()
 
-    def start(self) -> None:
-        """Run the job in a daemon thread; does nothing while it already runs."""
+    def start(self, retry_failed: bool = False) -> None:
+        """Run the job in a daemon thread; does nothing while it already runs (see :meth:`run`)."""
         if self.running:
             return
         self._stop.clear()
         self._idle.clear()
-        threading.Thread(target=self.run, name=f"sdaug-job-{self.job_id}", daemon=True).start()
+        threading.Thread(target=self.run, kwargs={"retry_failed": retry_failed}, name=f"sdaug-job-{self.job_id}",
+                         daemon=True).start()
 
     def stop(self, wait: bool = False, timeout: float | None = None) -> None:
         """Ask the worker to stop after the current item (diffusion: within one step)."""
@@ -342,37 +381,46 @@ class JobRunner:
         return self._idle.wait(timeout)
 
     def status(self) -> JobStatus:
-        progress = self.project.job_progress(self.job_id)
-        state = self.project.get_job(self.job_id).state
+        status = status_of(self.project, self.job_id)
         if self.running and self._stop.is_set():
-            state = "stopping"
-        elapsed = time.monotonic() - self._started_at if self._started_at is not None else 0.0
-        rate = self._made / elapsed if elapsed > 0 and self._made else 0.0
-        eta = progress.pending / rate if rate else None
-        return JobStatus(job_id=self.job_id, state=state, total=progress.total, done=progress.done,
-                         failed=progress.failed, pending=progress.pending, images_per_s=rate, eta_s=eta,
-                         elapsed_s=elapsed, message=self._message, error=self._error)
+            status.state = "stopping"
+        status.elapsed_s = time.monotonic() - self._started_at if self._started_at is not None else 0.0
+        status.images_per_s = self._made / status.elapsed_s if status.elapsed_s > 0 and self._made else 0.0
+        status.eta_s = status.pending / status.images_per_s if status.images_per_s else None
+        status.message, status.error = self._message, self._error
+        return status
 
     # Work ---------------------------------------------------------------------------------
-    def run(self) -> JobStatus:
-        """Work through the pending items until none is left or :meth:`stop` is called."""
+    def run(self, retry_failed: bool = False) -> JobStatus:
+        """Work through the pending items until none is left or :meth:`stop` is called.
+
+        Failed items that failed fewer than :data:`MAX_ITEM_ATTEMPTS` times are tried again;
+        with ``retry_failed`` every failed item is. The job ends ``done`` when every item is,
+        ``failed`` when all were tried and some failed, ``stopped`` when stopped or on an error.
+        """
         self._idle.clear()
         try:
-            return self._run()
+            return self._run(retry_failed)
         finally:
             self._idle.set()
 
-    def _run(self) -> JobStatus:
-        # 1. Presets (a preset file may have changed or gone since the job was created).
+    def _run(self, retry_failed: bool) -> JobStatus:
+        # 1. Presets (a preset file may have changed or gone since the job was created) and the
+        #    model: errors about them stop the job, they are no image's fault.
         self._error, self._made, self._started_at = None, 0, time.monotonic()
         try:
             presets = {name: get_preset(name, self.settings) for name in self.spec.presets}
+            if self.spec.engine == "diffusion":
+                resolve_model(self.spec.model, self.settings or Settings.from_env())
         except ValueError as exc:
             self._error = str(exc)
             self.project.set_job_state(self.job_id, "stopped")
             return self.status()
         self.project.set_job_state(self.job_id, "running")
         clean_stale_temp_files(self.project)
+        retried = self.project.retry_failed(self.job_id, None if retry_failed else MAX_ITEM_ATTEMPTS)
+        if retried:
+            logger.info("job %d: trying %d failed item(s) again", self.job_id, retried)
 
         # 2. Batches until done or stopped.
         try:
@@ -385,10 +433,11 @@ class JobRunner:
             logger.exception("job %d stopped by an error", self.job_id)
             self._error = str(exc) or type(exc).__name__
 
-        # 3. Final state.
+        # 3. Final state: done only when every item is.
         clean_stale_temp_files(self.project)
-        finished = self.project.job_progress(self.job_id).finished
-        self.project.set_job_state(self.job_id, "done" if finished and not self._error else "stopped")
+        progress = self.project.job_progress(self.job_id)
+        complete = "failed" if progress.failed else "done"
+        self.project.set_job_state(self.job_id, "stopped" if self._error or not progress.finished else complete)
         self._message = ""
         return self.status()
 
@@ -409,20 +458,47 @@ class JobRunner:
         return [item for item in pending if group(item) == first][: self.spec.batch_size]
 
     def _run_batch(self, preset: Preset, items: list[JobItem]) -> None:
+        # 1. The sources: one that cannot be read fails its own items only.
         sources: list[tuple[JobItem, _Source]] = []
         for item in items:
             try:
                 sources.append((item, self._source(item.source_image_id)))
-            except (OSError, ValueError) as exc:
-                self._fail(item, f"cannot read the source image: {exc}")
+            except ValueError as exc:
+                self._fail(item, str(exc))
+        # 2. Classic: one image at a time.
         if self.spec.engine == "classic":
             for item, source in sources:
                 if self._stop.is_set():
                     return
-                variant = apply_classic(source.image, preset, item.seed, boxes=_xyxy(source.boxes))
+                try:
+                    variant = apply_classic(source.image, preset, item.seed, boxes=_xyxy(source.boxes))
+                except Exception as exc:  # one image that cannot be processed never stops the job
+                    self._fail_source(item, source, exc)
+                    continue
                 self._store(item, preset, source, variant, _classic_infotext(preset, item.seed, variant.size))
             return
-        for (item, source), (variant, infotext) in zip(sources, self._diffuse(preset, sources), strict=False):
+        # 3. Diffusion: one request for the batch.
+        self._diffuse_batch(preset, sources)
+
+    def _diffuse_batch(self, preset: Preset, sources: list[tuple[JobItem, _Source]]) -> None:
+        """Diffuse and store a batch. When it fails, each image is tried alone, so that only the
+        one that cannot be processed fails; an error about the model stops the job instead."""
+        try:
+            finished = self._diffuse(preset, sources)
+        except _JOB_ERRORS:
+            raise
+        except Exception as exc:
+            if len(sources) == 1:
+                self._fail_source(*sources[0], exc)
+                return
+            logger.warning("job %d: a batch of %d failed (%s); trying its images one by one", self.job_id,
+                           len(sources), exc)
+            for one in sources:
+                if self._stop.is_set():
+                    return
+                self._diffuse_batch(preset, [one])
+            return
+        for (item, source), (variant, infotext) in zip(sources, finished, strict=False):
             self._store(item, preset, source, variant, infotext)
 
     def _diffuse(self, preset: Preset, sources: list[tuple[JobItem, _Source]]) -> list[tuple[Image.Image, str]]:
@@ -466,8 +542,14 @@ class JobRunner:
             self.on_variant(item, record, report)
 
     def _fail(self, item: JobItem, error: str) -> None:
-        logger.warning("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)
+        logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)  # reported by status
         self.project.mark_item_failed(item.id, error)
+
+    def _fail_source(self, item: JobItem, source: _Source, exc: Exception) -> None:
+        """Fail ``item`` because the engine could not process its source image."""
+        if not isinstance(exc, ValueError):  # not an expected failure: keep the traceback in the log
+            logger.error("job %d item %d: unexpected error", self.job_id, item.id, exc_info=exc)
+        self._fail(item, f"{describe_source(self.project, source.record)}: {str(exc) or type(exc).__name__}")
 
     def _record(self, image_id: int) -> ImageRecord:
         source = self._sources.get(image_id)
@@ -475,17 +557,42 @@ class JobRunner:
 
     def _source(self, image_id: int) -> _Source:
         if image_id not in self._sources:
+            record = self.project.get_image(image_id)
+            image = load_source(self.project, record)
             if len(self._sources) >= _SOURCE_CACHE:
                 self._sources.pop(next(iter(self._sources)))
-            record = self.project.get_image(image_id)
-            with Image.open(self.project.image_path(record)) as opened:
-                image = opened.convert("RGB")
             self._sources[image_id] = _Source(record, image, self.project.boxes(image_id))
         return self._sources[image_id]
 
 
 def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
     return [(box.x1, box.y1, box.x2, box.y2) for box in boxes]
+
+
+def describe_source(project: Project, record: ImageRecord) -> str:
+    """``source image 7 (bin_03.jpg, file /p/images/ab12….jpg)``: names the file for messages."""
+    return f"source image {record.id} ({record.original_name}, file {project.image_path(record)})"
+
+
+def load_source(project: Project, record: ImageRecord) -> Image.Image:
+    """The pixels of a job's source image, RGB. ``ValueError`` naming the file when it is too
+    large (more pixels than Pillow's decompression-bomb limit), missing, not decodable, or not
+    the image the project recorded (its size changed: it was replaced outside sdaug)."""
+    where = describe_source(project, record)
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and record.width * record.height > limit:
+        raise ValueError(f"{where}: {record.width}x{record.height} is too large (more than {limit} pixels); "
+                         "import a smaller copy of it")
+    try:
+        with Image.open(project.image_path(record)) as opened:
+            if opened.size != (record.width, record.height):
+                raise ValueError(f"{where}: the file is {opened.width}x{opened.height} but the image was imported "
+                                 f"as {record.width}x{record.height}; it was changed outside sdaug, import it again")
+            return opened.convert("RGB")
+    except FileNotFoundError:
+        raise ValueError(f"{where}: the file is missing; import the image again") from None
+    except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{where}: the file cannot be decoded ({exc}); import the image again") from exc
 
 
 def _classic_infotext(preset: Preset, seed: int, size: tuple[int, int]) -> str:

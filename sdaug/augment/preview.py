@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from sdaug.augment.classic import apply_classic
 from sdaug.augment.drift import check_variant
-from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES, ENGINES
+from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES, ENGINES, load_source
 from sdaug.augment.presets import Preset, get_preset
 from sdaug.dataset.store import ImageFilter, Project
 from sdaug.settings import Settings
@@ -90,8 +90,7 @@ def _samples(source: Project | Sequence[Image.Image], n: int,
     picks = sorted({ids[round(k * (len(ids) - 1) / max(1, n - 1))] for k in range(min(n, len(ids)))})
     samples = []
     for image_id in picks:
-        with Image.open(source.image_path(image_id)) as opened:
-            image = opened.convert("RGB")
+        image = load_source(source, source.get_image(image_id))  # a ValueError naming a spoiled file
         samples.append((image, [(b.x1, b.y1, b.x2, b.y2) for b in source.boxes(image_id)]))
     return samples, len(ids)
 

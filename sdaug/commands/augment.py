@@ -1,15 +1,27 @@
 """``sdaug augment --project DIR --preset NAME [--preset NAME ...] --variants N [--engine ...]``.
 
 Running the same command again resumes the same job (its key is a hash of the options that
-change what is made). ``--status`` prints the progress of every job of the project. Ctrl-C
-stops after the current image; nothing finished is lost.
+change what is made) and tries its failed images again, up to a limit of tries per image;
+``--retry-failed`` tries them again past the limit. ``--status`` prints the progress of every
+job of the project. Ctrl-C stops after the current image; nothing finished is lost. The exit
+status is 0 only when every image of the job was made.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from sdaug.augment.jobs import JobRunner, JobSpec, JobStatus, create_job, format_duration, job_report
+from sdaug.augment.jobs import (
+    MAX_ITEM_ATTEMPTS,
+    JobRunner,
+    JobSpec,
+    JobStatus,
+    create_job,
+    failure_lines,
+    format_duration,
+    job_report,
+    status_of,
+)
 from sdaug.augment.presets import load_all_presets
 from sdaug.dataset.store import Project
 from sdaug.settings import Settings
@@ -35,10 +47,11 @@ def run(args: argparse.Namespace) -> int:
         before = runner.status()
         verb = "resuming" if before.done or before.failed else "starting"
         print(f"job {job.id}: {verb}, {before.total} variants ({', '.join(spec.presets)} × {spec.variants} "
-              f"per source, engine {spec.engine}), {before.done} already done", flush=True)
+              f"per source, engine {spec.engine}), {before.done} already done"
+              + (f", {before.failed} failed before" if before.failed else ""), flush=True)
 
         # 2. Run it in the background and print progress until it ends or Ctrl-C.
-        runner.start()
+        runner.start(retry_failed=args.retry_failed)
         try:
             while not runner.join(timeout=PRINT_EVERY_S):
                 print(runner.status().line(), flush=True)
@@ -55,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {status.error}")
             print("fix it and run the same command again to resume")
             return 1
-        return 0 if status.failed == 0 else 1
+        return 0 if status.state == "done" else 1
 
 
 def _print_status(project: Project) -> int:
@@ -65,11 +78,9 @@ def _print_status(project: Project) -> int:
         return 0
     for job in jobs:
         spec = JobSpec.from_config(job.config)
-        progress = project.job_progress(job.id)
         print(f"job {job.id} [{job.state}]: {', '.join(spec.presets)} × {spec.variants}, engine {spec.engine}"
               f"{', model ' + spec.model if spec.model else ''}")
-        _print_job(project, JobStatus(job_id=job.id, state=job.state, total=progress.total, done=progress.done,
-                                      failed=progress.failed, pending=progress.pending))
+        _print_job(project, status_of(project, job.id))
     return 0
 
 
@@ -82,3 +93,12 @@ def _print_job(project: Project, status: JobStatus) -> None:
     for r in rows:
         rate = f"{100 * r.pass_rate:.0f}%" if r.pass_rate is not None else "-"
         print(f"  {r.preset:<{width}}  {r.total:>6} {r.done:>6} {r.failed:>6} {r.passed:>6} {r.review:>6}  {rate:>9}")
+    if status.failed:
+        print(f"  failed images ({status.failed}):")
+        for line in failure_lines(project, status.job_id):
+            print(f"    {line}")
+        if status.failed > status.gave_up:
+            print("  run the same command again to try them again")
+        if status.gave_up:
+            print(f"  {status.gave_up} failed {MAX_ITEM_ATTEMPTS} times; fix them and run the same command "
+                  "with --retry-failed to try them again")

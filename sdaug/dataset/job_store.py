@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-import uuid
 from collections.abc import Iterable
 
 from PIL import Image
@@ -31,7 +29,7 @@ from sdaug.dataset.records import (
     job_from_row,
 )
 from sdaug.dataset.schema import IMAGE_COLUMNS, ITEM_COLUMNS
-from sdaug.prompts.metadata import save_png
+from sdaug.prompts.metadata import encode_png, write_atomic
 
 
 class JobStore:
@@ -98,16 +96,19 @@ class JobStore:
                            failed=counts["failed"])
 
     def mark_item_failed(self, item_id: int, error: str) -> None:
+        """Mark a job item failed with ``error`` and count the attempt."""
         with self._write() as conn:
-            if conn.execute("UPDATE job_items SET state = 'failed', error = ? WHERE id = ? AND state != 'done'",
-                            (str(error), item_id)).rowcount == 0:
+            if conn.execute("UPDATE job_items SET state = 'failed', error = ?, attempts = attempts + 1 "
+                            "WHERE id = ? AND state != 'done'", (str(error), item_id)).rowcount == 0:
                 raise ValueError(f"job item {item_id} does not exist or is already done")
 
-    def retry_failed(self, job_id: int) -> int:
-        """Put the failed items of a job back to pending; returns how many."""
+    def retry_failed(self, job_id: int, max_attempts: int | None = None) -> int:
+        """Put the failed items of a job back to pending, only those that failed fewer than
+        ``max_attempts`` times when it is given; returns how many. Their attempts are kept."""
         with self._write() as conn:
             return conn.execute("UPDATE job_items SET state = 'pending', error = NULL "
-                                "WHERE job_id = ? AND state = 'failed'", (job_id,)).rowcount
+                                "WHERE job_id = ? AND state = 'failed' AND (? IS NULL OR attempts < ?)",
+                                (job_id, max_attempts, max_attempts)).rowcount
 
     def add_variant(self, source_id: int, image: Image.Image, *, preset: str, seed: int | None, params: str,
                     boxes: Iterable[Box], status: str, job_item_id: int | None = None,
@@ -122,11 +123,10 @@ class JobStore:
         box_list = [clamp_box(b, image.width, image.height) for b in boxes]
         # 1. The file first, named by its hash: a crash after this leaves at most an unreferenced
         #    file, which the retried item replaces (same seed, same bytes, same name).
-        tmp = self.images_dir / f".variant-{uuid.uuid4().hex}.png"
-        save_png(image, tmp, params)
-        sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
+        data = encode_png(image, params)
+        sha = hashlib.sha256(data).hexdigest()
         file_name = sha + ".png"
-        os.replace(tmp, self.images_dir / file_name)
+        write_atomic(self.images_dir / file_name, lambda handle: handle.write(data))
         # 2. Row, boxes and job item in one transaction.
         with self._write() as conn:
             if job_item_id is not None:

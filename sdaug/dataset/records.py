@@ -14,7 +14,8 @@ STATUSES = ("unlabelled", "labelled", "review", "reviewed", "rejected")
 SPLITS = ("train", "val", "test")
 ORIGINS = ("manual", "carried", "auto")
 ITEM_STATES = ("pending", "done", "failed")
-JOB_STATES = ("pending", "running", "stopped", "done")
+# "failed": every item was tried, some failed (a job is "done" only when all its items are).
+JOB_STATES = ("pending", "running", "stopped", "done", "failed")
 KINDS = ("source", "variant")
 
 # Distinct, readable on photos; cycled when there are more classes.
@@ -56,10 +57,6 @@ class Box:
     @property
     def height(self) -> float:
         return self.y2 - self.y1
-
-    @property
-    def area(self) -> float:
-        return self.width * self.height
 
 
 @dataclass(frozen=True)
@@ -180,6 +177,7 @@ class JobItem:
     state: str
     image_id: int | None
     error: str | None
+    attempts: int = 0  # how many times the item failed
 
 
 @dataclass(frozen=True)

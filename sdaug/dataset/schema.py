@@ -69,6 +69,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             UNIQUE (job_id, source_image_id, preset, variant_index))""",
         "CREATE INDEX job_items_state ON job_items(job_id, state, id)",
     ),
+    (
+        # How many times a job item failed: a run retries failed items until the limit
+        # (sdaug.augment.jobs.MAX_ITEM_ATTEMPTS). An item failed before counts as one attempt.
+        "ALTER TABLE job_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "UPDATE job_items SET attempts = 1 WHERE state = 'failed'",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -80,7 +86,7 @@ IMAGE_COLUMNS = ("images.id, file_name, sha256, width, height, split, status, so
                  "condition, seed, params, original_name, created_at, "
                  "(SELECT COUNT(*) FROM boxes b WHERE b.image_id = images.id) AS box_count")
 BOX_COLUMNS = "class_id, x1, y1, x2, y2, origin, drift, needs_review, id, image_id"
-ITEM_COLUMNS = "id, job_id, source_image_id, preset, variant_index, seed, state, image_id, error"
+ITEM_COLUMNS = "id, job_id, source_image_id, preset, variant_index, seed, state, image_id, error, attempts"
 
 
 def migrate(conn: sqlite3.Connection, db_path: Path) -> None:

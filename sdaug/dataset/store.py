@@ -58,7 +58,8 @@ refused with ``ValueError``::
 Setting boxes on an ``unlabelled`` image marks it ``labelled`` (unless ``status`` is given).
 
 Augmentation jobs (``Job``: id, key, config dict, created_at, state; ``JobItem``: id, job_id,
-source_image_id, preset, variant_index, seed, state pending|done|failed, image_id, error)::
+source_image_id, preset, variant_index, seed, state pending|done|failed, image_id, error,
+attempts: how many times it failed)::
 
     project.create_job(key, config, items: Iterable[JobItemSpec]) -> Job   # idempotent on key
     project.get_job(job_id) / job_by_key(key) -> Job | None; project.jobs() -> list[Job]
@@ -66,8 +67,8 @@ source_image_id, preset, variant_index, seed, state pending|done|failed, image_i
     project.pending_items(job_id, limit=None) -> list[JobItem]
     project.job_items(job_id, state=None) -> list[JobItem]
     project.job_progress(job_id) -> JobProgress(total, pending, done, failed)
-    project.mark_item_failed(item_id, error)
-    project.retry_failed(job_id) -> int                  # failed items back to pending
+    project.mark_item_failed(item_id, error)             # counts the attempt
+    project.retry_failed(job_id, max_attempts=None) -> int   # failed items (under the limit) back to pending
     project.add_variant(source_id, image, *, preset, seed, params, boxes, status,
                         job_item_id=None, condition=None) -> ImageRecord
     project.variants(source_id) -> list[ImageRecord]
@@ -442,14 +443,6 @@ class Project(JobStore):
                 raise ValueError(f"image id {image_id} does not exist in this project")
             conn.execute("UPDATE images SET split = ? WHERE source_image_id = ?", (split, image_id))
         return self.get_image(image_id)
-
-    def set_splits(self, splits: dict[int, str]) -> None:
-        """Set many images' splits in one transaction (used by a ratio split)."""
-        for split in splits.values():
-            check_choice("split", split, SPLITS)
-        with self._write() as conn:
-            conn.executemany("UPDATE images SET split = ? WHERE id = ?",
-                             [(split, image_id) for image_id, split in splits.items()])
 
     def delete_image(self, image_id: int) -> None:
         """Delete an image with its boxes and its file. Its variants stay (their source is cleared)."""

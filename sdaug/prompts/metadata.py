@@ -4,17 +4,24 @@ Pillow reads and writes both containers; this module only adds the EXIF UserComm
 (an 8-byte charset prefix, then the text), which Pillow leaves to the caller. A1111 writes
 ``UNICODE\\0`` + UTF-16 big-endian (piexif's convention); some tools write little-endian, so
 reading guesses the byte order when there is no byte-order mark.
+
+:func:`write_atomic` names its temporary files ``.tmp-<pid>-<name>.*`` after the writing process,
+so that :func:`temp_file_is_orphaned` can tell the leftovers of a killed writer (its process is
+gone; psutil checks) from a file another process is writing right now.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+import psutil
 from PIL import ExifTags, Image, PngImagePlugin, UnidentifiedImageError
 
 PNG_KEY = "parameters"
@@ -22,6 +29,8 @@ _UNICODE_PREFIX = b"UNICODE\0"
 _ASCII_PREFIX = b"ASCII\0\0\0"
 _JIS_PREFIX = b"JIS\0\0\0\0\0"
 _UNDEFINED_PREFIX = b"\0" * 8
+TEMP_PREFIX = ".tmp-"
+_TEMP_OWNER = re.compile(r"^\.tmp-(\d+)-")
 
 
 def read_infotext(source: str | Path | Image.Image) -> str | None:
@@ -45,10 +54,18 @@ def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
     crash never leaves a half-written image at ``path``.
     """
     path = Path(path)
+    data = encode_png(image, infotext)
+    write_atomic(path, lambda handle: handle.write(data))
+    return path
+
+
+def encode_png(image: Image.Image, infotext: str) -> bytes:
+    """The PNG file of ``image`` with ``infotext`` in its ``parameters`` chunk, as bytes."""
     info = PngImagePlugin.PngInfo()
     info.add_text(PNG_KEY, infotext)
-    write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def exif_with_infotext(infotext: str) -> bytes:
@@ -99,10 +116,12 @@ def _utf16_codec(body: bytes) -> str:
 
 
 def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Call ``write(handle)`` on a temporary file beside ``path`` (named ``.tmp-<name>.*``), sync it
-    to disk, then move it to ``path``: a crash leaves the old file or the new one, never half of one."""
+    """Call ``write(handle)`` on a temporary file beside ``path`` (named ``.tmp-<pid>-<name>.*``), sync
+    it to disk, then move it to ``path``: a crash leaves the old file or the new one, never half of one
+    (and at most a temporary file, which :func:`temp_file_is_orphaned` recognises)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{path.name}.", suffix=".tmp")
+    descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-{path.name}.",
+                                             suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             write(handle)
@@ -113,3 +132,15 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+
+
+def temp_file_is_orphaned(path: Path) -> bool:
+    """True when ``path``, a temporary file of :func:`write_atomic`, has no writer any more: the
+    process named in it has ended (killed mid-write), so nobody will move or remove it. A file
+    of a live process (this one included) may be being written and is not orphaned. Names
+    without a process id (sdaug versions before it was added) count as orphaned."""
+    match = _TEMP_OWNER.match(path.name)
+    if match is None:
+        return True
+    pid = int(match[1])
+    return pid != os.getpid() and not psutil.pid_exists(pid)

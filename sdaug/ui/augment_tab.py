@@ -6,7 +6,9 @@ creates the job (or finds the same one: starting again resumes it) and runs it i
 background :class:`~sdaug.augment.jobs.JobRunner`, which lives in the server, not in the
 browser tab: closing or reloading the page does not stop it, and the page shows the project's
 latest job again on reload; "Start" with no preset ticked resumes that job (after a Stop or a
-restart of the app). A ``gr.Timer`` polls the progress while a job runs.
+restart of the app), trying its failed images again up to the limit of tries; "Retry failed"
+tries them again past it. The status names each failed image and why. A ``gr.Timer`` polls the
+progress while a job runs.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ import gradio as gr
 
 from sdaug.augment.jobs import (
     ENGINES,
+    MAX_ITEM_ATTEMPTS,
     JobSpec,
     JobStatus,
     create_job,
+    failure_lines,
     format_duration,
     job_report,
     runner_for,
@@ -46,6 +50,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.preview": ("👁 Preview on 4 images", "👁 用 4 张图预览"),
     "job.start": ("▶ Start / resume", "▶ 开始 / 继续"),
     "job.stop": ("■ Stop", "■ 停止"),
+    "job.retry": ("↻ Retry failed images", "↻ 重试失败的图片"),
     "job.grid": ("Preview (green box: passes the drift check; red: goes to review)",
                  "预览（绿框：通过偏移检查；红框：需要审核）"),
     "job.progress": ("Progress", "进度"),
@@ -62,6 +67,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.state.stopping": ("stopping", "正在停止"),
     "job.state.stopped": ("stopped", "已停止"),
     "job.state.done": ("done", "已完成"),
+    "job.state.failed": ("finished with failures", "已结束（有失败项）"),
+    "job.failures": ("\n\n**{failed} image(s) failed:**\n\n{lines}",
+                     "\n\n**{failed} 张图片失败：**\n\n{lines}"),
+    "job.failures.retry": ("\n\nPress Start to try them again.", "\n\n点“开始”重试。"),
+    "job.failures.gave_up": ("\n\n{n} failed {tries} times: fix them, then press Retry failed images.",
+                             "\n\n{n} 张已失败 {tries} 次：修复后点“重试失败的图片”。"),
     "job.no_job": ("No job yet: choose presets and press Start.", "还没有任务：选择预设后点“开始”。"),
     "job.no_presets": ("Choose at least one preset (or open a project with a stopped job to resume it).",
                        "请至少选择一个预设（或打开有已停止任务的项目以继续该任务）。"),
@@ -135,6 +146,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         preview_button = gr.Button(label("job.preview"))
         start_button = gr.Button(label("job.start"), variant="primary")
         stop_button = gr.Button(label("job.stop"), variant="stop")
+        retry_button = gr.Button(label("job.retry"))
     estimate = gr.Markdown()
     grid = gr.Image(label=label("job.grid"), type="pil", interactive=False, format="jpeg")
     status_md = gr.Markdown(label("job.no_job"))
@@ -164,6 +176,13 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             text += ctx.tr("job.status.message", lang, message=status.message)
         if status.error:
             text += ctx.tr("job.status.error", lang, error=status.error)
+        if status.failed and not runner.running:
+            lines = "\n".join(f"- {line}" for line in failure_lines(project, st.job_id))
+            text += ctx.tr("job.failures", lang, failed=status.failed, lines=lines)
+            if status.failed > status.gave_up:
+                text += ctx.tr("job.failures.retry", lang)
+            if status.gave_up:
+                text += ctx.tr("job.failures.gave_up", lang, n=status.gave_up, tries=MAX_ITEM_ATTEMPTS)
         table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(project, st.job_id)}
         return st, text, gr.update(value=table, visible=True), gr.Timer(active=runner.running)
 
@@ -198,11 +217,15 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             job_id = st.job_id
         else:
             raise ctx.user_error("job.no_presets", request)
+        return run_job(project, st, job_id, False, request)
+
+    def run_job(project: Project, st: AugmentState, job_id: int, retry_failed: bool,
+                request: gr.Request) -> tuple[Any, ...]:
         st.job_id = job_id
         runner = runner_for(project, job_id, ctx.settings)
         if runner.spec.engine == "diffusion" and runner.manager is None:
             runner.manager = ctx.manager  # share the app's model cache instead of loading a second copy
-        runner.start()
+        runner.start(retry_failed=retry_failed)
         return show(project, st, request)
 
     outputs = [state, status_md, report, timer]
@@ -216,6 +239,17 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         return show(project, st, request)
 
     stop_button.click(on_stop, [state, folder], outputs, **api)
+
+    @ctx.handle_errors
+    def on_retry(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
+        """Run the job shown again, trying all its failed images (also those past the limit)."""
+        project = project_of(text)
+        job_id = st.job_id if st.job_id is not None else latest_job(project)
+        if job_id is None:
+            raise ctx.user_error("job.no_job", request)
+        return run_job(project, st, job_id, True, request)
+
+    retry_button.click(on_retry, [state, folder], outputs, **api)
 
     @ctx.handle_errors
     def on_tick(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:

@@ -4,10 +4,13 @@ restart through the CLI, YOLO export of the variants, diffusion with the tiny mo
 from __future__ import annotations
 
 import os
+import re
 import signal
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +18,9 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL import ImageFilter as PILImageFilter
 
+from sdaug.augment import jobs
 from sdaug.augment.jobs import (
-    STALE_TEMP_S,
+    MAX_ITEM_ATTEMPTS,
     JobRunner,
     JobSpec,
     carry_boxes,
@@ -181,8 +185,8 @@ def test_cli_job_killed_with_sigkill_resumes_without_duplicates_or_gaps(tmp_path
     killed_at = project.job_progress(job.id)
     assert stopped_at.done + 10 <= killed_at.done < 80, f"kill -9 did not land part-way ({killed_at})"
     assert project.get_job(job.id).state == "running"  # killed: nobody said stopped
-    time.sleep(STALE_TEMP_S)  # a temp file the kill may have left is removed once it is this old
-    # 3. Run the same command again: it resumes the same job and finishes it.
+    # 3. Run the same command again at once: it resumes the same job, finishes it and removes
+    #    any temp file the kill left (check_variants: no stray files).
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"job {job.id}: resuming" in result.stdout and "pass rate" in result.stdout
@@ -209,6 +213,9 @@ def test_preview_grid_and_estimate(tmp_path: Path) -> None:
     images = [Image.open(project.image_path(r)) for r in project.list_images(0, 2)]
     grid2, _ = preview(images, ["sandstorm"], engine="classic", n=4)
     assert grid2.height < grid.height
+    path, _ = poison(project, project.image_ids()[0], "truncated")
+    with pytest.raises(ValueError, match=re.escape(f"file {path}): the file cannot be decoded")):
+        preview(project, ["fog"], engine="classic", n=4)
 
 
 @pytest.fixture
@@ -240,6 +247,40 @@ def test_diffusion_job_with_the_tiny_model(tmp_path: Path, tiny_settings: Settin
     assert grid.size == (3 * 192, 18 + 2 * 192) and estimate > 0
 
 
+def test_diffusion_job_with_poisoned_sources_makes_all_the_others(tmp_path: Path, tiny_settings: Settings) -> None:
+    project = make_project(tmp_path / "p", n_images=4)
+    ids = project.image_ids()
+    spoiled = {ids[1]: poison(project, ids[1], "garbage")[0], ids[2]: poison(project, ids[2], "huge")[0]}
+    # Two sources wider than the engine allows (4096 px): they share a batch, which fails.
+    bin_class = project.classes()[0]
+    for index in range(2):
+        path = tmp_path / f"wide{index}.png"
+        Image.new("RGB", (4104, 16), (40 * index, 90, 120)).save(path)
+        record = project.add_image(path, boxes=[Box(bin_class.id, 10, 2, 60, 14)]).record
+        spoiled[record.id] = project.image_path(record)
+    spec = JobSpec(presets=("test_fog", "test_night"), variants=1, engine="diffusion", model="tiny", batch_size=2)
+    job = create_job(project, spec, tiny_settings)
+    status = JobRunner(project, job.id, settings=tiny_settings).run()
+    assert (status.state, status.total, status.done, status.failed, status.error) == ("failed", 12, 4, 8, None)
+    failed = failed_by_source(project, job.id)
+    assert sorted(failed) == sorted(spoiled) and all(len(errors) == 2 for errors in failed.values())
+    for image_id, errors in failed.items():
+        assert all(str(spoiled[image_id]) in error for error in errors), errors
+    assert all("cannot be decoded" in e for e in failed[ids[1]])
+    assert all("the file is 5000x5000 but the image was imported as 64x64" in e for e in failed[ids[2]])
+    assert all("width must be from 8 to 4096, got 4104" in e for e in failed[max(spoiled)])
+    for image_id in (ids[0], ids[3]):
+        assert sorted(v.preset for v in project.variants(image_id)) == ["test_fog", "test_night"]
+
+
+def test_a_missing_model_stops_the_job_without_failing_images(tmp_path: Path, tiny_settings: Settings) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("test_fog",), engine="diffusion", model="no-such-model"), tiny_settings)
+    status = JobRunner(project, job.id, settings=tiny_settings).run()
+    assert (status.state, status.done, status.failed, status.pending) == ("stopped", 0, 0, 2)
+    assert "'no-such-model' not found" in (status.error or "")
+
+
 def test_runner_for_shares_one_runner_per_job(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", n_images=1)
     job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
@@ -249,14 +290,178 @@ def test_runner_for_shares_one_runner_per_job(tmp_path: Path) -> None:
     assert again is first and first.manager is manager
 
 
-def test_temp_files_of_interrupted_writes_are_removed_once_stale(tmp_path: Path) -> None:
-    project = make_project(tmp_path / "p", n_images=1)
-    old, fresh = project.images_dir / ".tmp-old.png", project.images_dir / ".tmp-fresh.png"
-    old.write_bytes(b"half a png")
-    fresh.write_bytes(b"being written")
-    os.utime(old, (time.time() - 60, time.time() - 60))
-    assert clean_stale_temp_files(project) == 1
-    assert not old.exists() and fresh.exists()
+# A process that writes a file in images/ with write_atomic and waits, mid-write, until the file
+# named by its second argument exists.
+_WRITER = """
+import pathlib, sys, time
+from sdaug.prompts.metadata import write_atomic
+target, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+def write(handle):
+    handle.write(b"the first half of an image")
+    handle.flush()
+    while not go.exists():
+        time.sleep(0.01)
+    handle.write(b" and the second half")
+write_atomic(target, write)
+"""
+
+
+def start_writer(project: Project, name: str, go: Path) -> tuple[subprocess.Popen, Path]:
+    """A writer process stopped mid-write, and its temp file."""
+    process = subprocess.Popen([sys.executable, "-c", _WRITER, str(project.images_dir / name), str(go)])
+    deadline = time.monotonic() + 60
+    while not (temps := list(project.images_dir.glob(f".tmp-{process.pid}-{name}.*"))):
+        assert time.monotonic() < deadline and process.poll() is None, "the writer did not start"
+        time.sleep(0.01)
+    return process, temps[0]
+
+
+def test_leftovers_of_a_killed_run_are_removed_when_the_next_run_starts_at_once(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    go = tmp_path / "go"
+    # 1. A writer killed mid-write leaves its temp file; an older sdaug left a variant's temp
+    #    file (and a temp file without a process id); all of them are seconds old at most.
+    killed, killed_temp = start_writer(project, "killed.png", tmp_path / "never")
+    killed.kill()
+    killed.wait()
+    legacy = [project.images_dir / ".variant-0123abcd.png", project.images_dir / ".tmp-ab12.png.x1y2.tmp"]
+    for path in legacy:
+        path.write_bytes(b"half a png")
+    # 2. Another process is writing right now, and so is this one: their temp files stay.
+    live, live_temp = start_writer(project, "live.png", go)
+    own_temp = project.images_dir / f".tmp-{os.getpid()}-own.png.abcd.tmp"
+    own_temp.write_bytes(b"being written")
+    # 3. The next run, at once: the killed run's leftovers go, the live writers' files stay.
+    assert JobRunner(project, job.id).run().state == "done"
+    assert not killed_temp.exists() and not any(path.exists() for path in legacy)
+    assert live_temp.exists() and own_temp.exists()
+    go.touch()
+    assert live.wait(timeout=60) == 0
+    assert (project.images_dir / "live.png").read_bytes() == b"the first half of an image and the second half"
+    assert not live_temp.exists()
+    own_temp.unlink()
+    assert clean_stale_temp_files(project) == 0
+
+
+def huge_png(width: int, height: int) -> bytes:
+    """A small PNG file whose header says ``width`` x ``height`` (a decompression bomb)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
+
+
+def poison(project: Project, image_id: int, how: str) -> tuple[Path, bytes]:
+    """Spoil a source image's file behind the store's back; returns its path and original bytes."""
+    path = project.image_path(image_id)
+    original = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(original[: len(original) // 2])
+    elif how == "garbage":
+        path.write_bytes(b"not an image at all" * 50)
+    elif how == "bomb":
+        path.write_bytes(huge_png(30_000, 30_000))
+    elif how == "huge":
+        path.write_bytes(huge_png(5000, 5000))
+    else:
+        path.unlink()
+    return path, original
+
+
+def failed_by_source(project: Project, job_id: int) -> dict[int, list[str]]:
+    failed: dict[int, list[str]] = {}
+    for item in project.job_items(job_id, "failed"):
+        failed.setdefault(item.source_image_id, []).append(item.error or "")
+    return failed
+
+
+def test_poisoned_sources_fail_their_own_items_and_are_retried_up_to_the_limit(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=6)
+    spec = JobSpec(presets=("fog", "night"), variants=2, engine="classic")
+    job = create_job(project, spec)
+    ids = project.image_ids()
+    spoiled = {ids[1]: poison(project, ids[1], "truncated"), ids[2]: poison(project, ids[2], "bomb"),
+               ids[3]: poison(project, ids[3], "deleted")}
+    # 1. Every image that can be made is made; the spoiled ones fail their own 4 items each,
+    #    with a message naming the file; the job is not done.
+    status = JobRunner(project, job.id).run()
+    assert (status.state, status.total, status.done, status.failed, status.pending) == ("failed", 24, 12, 12, 0)
+    assert status.error is None and project.get_job(job.id).state == "failed"
+    failed = failed_by_source(project, job.id)
+    assert sorted(failed) == sorted(spoiled) and all(len(errors) == 4 for errors in failed.values())
+    for image_id, phrase in ((ids[1], "cannot be decoded"), (ids[2], "cannot be decoded"), (ids[3], "missing")):
+        assert all(str(spoiled[image_id][0]) in e and phrase in e for e in failed[image_id]), failed[image_id]
+    for image_id in (ids[0], *ids[4:]):
+        assert len(project.variants(image_id)) == 4
+    assert {r.preset: (r.done, r.failed) for r in job_report(project, job.id)} == {"fog": (6, 6), "night": (6, 6)}
+    # 2. Running again tries the failed items again, until each failed MAX_ITEM_ATTEMPTS times.
+    for attempts in range(2, MAX_ITEM_ATTEMPTS + 2):
+        status = JobRunner(project, job.id).run()
+        assert (status.state, status.done, status.failed) == ("failed", 12, 12)
+        tries = {item.attempts for item in project.job_items(job.id, "failed")}
+        assert tries == {min(attempts, MAX_ITEM_ATTEMPTS)}
+    assert status.gave_up == 12
+    # 3. A forced retry tries them past the limit: the mended files make their variants.
+    for image_id in (ids[1], ids[3]):
+        path, original = spoiled[image_id]
+        path.write_bytes(original)
+    status = JobRunner(project, job.id).run(retry_failed=True)
+    assert (status.state, status.done, status.failed, status.gave_up) == ("failed", 20, 4, 4)
+    assert list(failed_by_source(project, job.id)) == [ids[2]]
+    assert {item.attempts for item in project.job_items(job.id, "failed")} == {MAX_ITEM_ATTEMPTS + 1}
+    path, original = spoiled[ids[2]]
+    path.write_bytes(original)
+    assert JobRunner(project, job.id).run().failed == 4  # past the limit: only a forced retry runs them
+    status = JobRunner(project, job.id).run(retry_failed=True)
+    assert (status.state, status.done, status.failed, status.gave_up) == ("done", 24, 0, 0)
+    check_variants(project, job.id, 6, spec.presets, 2)
+
+
+def test_too_large_sources_and_engine_errors_fail_one_image_each(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    big = tmp_path / "big.png"
+    Image.new("RGB", (80, 80), (90, 90, 90)).save(big)
+    big_id = project.add_image(big, boxes=[Box(project.classes()[0].id, 5, 5, 40, 40)]).record.id
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 64x64 sources pass, 80x80 does not
+    broken_id = project.image_ids()[1]
+
+    def classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
+        if seed == project.job_items(job.id)[1].seed:
+            raise RuntimeError("the effect broke")
+        return image
+
+    monkeypatch.setattr(jobs, "apply_classic", classic)
+    status = JobRunner(project, job.id).run()
+    assert (status.state, status.done, status.failed) == ("failed", 2, 2)
+    failed = failed_by_source(project, job.id)
+    assert failed[big_id] == [f"source image {big_id} (big.png, file {project.image_path(big_id)}): 80x80 is too "
+                              "large (more than 5000 pixels); import a smaller copy of it"]
+    assert failed[broken_id] == [f"source image {broken_id} (img_001.png, file {project.image_path(broken_id)}): "
+                                 "the effect broke"]
+
+
+def test_cli_reports_a_job_with_failures_as_not_done_and_retries_it(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    path, original = poison(project, project.image_ids()[1], "truncated")
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+               "--engine", "classic"]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "failed: 2/3 done, 1 failed" in first.stdout and str(path) in first.stdout
+    assert "run the same command again to try them again" in first.stdout
+    status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "job 1 [failed]" in status.stdout and "2/3 done, 1 failed" in status.stdout and str(path) in status.stdout
+    path.write_bytes(original)
+    again = subprocess.run([*command, "--retry-failed"], env=env, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 already done, 1 failed before" in again.stdout and "done: 3/3 done, 0 failed" in again.stdout
+    status = subprocess.run([*command[:6], "--status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "job 1 [done]" in status.stdout and "failed images" not in status.stdout
 
 
 def test_carried_boxes_are_scaled_to_the_variant_size() -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -96,9 +99,10 @@ def test_tabs_build_with_localised_preset_titles(ctx: AppContext) -> None:
     assert ctx.tr(augment_tab.preset_key("lighting", "dusk"), "zh") == "黄昏"
 
 
-def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, ctx: AppContext,
-                                                                project: Project) -> None:
-    """Start (classic engine) returns at once; polling (the timer's handler) sees the job finish."""
+@contextlib.contextmanager
+def served(ctx: AppContext) -> Iterator[tuple[Any, dict[str, int]]]:
+    """The Dataset tab served by a real Gradio server: a gradio_client ``Client`` and the
+    handlers' ``fn_index`` by name."""
     from gradio_client import Client
 
     with gr.Blocks() as demo, gr.Tab("Dataset"):
@@ -107,17 +111,45 @@ def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, c
     demo.queue()
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, i18n=ctx.build_i18n())
     try:
-        client = Client(url, verbose=False)
+        yield Client(url, verbose=False), fns
+    finally:
+        demo.close()
+
+
+def poll_until(client: Any, fns: dict[str, int], folder: Path, text: str) -> tuple[Any, ...]:
+    """Poll the job status (the timer's handler) until it holds ``text``."""
+    deadline = time.monotonic() + 60
+    while text not in (status := client.predict(str(folder), fn_index=fns["on_tick"]))[0]:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    return status
+
+
+def test_start_runs_in_the_background_and_the_timer_follows_it(ctx: AppContext, project: Project) -> None:
+    """Start (classic engine) returns at once; polling (the timer's handler) sees the job finish."""
+    with served(ctx) as (client, fns):
         started = client.predict(str(project.folder), ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
         assert started[0].startswith("Job #1")
-        deadline = time.monotonic() + 60
-        while " · done · " not in (status := client.predict(str(project.folder), fn_index=fns["on_tick"]))[0]:
-            assert time.monotonic() < deadline, status
-            time.sleep(0.2)
+        status = poll_until(client, fns, project.folder, " · done · ")
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
         resumed = client.predict(str(project.folder), [], [], 1, "classic", "", fn_index=fns["on_start"])
         assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
         assert len(project.jobs()) == 1
-    finally:
-        demo.close()
+
+
+def test_a_job_with_a_spoiled_image_shows_it_and_the_retry_button_finishes_it(ctx: AppContext,
+                                                                            project: Project) -> None:
+    path = project.image_path(project.image_ids()[0])
+    original = path.read_bytes()
+    path.write_bytes(original[: len(original) // 2])  # truncated behind the store's back
+    with served(ctx) as (client, fns):
+        client.predict(str(project.folder), [], ["dusk"], 1, "classic", "", fn_index=fns["on_start"])
+        status = poll_until(client, fns, project.folder, " · finished with failures · ")
+        assert "2/3 done" in status[0] and "1 failed" in status[0]
+        assert "1 image(s) failed" in status[0] and str(path) in status[0] and "Press Start" in status[0]
+        assert status[1]["value"]["data"][0][:3] == ["dusk", "2/3", 1]
+        path.write_bytes(original)
+        client.predict(str(project.folder), fn_index=fns["on_retry"])
+        status = poll_until(client, fns, project.folder, " · done · ")
+        assert "3/3 done" in status[0] and "failed:" not in status[0]

@@ -1,6 +1,9 @@
 """Infotext in image files, A1111 hashes and finding local files by name or hash."""
 
 import hashlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,7 +19,7 @@ from sdaug.prompts import (
     read_infotext,
     save_png,
 )
-from sdaug.prompts.metadata import decode_user_comment, write_atomic
+from sdaug.prompts.metadata import decode_user_comment, temp_file_is_orphaned, write_atomic
 
 INFOTEXT = '雪, (snow:1.2)\nNegative prompt: blur\nSteps: 4, Seed: 1, Size: 64x64, Note: "a, b"'
 
@@ -45,6 +48,16 @@ def test_save_png_replaces_atomically_and_cleans_up_on_error(tmp_path):
         save_png(Image.new("CMYK", (8, 8)), path, "bad mode for PNG")
     assert read_infotext(path) == "second"
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_temp_files_name_their_writer_and_are_orphaned_once_it_has_ended(tmp_path):
+    seen = []
+    write_atomic(tmp_path / "a.png", lambda handle: seen.extend(p.name for p in tmp_path.iterdir()))
+    assert len(seen) == 1 and seen[0].startswith(f".tmp-{os.getpid()}-a.png.")
+    assert not temp_file_is_orphaned(tmp_path / seen[0])  # this process is alive: it may be writing
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    assert temp_file_is_orphaned(tmp_path / f".tmp-{int(ended.stdout)}-a.png.x1.tmp")
+    assert temp_file_is_orphaned(tmp_path / ".tmp-a.png.x1.tmp")  # no writer named: an older sdaug's
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])

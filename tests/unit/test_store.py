@@ -10,6 +10,7 @@ from PIL import Image
 
 from sdaug.dataset.store import (
     DEFAULT_PALETTE,
+    MIGRATIONS,
     SCHEMA_VERSION,
     Box,
     ImageFilter,
@@ -270,3 +271,35 @@ def test_failed_variant_records_nothing(project, classes, photos):
     assert project.job_items(job.id, "failed")[0].error == "out of memory"
     assert project.retry_failed(job.id) == 1
     assert project.job_progress(job.id).pending == 3
+
+
+def test_failed_attempts_are_counted_per_item_and_limit_the_retry(project, photos):
+    source = project.add_image(photos[0]).record
+    job = _job(project, source.id)
+    first, second, _ = project.pending_items(job.id)
+    for _ in range(3):
+        project.mark_item_failed(first.id, "cannot be decoded")
+    project.mark_item_failed(second.id, "cannot be decoded")
+    assert {i.id: i.attempts for i in project.job_items(job.id, "failed")} == {first.id: 3, second.id: 1}
+    assert project.retry_failed(job.id, max_attempts=3) == 1  # the first reached the limit
+    assert [i.id for i in project.job_items(job.id, "failed")] == [first.id]
+    assert project.retry_failed(job.id) == 1  # no limit: all of them, their count kept
+    assert [i.attempts for i in project.job_items(job.id)] == [3, 1, 0]
+    assert project.job_progress(job.id).pending == 3
+
+
+def test_a_version_1_project_gains_attempts_and_its_failed_items_count_one(tmp_path, photos):
+    conn = sqlite3.connect(tmp_path / "project.sqlite")
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO images (file_name, sha256, width, height, created_at) VALUES ('a.png', 'a', 8, 8, 0)")
+    conn.execute("INSERT INTO jobs (key, config, created_at) VALUES ('k', '{}', 0)")
+    conn.executemany("INSERT INTO job_items (job_id, source_image_id, preset, variant_index, seed, state, error) "
+                     "VALUES (1, 1, 'fog', ?, 0, ?, ?)", [(0, "failed", "out of memory"), (1, "pending", None)])
+    conn.commit()
+    conn.close()
+    with Project.open(tmp_path) as p:
+        assert p.read("PRAGMA user_version")[0][0] == SCHEMA_VERSION
+        assert [(i.state, i.error, i.attempts) for i in p.job_items(1)] == [
+            ("failed", "out of memory", 1), ("pending", None, 0)]
