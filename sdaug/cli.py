@@ -109,6 +109,9 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status-filter", dest="status_filter", help="only sources with this review status")
     p.add_argument("--class", dest="class_filter", help="only sources that have a box of this class")
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--semantic-check", nargs="?", const="openai/clip-vit-base-patch32", default="", metavar="CLIP",
+                   help="also check each carried box with CLIP: 'tiny', a folder in <data folder>/models or a "
+                        "hub id (default openai/clip-vit-base-patch32)")
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
     p.add_argument("--retry-failed", action="store_true",
                    help="also try again the failed images that reached the retry limit")

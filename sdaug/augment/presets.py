@@ -44,7 +44,7 @@ _TOP_KEYS = ("title_en", "title_zh", "prompt", "negative_prompt", "strength", "s
              "schedule_type", "cfg_scale", "clip_skip", "control_type", "control_weight", "loras", "drift",
              "classic", "box_strength", "background_strength", "box_feather")
 _REQUIRED = ("title_en", "prompt", "strength", "classic")
-_DRIFT_KEYS = ("box_min", "image_min")
+_DRIFT_KEYS = ("box_min", "image_min", "semantic_drop")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ class DriftThresholds:
 
     box_min: float = 0.5
     image_min: float = 0.45
+    # The CLIP check (a job run with a semantic model): a box fails when its class's probability
+    # fell by more than this share of the source's, or another class became the best match.
+    semantic_drop: float = 0.5
 
 
 @dataclass
@@ -242,6 +245,8 @@ def _preset_from_table(data: Mapping[str, object], *, name: str, kind: str, path
         drift=DriftThresholds(
             box_min=_number("[drift] box_min", drift.get("box_min", DriftThresholds.box_min), 0.0, 1.0),
             image_min=_number("[drift] image_min", drift.get("image_min", DriftThresholds.image_min), 0.0, 1.0),
+            semantic_drop=_number("[drift] semantic_drop", drift.get("semantic_drop", DriftThresholds.semantic_drop),
+                                  0.0, 1.0),
         ),
         classic=validate_classic(classic),
         box_strength=_optional_number(data, "box_strength"),
