@@ -16,6 +16,7 @@ step-end callback because the stock img2img pipelines have no per-pixel strength
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -40,9 +41,11 @@ class RegionDenoiser:
 
     def _frozen_steps(self, latent_size: tuple[int, int]) -> torch.Tensor:
         """(images, 1, h, w): for how many steps each latent pixel follows the noised source."""
+        # The feather is in image pixels: the same soft edge at the latents' resolution.
+        region = replace(self.region, feather=round(self.region.feather * latent_size[0] / self.box_space[0]))
         frozen = []
         for image_boxes in self.boxes:
-            strength = strength_map(latent_size, scale_boxes(image_boxes, self.box_space, latent_size), self.region)
+            strength = strength_map(latent_size, scale_boxes(image_boxes, self.box_space, latent_size), region)
             own = np.floor(self.steps * strength + 1e-9).astype(np.int64)
             frozen.append(self.started - np.clip(own, 0, self.started))
         return torch.from_numpy(np.stack(frozen)[:, None])
