@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_status(project: Project) -> int:
-    jobs = project.jobs()
+    jobs = project.jobs("augment")
     if not jobs:
         print("no augmentation jobs in this project yet")
         return 0

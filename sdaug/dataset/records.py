@@ -53,6 +53,8 @@ class Box:
     image_id: int | None = None
     semantic: float | None = None  # CLIP probability of its class in a variant (None: not checked)
     semantic_note: str = ""  # JSON: {"source": score, "best": class, "reason": words} when checked
+    score: float | None = None  # a proposal's detector score (origin "auto"; kept once accepted)
+    detector: str = ""  # the detector that proposed it
 
     @property
     def width(self) -> float:
@@ -236,7 +238,7 @@ def box_from_row(row: sqlite3.Row) -> Box:
     return Box(class_id=row["class_id"], x1=row["x1"], y1=row["y1"], x2=row["x2"], y2=row["y2"],
                origin=row["origin"], drift=row["drift"], needs_review=bool(row["needs_review"]),
                id=row["id"], image_id=row["image_id"], semantic=row["semantic"],
-               semantic_note=row["semantic_note"])
+               semantic_note=row["semantic_note"], score=row["score"], detector=row["detector"])
 
 
 def job_from_row(row: sqlite3.Row) -> Job:

@@ -82,6 +82,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE boxes ADD COLUMN semantic REAL",
         "ALTER TABLE boxes ADD COLUMN semantic_note TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE classes ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+        # Proposals of a detector (origin 'auto'): their score and the detector's name; and how
+        # unsure the detector was about an image (the order of "next image to label").
+        "ALTER TABLE boxes ADD COLUMN score REAL",
+        "ALTER TABLE boxes ADD COLUMN detector TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE images ADD COLUMN uncertainty REAL",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -94,7 +99,7 @@ IMAGE_COLUMNS = ("images.id, file_name, sha256, width, height, split, status, so
                  "condition, seed, params, original_name, created_at, "
                  "(SELECT COUNT(*) FROM boxes b WHERE b.image_id = images.id) AS box_count")
 CLASS_COLUMNS = "id, name, position, color, description"
-BOX_COLUMNS = "class_id, x1, y1, x2, y2, origin, drift, needs_review, id, image_id, semantic, semantic_note"
+BOX_COLUMNS = "class_id, x1, y1, x2, y2, origin, drift, needs_review, id, image_id, semantic, semantic_note, score, detector"
 ITEM_COLUMNS = "id, job_id, source_image_id, preset, variant_index, seed, state, image_id, error, attempts"
 
 

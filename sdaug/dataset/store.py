@@ -55,6 +55,13 @@ refused with ``ValueError``::
     project.update_box(box_id, **fields) -> Box          # class_id, x1..y2, origin, drift, needs_review
     project.delete_box(box_id)
 
+Detector proposals (origin ``auto``, with ``score`` and ``detector``; never exported), see
+:mod:`sdaug.dataset.proposals`::
+
+    project.add_proposals(image_id, boxes, detector=..., uncertainty=..., job_item_id=None) -> list[Box]
+    project.accept_proposals(image_id, box_ids=None) -> int
+    project.labelling_order(limit=50) -> [(image_id, uncertainty), ...]   # least sure first
+
 Setting boxes on an ``unlabelled`` image marks it ``labelled`` (unless ``status`` is given).
 
 Augmentation jobs (``Job``: id, key, config dict, created_at, state; ``JobItem``: id, job_id,
@@ -105,6 +112,7 @@ from pathlib import Path
 
 from sdaug.dataset.image_files import IMAGE_FORMATS, orient_box, prepare_image
 from sdaug.dataset.job_store import JobStore
+from sdaug.dataset.proposals import ProposalStore
 from sdaug.dataset.records import (
     DEFAULT_PALETTE,
     ITEM_STATES,
@@ -154,7 +162,7 @@ IMAGES_DIR = "images"
 EXPORTS_DIR = "exports"
 
 
-class Project(JobStore):
+class Project(JobStore, ProposalStore):
     """A dataset project folder. Use :meth:`open`; safe to share between threads."""
 
     def __init__(self, folder: Path) -> None:
@@ -546,9 +554,9 @@ class Project(JobStore):
         for box in boxes:
             box_id = conn.execute(
                 "INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, origin, drift, needs_review, semantic, "
-                "semantic_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "semantic_note, score, detector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (image_id, box.class_id, box.x1, box.y1, box.x2, box.y2, box.origin, box.drift,
-                 int(box.needs_review), box.semantic, box.semantic_note)).lastrowid
+                 int(box.needs_review), box.semantic, box.semantic_note, box.score, box.detector)).lastrowid
             stored.append(replace(box, id=box_id, image_id=image_id))
         return stored
 

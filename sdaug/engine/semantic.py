@@ -67,7 +67,7 @@ class SemanticChecker:
     @classmethod
     def load(cls, model: str, manager: PipelineManager) -> SemanticChecker:
         """The checker for ``model`` (``tiny``, a folder or a hub id), kept in ``manager``'s cache."""
-        source = sources.resolve_clip(model or DEFAULT_CLIP, manager.settings)
+        source = sources.resolve_transformers(model or DEFAULT_CLIP, manager.settings, "CLIP model")
         return manager.auxiliary(("clip", source.location), lambda: cls._build(source, manager))
 
     @classmethod
@@ -119,7 +119,7 @@ class SemanticChecker:
     def _probabilities(self, crops: list[Image.Image], names: list[str], descriptions: Mapping[str, str]) -> torch.Tensor:
         key = (*names, *(descriptions.get(name, "") for name in names))
         if key not in self._texts:
-            texts = [_class_text(name, descriptions.get(name, "")) for name in names] + [_BACKGROUND]
+            texts = [class_prompt(name, descriptions.get(name, "")) for name in names] + [_BACKGROUND]
             tokens = self.tokenizer(texts, padding=True, truncation=True, return_tensors="pt").to(self.model.device)
             self._texts[key] = _normalise(_features(self.model.get_text_features(**tokens)))
         pixels = self.processor(images=crops, return_tensors="pt")["pixel_values"]
@@ -138,7 +138,8 @@ def _normalise(features: torch.Tensor) -> torch.Tensor:
     return features / features.norm(dim=-1, keepdim=True).clamp_min(1e-6)
 
 
-def _class_text(name: str, description: str) -> str:
+def class_prompt(name: str, description: str = "") -> str:
+    """The text a class is matched with: "a photo of a <name>", then its description."""
     return f"a photo of a {name}, {description.strip()}" if description.strip() else f"a photo of a {name}"
 
 

@@ -72,13 +72,13 @@ def resolve_controlnet(controlnet: str, settings: Settings) -> ModelSource:
     return _resolve(controlnet.strip(), settings.controlnet_dir, settings, "ControlNet")
 
 
-def resolve_clip(model: str, settings: Settings) -> ModelSource:
-    """A CLIP model for the semantic box check: ``tiny``, a transformers folder (a path, or a
-    folder in the data folder's ``models/``) or a hub id."""
-    source = _resolve(model.strip(), settings.models_dir, settings, "CLIP model")
+def resolve_transformers(model: str, settings: Settings, what: str) -> ModelSource:
+    """A transformers model (the CLIP box check, a detector): ``tiny``, a transformers folder (a
+    path, or a folder in the data folder's ``models/``) or a hub id."""
+    source = _resolve(model.strip(), settings.models_dir, settings, what)
     if source.kind == "single_file":
-        raise ValueError(f"CLIP model {model!r} is a single file; give a transformers CLIP folder "
-                         f"(config.json and weights) or a hub id such as openai/clip-vit-base-patch32")
+        raise ValueError(f"{what} {model!r} is a single file; give a transformers folder (config.json and "
+                         f"weights) or a hub id")
     return source
 
 
