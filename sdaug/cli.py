@@ -1,5 +1,5 @@
 """The ``sdaug`` command line: ``ui``, ``generate``, ``info``, ``import``, ``export``, ``stats``,
-``augment`` and ``bench``.
+``augment``, ``bench`` and ``autolabel``.
 
 This module only parses arguments. Each command lives in ``sdaug/commands/<name>.py`` as
 ``run(args) -> int`` and is imported when it runs, so ``sdaug info`` or ``sdaug export`` never
@@ -120,6 +120,9 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status-filter", dest="status_filter", help="only sources with this review status")
     p.add_argument("--class", dest="class_filter", help="only sources that have a box of this class")
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--semantic-check", nargs="?", const="openai/clip-vit-base-patch32", default="", metavar="CLIP",
+                   help="also check each carried box with CLIP: 'tiny', a folder in <data folder>/models or a "
+                        "hub id (default openai/clip-vit-base-patch32)")
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
     p.add_argument("--retry-failed", action="store_true",
                    help="also try again the failed images that reached the retry limit")
@@ -143,7 +146,20 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--profile", metavar="DIR", help="write a torch.profiler table and trace per workload to DIR")
 
 
-_BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_stats, _add_augment, _add_bench)
+def _add_autolabel(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("autolabel", help="let a detector propose boxes for a project's images (a person accepts them)")
+    p.add_argument("--project", required=True)
+    p.add_argument("--detector", default="google/owlv2-base-patch16-ensemble",
+                   help="'tiny', a folder in <data folder>/models or a hub id (default: OWLv2 base)")
+    p.add_argument("--threshold", type=float, default=0.2, help="lowest score of a proposal (default 0.2)")
+    p.add_argument("--all", dest="only_unlabelled", action="store_false",
+                   help="also propose boxes for images that have labels (default: unlabelled images only)")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
+
+
+_BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_stats, _add_augment, _add_bench,
+             _add_autolabel)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,12 +17,14 @@ Rules every effect keeps:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from sdaug.engine.region import Box, strength_map
 
 Array = np.ndarray
 Color = tuple[float, float, float]
@@ -137,11 +139,13 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def apply_classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
+def apply_classic(image: Image.Image, preset: object, seed: int, boxes: Sequence[Box] = ()) -> Image.Image:
     """Apply a preset's classic effect to ``image``; same seed, same result; same size.
 
     ``preset`` is a :class:`~sdaug.augment.presets.Preset` (its ``classic`` table is used) or
-    the ``[classic]`` table itself as a mapping.
+    the ``[classic]`` table itself as a mapping. A preset with a region-aware strength applies
+    its effect less inside ``boxes`` (pixel xyxy): the effect is scaled by each pixel's strength
+    over the higher of the two strengths, so fog is thinner and rain sparser on the objects.
     """
     # 1. Check the inputs.
     table = getattr(preset, "classic", preset)
@@ -156,6 +160,10 @@ def apply_classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     rng = np.random.default_rng(seed)
     out = _FUNCTIONS[effect](rgb, rng, **values)
+    region = getattr(preset, "region", None)
+    if region is not None and boxes and not region.uniform:
+        amount = strength_map(image.size, boxes, region) / region.highest if region.highest else 0.0
+        out = rgb + (out - rgb) * np.asarray(amount, dtype=np.float32)[..., None]
 
     # 3. Back to 8-bit RGB at the same size, dithered: no banding in smooth fog or dark skies,
     #    and two seeds never give byte-identical variants (the store refuses duplicates).

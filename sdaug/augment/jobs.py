@@ -95,6 +95,8 @@ class JobSpec:
     status: str | None = None
     class_name: str | None = None
     batch_size: int = 4
+    # A CLIP model for the semantic check of every carried box ("" = edge drift check only).
+    semantic_model: str = ""
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
@@ -117,6 +119,8 @@ class JobSpec:
     def key(self) -> str:
         """Stable identity of the job: the same spec always gives the same key."""
         identity = {k: v for k, v in asdict(self).items() if k != "batch_size"}
+        if not self.semantic_model:  # added later: jobs made before it keep their key
+            identity.pop("semantic_model")
         identity["presets"] = list(self.presets)
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
         return f"augment-{digest[:20]}"
@@ -472,7 +476,7 @@ class JobRunner:
                 if self._stop.is_set():
                     return
                 try:
-                    variant = apply_classic(source.image, preset, item.seed)
+                    variant = apply_classic(source.image, preset, item.seed, boxes=_xyxy(source.boxes))
                 except Exception as exc:  # one image that cannot be processed never stops the job
                     self._fail_source(item, source, exc)
                     continue
@@ -508,18 +512,16 @@ class JobRunner:
             return []
         from sdaug.engine.run import run as run_engine
 
-        if self.manager is None:
-            from sdaug.engine.manager import PipelineManager
-
-            self.manager = PipelineManager(self.settings or Settings.from_env())
+        manager = self._engine()
         width, height = sources[0][1].record.width, sources[0][1].record.height
         request = preset.to_request(
             init_images=[source.image for _, source in sources], seeds=[item.seed for item, _ in sources],
             batch_size=len(sources), batch_count=1, width=width, height=height, model=self.spec.model,
             extra_params={"sdaug preset": preset.name},
+            region_boxes=[_xyxy(source.boxes) for _, source in sources] if preset.region is not None else [],
         )
         self._message = f"{preset.name}: generating {len(sources)} image(s)"
-        result = run_engine(request, self.manager, on_progress=self._on_progress, cancel=self._stop)
+        result = run_engine(request, manager, on_progress=self._on_progress, cancel=self._stop)
         self._message = ""
         return list(zip(result.images, result.infotexts, strict=False))
 
@@ -537,9 +539,12 @@ class JobRunner:
         """Carry the boxes, check drift, and record the variant (marks the item done)."""
         try:
             boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
+            if self.spec.semantic_model:
+                boxes = self._check_semantics(source.image, variant, boxes, preset.drift.semantic_drop)
+            passed = report.passed and not any(box.needs_review for box in boxes)
             record = self.project.add_variant(
                 source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
-                status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name,
+                status="labelled" if passed else "review", job_item_id=item.id, condition=preset.name,
                 **self._file_format())
         except ValueError as exc:
             self._fail(item, str(exc))
@@ -547,6 +552,31 @@ class JobRunner:
         self._made += 1
         if self.on_variant is not None:
             self.on_variant(item, record, report)
+
+    def _check_semantics(self, source: Image.Image, variant: Image.Image, boxes: list[Box],
+                         max_drop: float) -> list[Box]:
+        """The CLIP check of each carried box: its score and note, and ``needs_review`` if it failed."""
+        from sdaug.engine.semantic import SemanticChecker
+
+        checker = SemanticChecker.load(self.spec.semantic_model, self._engine())
+        classes = {record.id: record for record in self.project.classes()}
+        scores = checker.check(
+            source, variant, [(classes[box.class_id].name, (box.x1, box.y1, box.x2, box.y2)) for box in boxes],
+            [record.name for record in classes.values()],
+            {record.name: record.description for record in classes.values() if record.description},
+            max_drop=max_drop)
+        return [replace(box, semantic=score.variant_score, needs_review=box.needs_review or not score.passed,
+                        semantic_note=json.dumps({"source": round(score.source_score, 4), "best": score.best_class,
+                                                  "reason": score.reason}, ensure_ascii=False))
+                for box, score in zip(boxes, scores, strict=True)]
+
+    def _engine(self) -> object:
+        """The model cache: the app's, or one made for this runner on first use."""
+        if self.manager is None:
+            from sdaug.engine.manager import PipelineManager
+
+            self.manager = PipelineManager(self.settings or Settings.from_env())
+        return self.manager
 
     def _fail(self, item: JobItem, error: str) -> None:
         logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)  # reported by status
@@ -570,6 +600,10 @@ class JobRunner:
                 self._sources.pop(next(iter(self._sources)))
             self._sources[image_id] = _Source(record, image, self.project.boxes(image_id))
         return self._sources[image_id]
+
+
+def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
+    return [(box.x1, box.y1, box.x2, box.y2) for box in boxes]
 
 
 def describe_source(project: Project, record: ImageRecord) -> str:
@@ -599,14 +633,18 @@ def load_source(project: Project, record: ImageRecord) -> Image.Image:
 
 
 def _classic_infotext(preset: Preset, seed: int, size: tuple[int, int]) -> str:
-    params = {
+    params: dict[str, object] = {
         "Seed": seed,
         "Size": f"{size[0]}x{size[1]}",
         "sdaug engine": "classic",
         "sdaug preset": preset.name,
         "sdaug effect": json.dumps(preset.classic, sort_keys=True, ensure_ascii=False),
-        "Version": VERSION,
     }
+    region = preset.region
+    if region is not None:
+        params.update({"Box strength": f"{region.box_strength:g}",
+                       "Background strength": f"{region.background_strength:g}", "Box feather": region.feather})
+    params["Version"] = VERSION
     return format_infotext(f"classic {preset.classic['effect']}: {preset.title_en}", "", params)
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from sdaug.augment.classic import validate_classic
+from sdaug.engine.region import MAX_FEATHER, RegionStrength
 from sdaug.engine.request import GenerationRequest
 from sdaug.resources import package_path
 from sdaug.settings import Settings
@@ -41,9 +42,9 @@ KINDS = ("weather", "lighting")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _TOP_KEYS = ("title_en", "title_zh", "prompt", "negative_prompt", "strength", "steps", "sampler",
              "schedule_type", "cfg_scale", "clip_skip", "control_type", "control_weight", "loras", "drift",
-             "classic")
+             "classic", "box_strength", "background_strength", "box_feather")
 _REQUIRED = ("title_en", "prompt", "strength", "classic")
-_DRIFT_KEYS = ("box_min", "image_min")
+_DRIFT_KEYS = ("box_min", "image_min", "semantic_drop")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class DriftThresholds:
 
     box_min: float = 0.5
     image_min: float = 0.45
+    # The CLIP check (a job run with a semantic model): a box fails when its class's probability
+    # fell by more than this share of the source's, or another class became the best match.
+    semantic_drop: float = 0.5
 
 
 @dataclass
@@ -76,12 +80,24 @@ class Preset:
     control_weight: float = 1.0
     drift: DriftThresholds = field(default_factory=DriftThresholds)
     classic: dict[str, object] = field(default_factory=lambda: {"effect": "tone"})
+    # Region-aware strength (see sdaug.engine.region): None = the same strength everywhere.
+    box_strength: float | None = None
+    background_strength: float | None = None  # None: ``strength``
+    box_feather: int = 32
     path: Path | None = None
     builtin: bool = False
 
     def title(self, lang: str = "en") -> str:
         """The preset's display name in ``lang`` ("en" or "zh")."""
         return self.title_zh if lang == "zh" and self.title_zh else self.title_en
+
+    @property
+    def region(self) -> RegionStrength | None:
+        """Strength inside the boxes and outside, or None when the preset protects no boxes."""
+        if self.box_strength is None:
+            return None
+        background = self.strength if self.background_strength is None else self.background_strength
+        return RegionStrength(self.box_strength, background, self.box_feather)
 
     @property
     def full_prompt(self) -> str:
@@ -111,6 +127,10 @@ class Preset:
         }
         if self.control_type:
             values.update(control_type=self.control_type, control_weight=self.control_weight)
+        region = self.region
+        if region is not None:
+            values.update(box_strength=region.box_strength, background_strength=region.background_strength,
+                          box_feather=region.feather)
         values.update(overrides)
         return GenerationRequest(**values)  # type: ignore[arg-type]
 
@@ -225,11 +245,21 @@ def _preset_from_table(data: Mapping[str, object], *, name: str, kind: str, path
         drift=DriftThresholds(
             box_min=_number("[drift] box_min", drift.get("box_min", DriftThresholds.box_min), 0.0, 1.0),
             image_min=_number("[drift] image_min", drift.get("image_min", DriftThresholds.image_min), 0.0, 1.0),
+            semantic_drop=_number("[drift] semantic_drop", drift.get("semantic_drop", DriftThresholds.semantic_drop),
+                                  0.0, 1.0),
         ),
         classic=validate_classic(classic),
+        box_strength=_optional_number(data, "box_strength"),
+        background_strength=_optional_number(data, "background_strength"),
+        box_feather=int(_number("box_feather", data.get("box_feather", defaults.box_feather), 0, MAX_FEATHER,
+                                whole=True)),
         path=path,
         builtin=builtin,
     )
+
+
+def _optional_number(data: Mapping[str, object], key: str) -> float | None:
+    return None if key not in data else _number(key, data[key], 0.0, 1.0)
 
 
 def _check_keys(where: str, table: Mapping[str, object], allowed: tuple[str, ...]) -> None:

@@ -41,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         # 1. Create the job, or find it again (resume).
         spec = JobSpec(presets=tuple(args.preset), variants=args.variants, engine=args.engine,
                        model=(args.model or "") if args.engine == "diffusion" else "", split=args.split,
-                       status=args.status_filter, class_name=args.class_filter, batch_size=args.batch_size)
+                       status=args.status_filter, class_name=args.class_filter, batch_size=args.batch_size,
+                       semantic_model=args.semantic_check)
         job = create_job(project, spec, settings)
         runner = JobRunner(project, job.id, settings=settings)
         before = runner.status()
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_status(project: Project) -> int:
-    jobs = project.jobs()
+    jobs = project.jobs("augment")
     if not jobs:
         print("no augmentation jobs in this project yet")
         return 0

@@ -181,7 +181,9 @@ def plan_export(project: Project, *, ratios: tuple[float, float, float] | None =
         splits = split_groups([group(r) for r in records], ratios, seed)
     else:
         splits = {group(r): stored_split.get(group(r), r.split) for r in records}
-    boxes = project.boxes_by_image(r.id for r in records)
+    # A detector's proposals (origin auto) are not labels until a person accepts them.
+    boxes = {image_id: [box for box in image_boxes if box.origin != "auto"]
+             for image_id, image_boxes in project.boxes_by_image(r.id for r in records).items()}
     items = []
     for record in records:
         split = splits[group(record)]

@@ -68,8 +68,13 @@ class JobStore:
         rows = self.read("SELECT id, key, config, created_at, state FROM jobs WHERE key = ?", (key,))
         return job_from_row(rows[0]) if rows else None
 
-    def jobs(self) -> list[Job]:
-        rows = self.read("SELECT id, key, config, created_at, state FROM jobs ORDER BY id")
+    def jobs(self, kind: str | None = None) -> list[Job]:
+        """Every job, or those of one ``kind`` (the start of their key: "augment", "autolabel")."""
+        if kind is None:
+            rows = self.read("SELECT id, key, config, created_at, state FROM jobs ORDER BY id")
+        else:
+            rows = self.read("SELECT id, key, config, created_at, state FROM jobs WHERE key LIKE ? ORDER BY id",
+                             (f"{kind}-%",))
         return [job_from_row(row) for row in rows]
 
     def set_job_state(self, job_id: int, state: str) -> None:

@@ -19,6 +19,7 @@ JOB_STATES = ("pending", "running", "stopped", "done", "failed")
 KINDS = ("source", "variant")
 
 # Distinct, readable on photos; cycled when there are more classes.
+MAX_DESCRIPTION = 300  # characters of a class description
 DEFAULT_PALETTE = (
     "#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
     "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3",
@@ -33,6 +34,7 @@ class ClassRecord:
     name: str
     position: int
     color: str
+    description: str = ""  # what the class looks like, for the CLIP box check (optional)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Box:
     needs_review: bool = False
     id: int | None = None
     image_id: int | None = None
+    semantic: float | None = None  # CLIP probability of its class in a variant (None: not checked)
+    semantic_note: str = ""  # JSON: {"source": score, "best": class, "reason": words} when checked
+    score: float | None = None  # a proposal's detector score (origin "auto"; kept once accepted)
+    detector: str = ""  # the detector that proposed it
 
     @property
     def width(self) -> float:
@@ -231,7 +237,8 @@ def clamp_box(box: Box, width: int, height: int) -> Box:
 def box_from_row(row: sqlite3.Row) -> Box:
     return Box(class_id=row["class_id"], x1=row["x1"], y1=row["y1"], x2=row["x2"], y2=row["y2"],
                origin=row["origin"], drift=row["drift"], needs_review=bool(row["needs_review"]),
-               id=row["id"], image_id=row["image_id"])
+               id=row["id"], image_id=row["image_id"], semantic=row["semantic"],
+               semantic_note=row["semantic_note"], score=row["score"], detector=row["detector"])
 
 
 def job_from_row(row: sqlite3.Row) -> Job:

@@ -75,6 +75,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE job_items ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
         "UPDATE job_items SET attempts = 1 WHERE state = 'failed'",
     ),
+    (
+        # The CLIP check of a carried box (sdaug.engine.semantic): its class's probability in the
+        # variant, and a JSON note (source score, best class, reason); a class's description
+        # (what the check compares the crops with, beside the class name).
+        "ALTER TABLE boxes ADD COLUMN semantic REAL",
+        "ALTER TABLE boxes ADD COLUMN semantic_note TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE classes ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+        # Proposals of a detector (origin 'auto'): their score and the detector's name; and how
+        # unsure the detector was about an image (the order of "next image to label").
+        "ALTER TABLE boxes ADD COLUMN score REAL",
+        "ALTER TABLE boxes ADD COLUMN detector TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE images ADD COLUMN uncertainty REAL",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -85,7 +98,8 @@ CLASSES_LOCKED = "classes_locked_at"
 IMAGE_COLUMNS = ("images.id, file_name, sha256, width, height, split, status, source_image_id, preset, "
                  "condition, seed, params, original_name, created_at, "
                  "(SELECT COUNT(*) FROM boxes b WHERE b.image_id = images.id) AS box_count")
-BOX_COLUMNS = "class_id, x1, y1, x2, y2, origin, drift, needs_review, id, image_id"
+CLASS_COLUMNS = "id, name, position, color, description"
+BOX_COLUMNS = "class_id, x1, y1, x2, y2, origin, drift, needs_review, id, image_id, semantic, semantic_note, score, detector"
 ITEM_COLUMNS = "id, job_id, source_image_id, preset, variant_index, seed, state, image_id, error, attempts"
 
 

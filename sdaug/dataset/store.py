@@ -56,6 +56,13 @@ refused with ``ValueError``, and so is an image with more than ``max_boxes_per_i
     project.update_box(box_id, **fields) -> Box          # class_id, x1..y2, origin, drift, needs_review
     project.delete_box(box_id)
 
+Detector proposals (origin ``auto``, with ``score`` and ``detector``; never exported), see
+:mod:`sdaug.dataset.proposals`::
+
+    project.add_proposals(image_id, boxes, detector=..., uncertainty=..., job_item_id=None) -> list[Box]
+    project.accept_proposals(image_id, box_ids=None) -> int
+    project.labelling_order(limit=50) -> [(image_id, uncertainty), ...]   # least sure first
+
 Setting boxes on an ``unlabelled`` image marks it ``labelled`` (unless ``status`` is given).
 
 Augmentation jobs (``Job``: id, key, config dict, created_at, state; ``JobItem``: id, job_id,
@@ -106,11 +113,13 @@ from pathlib import Path
 
 from sdaug.dataset.image_files import IMAGE_FORMATS, orient_box, prepare_image
 from sdaug.dataset.job_store import JobStore
+from sdaug.dataset.proposals import ProposalStore
 from sdaug.dataset.records import (
     DEFAULT_PALETTE,
     ITEM_STATES,
     JOB_STATES,
     KINDS,
+    MAX_DESCRIPTION,
     ORIGINS,
     SPLITS,
     STATUSES,
@@ -132,6 +141,7 @@ from sdaug.dataset.records import (
 )
 from sdaug.dataset.schema import (
     BOX_COLUMNS,
+    CLASS_COLUMNS,
     CLASSES_LOCKED,
     IMAGE_COLUMNS,
     MIGRATIONS,
@@ -156,7 +166,7 @@ IMAGES_DIR = "images"
 EXPORTS_DIR = "exports"
 
 
-class Project(JobStore):
+class Project(JobStore, ProposalStore):
     """A dataset project folder. Use :meth:`open`; safe to share between threads."""
 
     def __init__(self, folder: Path) -> None:
@@ -240,11 +250,11 @@ class Project(JobStore):
 
     # Classes -------------------------------------------------------------------------------
     def classes(self) -> list[ClassRecord]:
-        rows = self.read("SELECT id, name, position, color FROM classes ORDER BY position")
+        rows = self.read(f"SELECT {CLASS_COLUMNS} FROM classes ORDER BY position")
         return [ClassRecord(*row) for row in rows]
 
     def get_class(self, class_id: int) -> ClassRecord:
-        rows = self.read("SELECT id, name, position, color FROM classes WHERE id = ?", (class_id,))
+        rows = self.read(f"SELECT {CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
         if not rows:
             raise ValueError(f"class id {class_id} does not exist in this project")
         return ClassRecord(*rows[0])
@@ -260,7 +270,7 @@ class Project(JobStore):
             result = []
             for name in names:
                 text = check_name(name)
-                row = conn.execute("SELECT id, name, position, color FROM classes WHERE name = ?",
+                row = conn.execute(f"SELECT {CLASS_COLUMNS} FROM classes WHERE name = ?",
                                    (text,)).fetchone()
                 result.append(ClassRecord(*row) if row else self._insert_class(conn, text, None))
             return result
@@ -285,9 +295,18 @@ class Project(JobStore):
         return self.get_class(class_id)
 
     def set_class_color(self, class_id: int, color: str) -> ClassRecord:
-        value = check_color(color)
+        return self._set_class_field(class_id, "color", check_color(color))
+
+    def set_class_description(self, class_id: int, description: str) -> ClassRecord:
+        """What the class looks like in words ("overflowing bin, lid open"), for the CLIP check."""
+        text = " ".join(str(description).split())
+        if len(text) > MAX_DESCRIPTION:
+            raise ValueError(f"a class description may be at most {MAX_DESCRIPTION} characters, got {len(text)}")
+        return self._set_class_field(class_id, "description", text)
+
+    def _set_class_field(self, class_id: int, column: str, value: str) -> ClassRecord:
         with self._write() as conn:
-            if conn.execute("UPDATE classes SET color = ? WHERE id = ?", (value, class_id)).rowcount == 0:
+            if conn.execute(f"UPDATE classes SET {column} = ? WHERE id = ?", (value, class_id)).rowcount == 0:
                 raise ValueError(f"class id {class_id} does not exist in this project")
         return self.get_class(class_id)
 
@@ -498,8 +517,9 @@ class Project(JobStore):
         return stored[0]
 
     def update_box(self, box_id: int, **fields: object) -> Box:
-        """Change some fields of a box: class_id, x1, y1, x2, y2, origin, drift, needs_review."""
-        allowed = {"class_id", "x1", "y1", "x2", "y2", "origin", "drift", "needs_review"}
+        """Change some fields of a box: class_id, x1, y1, x2, y2, origin, drift, needs_review,
+        semantic, semantic_note."""
+        allowed = {"class_id", "x1", "y1", "x2", "y2", "origin", "drift", "needs_review", "semantic", "semantic_note"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"unknown box fields {sorted(unknown)}; allowed: {sorted(allowed)}")
@@ -511,9 +531,9 @@ class Project(JobStore):
             box = clamp_box(replace(box_from_row(row), **fields), image["width"], image["height"])
             self._check_class(conn, box.class_id)
             conn.execute("UPDATE boxes SET class_id = ?, x1 = ?, y1 = ?, x2 = ?, y2 = ?, origin = ?, drift = ?, "
-                         "needs_review = ? WHERE id = ?",
+                         "needs_review = ?, semantic = ?, semantic_note = ? WHERE id = ?",
                          (box.class_id, box.x1, box.y1, box.x2, box.y2, box.origin, box.drift,
-                          int(box.needs_review), box_id))
+                          int(box.needs_review), box.semantic, box.semantic_note, box_id))
         return box
 
     def delete_box(self, box_id: int) -> None:
@@ -540,10 +560,10 @@ class Project(JobStore):
         stored = []
         for box in boxes:
             box_id = conn.execute(
-                "INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, origin, drift, needs_review) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, origin, drift, needs_review, semantic, "
+                "semantic_note, score, detector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (image_id, box.class_id, box.x1, box.y1, box.x2, box.y2, box.origin, box.drift,
-                 int(box.needs_review))).lastrowid
+                 int(box.needs_review), box.semantic, box.semantic_note, box.score, box.detector)).lastrowid
             stored.append(replace(box, id=box_id, image_id=image_id))
         return stored
 

@@ -91,6 +91,7 @@ class PipelineManager:
         self._adapters: dict[Path, str] = {}  # LoRA file -> peft adapter name
         self._active_loras: dict[Path, float] = {}
         self._model_hash: str | None = None
+        self._auxiliary: dict[tuple[str, ...], Any] = {}  # models beside the pipelines (CLIP check)
 
     # Pipelines -------------------------------------------------------------------------------
     def pipeline(self, mode: str, model: str, controlnet: str | None = None,
@@ -220,6 +221,18 @@ class PipelineManager:
             raise
         except Exception as error:  # noqa: BLE001 - wrong shapes or a damaged file, whatever raises it
             raise _bad_file(source, error) from error
+
+    def auxiliary(self, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+        """A model used beside the pipelines (the CLIP box check), built once per ``key``."""
+        with self.lock:
+            if key not in self._auxiliary:
+                self._auxiliary[key] = build()
+            return self._auxiliary[key]
+
+    def load_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback | None = None) -> Any:
+        """``cls.from_pretrained`` of a folder or hub id (cache first, then download unless
+        offline); failures say how to get the model."""
+        return self._from_pretrained(cls, source, status or (lambda message: None))
 
     def _from_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback, **kwargs: Any) -> Any:
         """``cls.from_pretrained`` for a local folder or a hub id: from the cache first, then

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from sdaug.engine.region import RegionStrength
 from sdaug.limits import check_prompt
 
 MODES = ("txt2img", "img2img", "controlnet")
@@ -68,6 +69,14 @@ class GenerationRequest:
     clip_skip: int = 1
     model: str = ""
     controlnet_model: str = ""
+    # Region-aware strength (img2img, ControlNet img2img): ``box_strength`` inside the boxes of
+    # ``region_boxes`` (one list of pixel xyxy boxes per input image, in the requested size's
+    # pixels), ``background_strength`` elsewhere (``denoising_strength`` when None), with a soft
+    # edge of ``box_feather`` pixels. None: plain img2img. See :mod:`sdaug.engine.region`.
+    box_strength: float | None = None
+    background_strength: float | None = None
+    box_feather: int = 32
+    region_boxes: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
     # Infotext keys sdaug does not interpret: kept and written back.
     extra_params: dict[str, str] = field(default_factory=dict)
 
@@ -81,13 +90,24 @@ class GenerationRequest:
         return _round8(self.width), _round8(self.height)
 
     @property
+    def region(self) -> RegionStrength | None:
+        """The region-aware strength of this request, or None for plain img2img."""
+        if self.box_strength is None:
+            return None
+        background = self.denoising_strength if self.background_strength is None else self.background_strength
+        return RegionStrength(self.box_strength, background, self.box_feather)
+
+    @property
     def sampling_strength(self) -> float:
         """Denoising strength given to the img2img sampler: at least one step always runs.
 
         diffusers runs ``int(steps * strength)`` steps, so 2 steps at 0.4 would run none; like
-        AUTOMATIC1111 we run one step instead. The infotext keeps ``denoising_strength``.
+        AUTOMATIC1111 we run one step instead. The infotext keeps ``denoising_strength``. With a
+        region-aware strength the sampler starts at the higher of the two strengths.
         """
-        return max(self.denoising_strength, 1 / self.steps)
+        region = self.region
+        strength = region.highest if region is not None else self.denoising_strength
+        return max(strength, 1 / self.steps)
 
     def resolve_seed(self) -> int:
         """Replace ``seed = -1`` by a random seed (recorded in the request) and return it."""
@@ -136,6 +156,24 @@ class GenerationRequest:
             )
         if self.mode == "controlnet" and self.control_image is None and not self.init_images:
             raise ValueError("controlnet needs a control image or an input image to make one from")
+        self._validate_region()
+
+    def _validate_region(self) -> None:
+        region = self.region
+        if region is None:
+            if self.background_strength is not None:
+                raise ValueError("background_strength needs box_strength (the strength inside the boxes)")
+            return
+        region.validate()
+        if not self.init_images:
+            raise ValueError("box_strength needs an input image (img2img or ControlNet img2img)")
+        if len(self.region_boxes) not in (1, len(self.init_images)):
+            raise ValueError(f"region_boxes holds {len(self.region_boxes)} box lists for "
+                             f"{len(self.init_images)} input images; give one list per input image")
+        for boxes in self.region_boxes:
+            for box in boxes:
+                if len(box) != 4 or not box[0] < box[2] or not box[1] < box[3]:
+                    raise ValueError(f"region box must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1, got {box!r}")
 
 
 @dataclass

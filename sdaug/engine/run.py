@@ -52,6 +52,7 @@ from sdaug.engine.control import make_control_image
 from sdaug.engine.encoding import Conditioning
 from sdaug.engine.errors import OutOfMemoryError
 from sdaug.engine.manager import PipelineManager, free_memory
+from sdaug.engine.region_denoise import RegionDenoiser
 from sdaug.engine.request import GenerationRequest, Result
 from sdaug.engine.samplers import make_scheduler
 from sdaug.prompts import format_infotext, infotext_params, lora_hash
@@ -208,12 +209,14 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
         kwargs.update(controlnet_conditioning_scale=request.control_weight,
                       control_guidance_start=request.control_start, control_guidance_end=request.control_end)
 
-    # 4. Denoise; the step callback reports progress and checks cancel.
+    # 4. Denoise; the step callback reports progress, checks cancel and holds back the boxes.
+    region = _region_denoiser(state, pipe, indices) if from_image else None
+
     def on_step_end(pipe: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
         state.report(i + 1, pipe.num_timesteps)
         if state.cancelled():
             raise _Cancelled
-        return {}
+        return region.on_step_end(pipe, i, tensors) if region is not None else {}
 
     started = time.perf_counter()
     try:
@@ -250,10 +253,30 @@ def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Con
         state.on_image(len(state.result.images) - 1, image, infotext)
 
 
+def _region_denoiser(state: _Run, pipe: Any, indices: list[int]) -> RegionDenoiser | None:
+    """The per-pixel strength of this batch, or None when boxes and background get the same."""
+    request = state.request
+    region = request.region
+    if region is None or region.uniform:
+        return None
+    boxes = request.region_boxes
+    batch_boxes = [boxes[0] if len(boxes) == 1 else boxes[i % request.batch_size] for i in indices]
+    denoiser = RegionDenoiser(pipe, region, batch_boxes, (request.width, request.height), request.steps,
+                              request.sampling_strength)
+    denoiser.capture()
+    return denoiser
+
+
 def _infotext_extra(state: _Run, loras: dict[Path, float]) -> dict[str, str]:
-    """Infotext keys of a batch beyond the request's: the ControlNet unit and LoRA hashes."""
+    """Infotext keys of a batch beyond the request's: the ControlNet unit, LoRA hashes and the
+    region-aware strength."""
     request = state.request
     extra: dict[str, str] = {}
+    region = request.region
+    if region is not None and request.init_images:
+        extra.update({"Box strength": f"{region.box_strength:g}",
+                      "Background strength": f"{region.background_strength:g}",
+                      "Box feather": str(region.feather)})
     if state.controlnet_name:
         extra["ControlNet 0"] = (f"Module: {request.control_type}, Model: {state.controlnet_name}, "
                                  f"Weight: {request.control_weight:g}, Guidance Start: {request.control_start:g}, "

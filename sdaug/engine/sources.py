@@ -75,6 +75,16 @@ def resolve_controlnet(controlnet: str, settings: Settings) -> ModelSource:
     return _resolve(controlnet.strip(), settings.controlnet_dir, settings, "ControlNet")
 
 
+def resolve_transformers(model: str, settings: Settings, what: str) -> ModelSource:
+    """A transformers model (the CLIP box check, a detector): ``tiny``, a transformers folder (a
+    path, or a folder in the data folder's ``models/``) or a hub id."""
+    source = _resolve(model.strip(), settings.models_dir, settings, what)
+    if source.kind == "single_file":
+        raise ValueError(f"{what} {model!r} is a single file; give a transformers folder (config.json and "
+                         f"weights) or a hub id")
+    return source
+
+
 def default_controlnet(control_type: str, model: ModelSource) -> str:
     """The ControlNet for ``control_type`` when a request names none: the tiny one for the tiny
     model, else the SD1.5 ControlNet 1.1 model of that type."""

@@ -104,7 +104,7 @@ def make_spec(presets: list[str], variants: float, engine: str, split: str, mode
 
 
 def latest_job(project: Project) -> int | None:
-    jobs = project.jobs()
+    jobs = project.jobs("augment")
     return jobs[-1].id if jobs else None
 
 

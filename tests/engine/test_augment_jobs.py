@@ -429,7 +429,7 @@ def test_too_large_sources_and_engine_errors_fail_one_image_each(tmp_path: Path,
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 64x64 sources pass, 80x80 does not
     broken_id = project.image_ids()[1]
 
-    def classic(image: Image.Image, preset: object, seed: int) -> Image.Image:
+    def classic(image: Image.Image, preset: object, seed: int, boxes: object = ()) -> Image.Image:
         if seed == project.job_items(job.id)[1].seed:
             raise RuntimeError("the effect broke")
         return image
