@@ -10,9 +10,12 @@
 - ``on_image(index, image, infotext)`` as each image is finished (index within the run).
 
 Images are made at ``request.work_size`` (multiples of 8) and returned at the requested size
-(LANCZOS). Image ``i`` uses seed ``seed + i`` (or ``request.seeds[i]``) through its own CPU
-``torch.Generator``, so its starting noise does not depend on the device or on its position in a
-batch; the same request and seed give the same pixels. A batch that runs out of GPU memory is
+(LANCZOS). Image ``i`` uses seed ``seed + i`` (or ``request.seeds[i]``) through its own generator
+of the request's RNG source (GPU, CPU or NV, as in A1111: :mod:`sdaug.engine.noise`), so its noise
+does not depend on its position in a batch; the same request and seed give the same pixels. The
+source used is written as ``RNG: CPU`` / ``RNG: NV`` in the infotext (nothing for GPU), and the
+request's compatibility flags (``Downcast alphas_cumprod``, ...) are applied and written too.
+A batch that runs out of GPU memory is
 retried at half the batch size; at batch size 1 the run fails with
 :class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
 
@@ -47,7 +50,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from sdaug.engine import sources
+from sdaug.engine import noise, sources
 from sdaug.engine.control import make_control_image
 from sdaug.engine.encoding import Conditioning
 from sdaug.engine.errors import OutOfMemoryError
@@ -55,6 +58,8 @@ from sdaug.engine.manager import PipelineManager, free_memory
 from sdaug.engine.request import GenerationRequest, Result
 from sdaug.engine.samplers import make_scheduler
 from sdaug.prompts import format_infotext, infotext_params, lora_hash
+from sdaug.prompts.compat import DOWNCAST_ALPHAS_CUMPROD
+from sdaug.prompts.params import RNG_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +115,13 @@ class _Run:
         self.on_progress(Progress(step, total_steps, self.batch_index, self.batch_count, done, len(self.seeds),
                                   elapsed, eta, message))
 
+    def warn(self, message: str) -> None:
+        """A note for the user that does not stop the run: logged, reported, in the result once."""
+        if message not in self.result.warnings:
+            self.result.warnings.append(message)
+            logger.warning("%s", message)
+            self.report(message=message)
+
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
@@ -123,6 +135,9 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     state = _Run(request, manager, seeds, on_progress, cancel, on_image)
     for key in ("load", "encode", "denoise", "decode"):
         state.result.timings[key] = 0.0
+    if request.rng == "GPU" and manager.device != "cuda":
+        state.warn("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
+                   "(RNG: CPU). Choose NV to get the numbers a CUDA GPU gives")
 
     with manager.lock:
         # 2. The ControlNet: the request's, or the default one for its control type.
@@ -182,16 +197,14 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
     timings["load"] += time.perf_counter() - started
 
     # 2. A fresh scheduler, one generator per image, then the prompts through the encoder hook.
-    pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds)
-    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+    pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds,
+                                    downcast_alphas_cumprod=DOWNCAST_ALPHAS_CUMPROD in request.compat)
+    generators = noise.generators(request.rng, seeds, manager.device)
     started = time.perf_counter()
     conditioning = manager.encoder.encode(pipe, request, seeds)
     timings["encode"] += time.perf_counter() - started
     for warning in conditioning.warnings:
-        if warning not in state.result.warnings:
-            state.result.warnings.append(warning)
-            logger.warning("%s", warning)
-            state.report(message=warning)
+        state.warn(warning)
 
     # 3. The inputs of this mode at the working size.
     width, height = request.work_size
@@ -217,7 +230,7 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
 
     started = time.perf_counter()
     try:
-        with conditioning.wrap(pipe):
+        with conditioning.wrap(pipe), noise.drawing_from(pipe, generators):
             latents = pipe(prompt_embeds=conditioning.prompt_embeds,
                            negative_prompt_embeds=conditioning.negative_prompt_embeds,
                            callback_on_step_end=on_step_end, **kwargs).images
@@ -251,9 +264,13 @@ def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Con
 
 
 def _infotext_extra(state: _Run, loras: dict[Path, float]) -> dict[str, str]:
-    """Infotext keys of a batch beyond the request's: the ControlNet unit and LoRA hashes."""
+    """Infotext keys of a batch beyond the request's: the RNG source, the ControlNet unit and
+    LoRA hashes."""
     request = state.request
     extra: dict[str, str] = {}
+    source = noise.effective_source(request.rng, state.manager.device)
+    if source != "GPU":
+        extra[RNG_KEY] = source
     if state.controlnet_name:
         extra["ControlNet 0"] = (f"Module: {request.control_type}, Model: {state.controlnet_name}, "
                                  f"Weight: {request.control_weight:g}, Guidance Start: {request.control_start:g}, "
