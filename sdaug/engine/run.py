@@ -22,8 +22,11 @@ retried at half the batch size; at batch size 1 the run fails with
 The encoder hook. ``run`` never parses prompt text; per batch it calls ``manager.encoder``
 (any object with these two methods, :class:`sdaug.engine.encoding.PromptEncoder`):
 
-- ``loras(request, seeds) -> {file: weight}``: the LoRAs the batch's prompts name; ``run`` hands
-  them to ``manager.pipeline`` before encoding (LoRAs change the text encoder too);
+- ``check(request) -> [warning, ...]`` (optional), once before anything loads: a LoRA tag
+  without a file is reported here and the run goes on without it (as in A1111);
+- ``loras(request, seeds) -> {file: (text encoder weight, UNet weight)}``: the LoRAs the batch's
+  prompts name; ``run`` hands them to ``manager.pipeline`` before encoding (LoRAs change the
+  text encoder too);
 - ``encode(pipe, request, seeds) -> Conditioning``, after the request's scheduler is set on
   ``pipe``: ``prompt_embeds`` / ``negative_prompt_embeds`` go to the pipeline call, which runs
   inside ``with conditioning.wrap(pipe):``. In that context the encoder may hook every UNet and
@@ -135,6 +138,10 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     state = _Run(request, manager, seeds, on_progress, cancel, on_image)
     for key in ("load", "encode", "denoise", "decode"):
         state.result.timings[key] = 0.0
+    # What the prompts ask for that is not here (a LoRA file) is said before any model loads.
+    check = getattr(manager.encoder, "check", None)
+    for warning in check(request) if check is not None else []:
+        state.warn(warning)
     if request.rng == "GPU" and manager.device != "cuda":
         state.warn("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
                    "(RNG: CPU). Choose NV to get the numbers a CUDA GPU gives")
@@ -181,7 +188,7 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     return state.result
 
 
-def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning, dict[Path, float]]:
+def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning, dict[Path, Any]]:
     """Encode, denoise and decode the images ``indices`` of the run as one batch."""
     request, manager = state.request, state.manager
     seeds = [state.seeds[i] for i in indices]
@@ -263,7 +270,7 @@ def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Con
         state.on_image(len(state.result.images) - 1, image, infotext)
 
 
-def _infotext_extra(state: _Run, loras: dict[Path, float]) -> dict[str, str]:
+def _infotext_extra(state: _Run, loras: dict[Path, Any]) -> dict[str, str]:
     """Infotext keys of a batch beyond the request's: the RNG source, the ControlNet unit and
     LoRA hashes."""
     request = state.request
