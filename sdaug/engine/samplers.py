@@ -24,9 +24,11 @@ follows the spec: Karras for DPM++ 2M, DPM++ SDE, DPM++ 2S a, DPM2 and DPM2 a; E
 DPM++ 2M SDE and DPM++ 3M SDE; for the rest A1111's own discretisation, whatever
 ``timestep_spacing`` / ``steps_offset`` the model folder's scheduler config holds (a folder saved
 by a recent diffusers writes ``"leading"``, the SD1.5 repository none): evenly spaced timesteps
-(k-diffusion's ``get_sigmas``, ``linspace``) for Euler, Euler a, LMS, Heun and LCM, and
+(k-diffusion's ``get_sigmas``, ``linspace``) for Euler, Euler a, LMS, Heun, UniPC and LCM, and
 A1111's timestep samplers' ``range(0, 1000, 1000 // steps) + 1`` (``leading`` with offset 1) for
-DDIM, PLMS and UniPC. A schedule type a
+DDIM and PLMS. (A1111 runs UniPC on those timesteps too; diffusers' UniPC spaces ``leading``
+differently, so it keeps the even spacing.) Karras and Exponential sigmas span the model's whole
+noise range (``linspace``), as k-diffusion's do, whatever the folder says. A schedule type a
 scheduler cannot do (``Euler a`` with ``Karras``, ``DDIM`` with ``Exponential``) is a
 ``ValueError`` naming the ones it can do (:func:`schedule_types_for`).
 
@@ -77,7 +79,7 @@ _SAMPLERS: dict[str, _Sampler] = {
     "DPM2 a": _Sampler("KDPM2AncestralDiscreteScheduler", automatic="Karras", calls_per_step=2),
     "DDIM": _Sampler("DDIMScheduler", automatic="Timesteps"),
     "PLMS": _Sampler("PNDMScheduler", {"skip_prk_steps": True}, automatic="Timesteps"),
-    "UniPC": _Sampler("UniPCMultistepScheduler", {"solver_type": "bh1", "solver_order": 3}, automatic="Timesteps"),
+    "UniPC": _Sampler("UniPCMultistepScheduler", {"solver_type": "bh1", "solver_order": 3}),
     "LCM": _Sampler("LCMScheduler"),
 }
 
@@ -154,20 +156,31 @@ def make_scheduler(sampler: str, schedule_type: str, config: Mapping[str, Any],
     effective = spec.automatic if schedule_type == "Automatic" else schedule_type
     kwargs: dict[str, Any] = dict(spec.kwargs)
     kwargs.update({flag: False for flag in _SIGMA_FLAGS if flag in accepted})
+    if "timestep_spacing" in accepted:
+        kwargs["timestep_spacing"] = "linspace"  # not the folder's value (it varies with how it was saved)
     kwargs.update(_TIMESTEPS_KEYS if effective == "Timesteps" else _SCHEDULE_KEYS[effective])
     if spec.scheduler == "DPMSolverSDEScheduler" and seeds:
         kwargs["noise_sampler_seed"] = seeds if len(seeds) > 1 else seeds[0]
     # Keys of another scheduler class (the model's may be PNDM) would only log warnings.
     own_config = {key: value for key, value in config.items() if key in accepted or key.startswith("_")}
     if downcast_alphas_cumprod:
-        kwargs["trained_betas"] = _downcast_betas(cls.from_config(own_config).alphas_cumprod)
+        kwargs["trained_betas"] = _downcast_betas(cls.from_config(own_config))
     return cls.from_config(own_config, **kwargs)
 
 
-def _downcast_betas(alphas_cumprod: Any) -> list[float]:
-    """The betas whose product of ``1 - beta`` is ``alphas_cumprod`` rounded to float16."""
+def _downcast_betas(scheduler: Any) -> list[float]:
+    """The betas whose product of ``1 - beta`` is the model's ``alphas_cumprod`` rounded to
+    float16. For the ``scaled_linear`` schedule of SD 1.x the values are first computed in
+    float64 and stored as float32, as A1111 (the LDM code) does, so the rounding matches it."""
     import torch
 
+    config = scheduler.config
+    if config.beta_schedule == "scaled_linear" and config.trained_betas is None:
+        betas = torch.linspace(config.beta_start**0.5, config.beta_end**0.5, config.num_train_timesteps,
+                               dtype=torch.float64) ** 2
+        alphas_cumprod = torch.cumprod(1 - betas, dim=0).float()
+    else:
+        alphas_cumprod = scheduler.alphas_cumprod
     rounded = alphas_cumprod.to(torch.float16).double()
     previous = torch.cat([torch.ones(1, dtype=torch.float64), rounded[:-1]])
     return (1 - rounded / previous).tolist()

@@ -139,5 +139,5 @@ def test_a_model_given_by_the_caller_replaces_the_infotext_model_without_a_warni
 def test_infotext_fields_holds_only_the_keys_the_text_names(settings):
     fields, warnings = infotext_fields("dusk\nSteps: 30, Sampler: DPM++ 2M Karras, Weather: rain", settings)
     assert fields == {"prompt": "dusk", "negative_prompt": "", "steps": 30, "sampler": "DPM++ 2M", "schedule_type": "Karras",
-                      "extra_params": {"Weather": "rain"}}
+                      "extra_params": {"Weather": "rain"}, "rng": "GPU", "compat": []}
     assert not warnings
