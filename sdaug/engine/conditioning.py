@@ -47,7 +47,7 @@ the batch runs with one set of weights.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,13 +122,21 @@ def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> tuple[list[L
                 f"LoRA {name!r} has weights {_weights(wanted[name])} and {_weights((te, unet))} in one batch; a batch "
                 f"runs with one set of LoRA weights: keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)"
             )
-    found, warnings = [], []
-    for name, (te, unet) in wanted.items():
+    paths, warnings = find_loras(wanted, settings)
+    return [(paths[name], te, unet) for name, (te, unet) in wanted.items() if name in paths], warnings
+
+
+def find_loras(names: Iterable[str], settings: Settings) -> tuple[dict[str, Path], list[str]]:
+    """The files of the LoRA ``names`` found in ``<home>/loras/``, and a warning for each one
+    that is not there (listing the LoRA files found): ``({name: file}, warnings)``."""
+    paths: dict[str, Path] = {}
+    warnings: list[str] = []
+    for name in dict.fromkeys(names):
         try:
-            found.append((find_lora(name, settings), te, unet))
+            paths[name] = find_lora(name, settings)
         except ModelNotFoundError as error:
             warnings.append(f"{error}; going on without it")
-    return found, warnings
+    return paths, warnings
 
 
 def _weights(weights: tuple[float, float]) -> str:

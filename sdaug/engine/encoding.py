@@ -103,12 +103,12 @@ class A1111PromptEncoder:
         self.cache = cache if cache is not None else EmbeddingCache()
 
     def check(self, request: GenerationRequest) -> list[str]:
+        # Without wildcards every image has the same tags: one plan says it all.
         seeds = request.image_seeds()
-        warnings: list[str] = []
-        for start in range(0, len(seeds), request.batch_size):
-            plans = a1111.plan_prompts(request.prompt, request.negative_prompt, seeds[start:start + request.batch_size])
-            warnings += [w for plan in plans for w in plan.warnings] + a1111.batch_loras(plans, self.settings)[1]
-        return list(dict.fromkeys(warnings))
+        varies = "{" in request.prompt or "{" in request.negative_prompt
+        plans = a1111.plan_prompts(request.prompt, request.negative_prompt, seeds if varies else seeds[:1])
+        _, missing = a1111.find_loras((name for plan in plans for name, _, _ in plan.loras), self.settings)
+        return list(dict.fromkeys([w for plan in plans for w in plan.warnings] + missing))
 
     def loras(self, request: GenerationRequest, seeds: list[int]) -> dict[Path, tuple[float, float]]:
         plans = a1111.plan_prompts(request.prompt, request.negative_prompt, seeds)
