@@ -48,11 +48,6 @@ class ExtraNetwork:
         return self.kind in LORA_KINDS
 
     @property
-    def weight(self) -> float:
-        """The text encoder's weight (:attr:`te_weight`)."""
-        return self.te_weight
-
-    @property
     def te_weight(self) -> float:
         """``te=W``, else the first argument, else 1.0; ``ValueError`` naming the tag if not a number."""
         positional, named = self._arguments()

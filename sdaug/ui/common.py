@@ -232,7 +232,8 @@ def build_advanced(ctx: AppContext, *, size: bool = True, batch_count: bool = Tr
         if reproduce:
             rng = gr.Dropdown([(ctx.label("adv.rng.auto"), ""), *RNG_SOURCES], value=d.rng, label=ctx.label("adv.rng"),
                               info=ctx.label("adv.rng.info"))
-            compat = gr.CheckboxGroup(list(COMPAT_FLAGS), value=list(d.compat), label=ctx.label("adv.compat"),
+            compat = gr.CheckboxGroup([(ctx.label(f"compat.{flag}"), flag) for flag in COMPAT_FLAGS],
+                                      value=list(d.compat), label=ctx.label("adv.compat"),
                                       info=ctx.label("adv.compat.info"))
     advanced = Advanced(negative=negative, quality=quality, steps=steps, sampler=sampler, schedule=schedule,
                         cfg=cfg, seed=seed, seed_random=seed_random, seed_reuse=seed_reuse,

@@ -95,6 +95,11 @@ STRINGS: dict[str, tuple[str, str]] = {
                      "与 AUTOMATIC1111 相同。CPU 和 NV 在任何机器上噪声都相同；GPU 需要 CUDA。"),
     "adv.rng.auto": ("Automatic (GPU with CUDA, else CPU)", "自动（有 CUDA 用 GPU，否则用 CPU）"),
     "adv.compat": ("AUTOMATIC1111 compatibility", "AUTOMATIC1111 兼容选项"),
+    # The compatibility flags, by their A1111 infotext names (English keeps A1111's wording).
+    "compat.Old prompt editing timelines": ("Old prompt editing timelines", "旧版提示词编辑时间线"),
+    "compat.Pad conds v0": ("Pad conds v0", "旧版条件填充（v0）"),
+    "compat.Downcast alphas_cumprod": ("Downcast alphas_cumprod", "alphas_cumprod 降为 float16"),
+    "compat.Refiner switch by sampling steps": ("Refiner switch by sampling steps", "按采样步数切换 Refiner"),
     "adv.compat.info": ("Older A1111 versions made images this way; pasted parameters set these from their Version.",
                         "旧版 A1111 按这些方式生成图片；粘贴的参数会根据其 Version 自动勾选。"),
     "adv.variants": ("Variants per image", "每张图的变体数"),

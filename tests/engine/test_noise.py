@@ -136,15 +136,22 @@ def test_nv_ancestral_sampler_repeats_and_restores_diffusers(manager) -> None:
     assert not np.array_equal(first, np.asarray(cpu.images[0]))
 
 
-def test_nv_img2img_runs_and_repeats(manager) -> None:
+@pytest.mark.parametrize(("mode", "sampler"), [("img2img", "Euler a"), ("controlnet", "DPM++ 2M SDE"),
+                                               ("controlnet-img2img", "DPM2 a"), ("txt2img", "LCM")])
+def test_nv_runs_and_repeats_in_every_mode(manager, mode: str, sampler: str) -> None:
     from PIL import Image
 
     photo = Image.new("RGB", (64, 64), (120, 80, 40))
-    fields = {"mode": "img2img", "init_images": [photo], "model": "tiny", "prompt": "rain", "steps": 3,
-              "sampler": "Euler a", "width": 64, "height": 64, "seed": 9, "rng": "NV", "denoising_strength": 0.7}
+    fields = {"mode": mode, "model": "tiny", "prompt": "rain", "steps": 3, "sampler": sampler, "width": 64,
+              "height": 64, "seed": 9, "rng": "NV", "denoising_strength": 0.7}
+    if mode in ("img2img", "controlnet-img2img"):
+        fields["init_images"] = [photo]
+    if mode.startswith("controlnet"):
+        fields.update(mode="controlnet", control_image=photo)
     first = run(GenerationRequest(**fields), manager)
     again = run(GenerationRequest(**fields), manager)
     assert np.array_equal(np.asarray(first.images[0]), np.asarray(again.images[0]))
+    assert parse_infotext(first.infotexts[0])["RNG"] == "NV"
 
 
 @pytest.mark.parametrize(("line", "expected"), [("", "GPU"), (", RNG: CPU", "CPU"), (", RNG: NV", "NV")])

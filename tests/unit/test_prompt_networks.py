@@ -32,7 +32,7 @@ def test_extract_networks_spec_example():
     text, networks = extract_networks(prompt)
     assert text == "snowy,winter,(snowfall in background:1.2),,"
     assert networks == [ExtraNetwork("lora", "snowfall", ("0.8",))]
-    assert networks[0].weight == 0.8
+    assert networks[0].te_weight == 0.8
     assert networks[0].tag == "<lora:snowfall:0.8>"
 
 
@@ -52,7 +52,7 @@ def test_extract_networks(prompt, text, tags, weights):
     result, networks = extract_networks(prompt)
     assert result == text
     assert [network.tag for network in networks] == tags
-    assert [network.weight for network in networks] == weights
+    assert [network.te_weight for network in networks] == weights
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_unknown_networks_are_reported_not_dropped():
     assert unknown_networks(networks) == ["<hypernet:h:0.5>", "<foo:bar:baz>"]
     assert unknown_networks(networks, known=("lora", "hypernet")) == ["<foo:bar:baz>"]
     with pytest.raises(ValueError, match="not a number"):
-        _ = networks[2].weight  # unknown kinds are not checked until asked
+        _ = networks[2].te_weight  # unknown kinds are not checked until asked
 
 
 @pytest.mark.parametrize(
