@@ -193,6 +193,14 @@ class Conditioning:
         scheduled += [image.negative for image in self.images]
         return all(image.plain for image in self.images) and all(len(s.ends) == 1 for s in scheduled)
 
+    @property
+    def padded(self) -> bool:
+        """True when prompts of different lengths are padded to one (A1111 then writes ``Pad conds:
+        True``: its option that pads with empty chunks as sdaug does, so the image reproduces there)."""
+        scheduled = [part for image in self.images for _, part in image.parts]
+        scheduled += [image.negative for image in self.images]
+        return len({embedding.shape[1] for s in scheduled for embedding in s.embeddings}) > 1
+
     def initial_embeds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(prompt_embeds, negative_prompt_embeds)`` ``[batch, tokens, dim]`` for the pipeline:
         the first part of each image at the first call, padded to one length."""

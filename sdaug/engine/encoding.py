@@ -49,7 +49,7 @@ from sdaug.engine import conditioning as a1111
 from sdaug.engine.prompt_encoder import EmbeddingCache
 from sdaug.engine.prompt_encoder import PromptEncoder as TextEncoder
 from sdaug.engine.request import GenerationRequest
-from sdaug.prompts.compat import OLD_PROMPT_EDITING, PAD_CONDS_V0
+from sdaug.prompts.compat import OLD_PROMPT_EDITING, PAD_CONDS_KEY, PAD_CONDS_V0
 from sdaug.settings import Settings
 
 
@@ -130,8 +130,9 @@ class A1111PromptEncoder:
         positive, negative = hooks.initial_embeds()
         device, dtype = pipe._execution_device, pipe.unet.dtype
         warnings = [w for plan in plans for w in plan.warnings] + lora_warnings
+        extra = {PAD_CONDS_KEY: "True"} if hooks.padded and not hooks.pad_v0 else {}
         return _HookedConditioning(
             positive.to(device, dtype), negative.to(device, dtype),
-            [plan.prompt for plan in plans], [plan.negative_prompt for plan in plans],
+            [plan.prompt for plan in plans], [plan.negative_prompt for plan in plans], extra_params=extra,
             warnings=list(dict.fromkeys(warnings)), hooks=hooks,
         )

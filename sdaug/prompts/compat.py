@@ -31,6 +31,10 @@ PAD_CONDS_V0 = "Pad conds v0"
 DOWNCAST_ALPHAS_CUMPROD = "Downcast alphas_cumprod"
 REFINER_BY_STEPS = "Refiner switch by sampling steps"
 COMPAT_FLAGS = (OLD_PROMPT_EDITING, PAD_CONDS_V0, DOWNCAST_ALPHAS_CUMPROD, REFINER_BY_STEPS)
+# A1111's key for its "Pad prompt/negative prompt" option: prompts of different lengths padded
+# with empty chunks. sdaug always pads so and writes the key when it did, so A1111 reproduces the
+# image; read back it changes nothing (it is not kept as an unknown key).
+PAD_CONDS_KEY = "Pad conds"
 
 _V160 = Version("1.6.0")
 _V170_TSNR = Version("v1.7.0-225")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sdaug import __version__
-from sdaug.prompts.compat import COMPAT_FLAGS, is_on
+from sdaug.prompts.compat import COMPAT_FLAGS, PAD_CONDS_KEY, is_on
 
 VERSION = f"sdaug {__version__}"
 SCHEDULE_TYPES = ("Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform")
@@ -101,6 +101,8 @@ def request_fields(params: Mapping[str, str]) -> tuple[dict[str, object], dict[s
         if key in COMPAT_FLAGS:
             if is_on(value):
                 fields["compat"].append(key)
+        elif key == PAD_CONDS_KEY:
+            continue  # what sdaug always does; the engine writes it again when it pads
         elif key == RNG_KEY:
             if value not in RNG_SOURCES:
                 raise ValueError(f"RNG must be one of {', '.join(RNG_SOURCES)}, got {value!r}")

@@ -97,3 +97,20 @@ def test_pad_to_same_length_v0(lengths, uncond, expected):
         kept = min(expected, original.shape[1])
         torch.testing.assert_close(row[:kept], original[0, :kept])
         torch.testing.assert_close(row[kept:], original[0, -1:].expand(expected - kept, -1))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "compat", "pad_conds", "pad_v0"),
+    [
+        ("street", [], None, None),  # one chunk each: nothing padded
+        (" ".join(["street"] * 100), [], "True", None),  # padded with empty chunks: A1111's "Pad conds"
+        (" ".join(["street"] * 100), ["Pad conds v0"], None, "True"),
+    ],
+)
+def test_padding_is_written_as_a1111_writes_it(manager, settings, prompt, compat, pad_conds, pad_v0):
+    request = GenerationRequest(model="tiny", prompt=prompt, negative_prompt="rain", steps=2, sampler="Euler",
+                                width=64, height=64, seed=1, compat=compat)
+    params = parse_infotext(run(request, manager).infotexts[0])
+    assert (params.get("Pad conds"), params.get("Pad conds v0")) == (pad_conds, pad_v0)
+    again, _ = request_from_infotext(run(request, manager).infotexts[0], settings)
+    assert "Pad conds" not in again.extra_params  # what sdaug always does: not kept as an unknown key
