@@ -2,7 +2,7 @@
 UNet sees.
 
 ``run`` never reads prompt text itself. For every batch (the images with ``seeds``) it asks
-``manager.encoder``, an object with two methods (:class:`PromptEncoder`):
+``manager.encoder``, an object with these methods (:class:`PromptEncoder`):
 
 0. ``check(request) -> [warning, ...]``, once per run before any model loads: what can be
    told from the text alone (a LoRA without a file: the run goes on without it, as in A1111).

@@ -15,12 +15,11 @@ of the request's RNG source (GPU, CPU or NV, as in A1111: :mod:`sdaug.engine.noi
 does not depend on its position in a batch; the same request and seed give the same pixels. The
 source used is written as ``RNG: CPU`` / ``RNG: NV`` in the infotext (nothing for GPU), and the
 request's compatibility flags (``Downcast alphas_cumprod``, ...) are applied and written too.
-A batch that runs out of GPU memory is
-retried at half the batch size; at batch size 1 the run fails with
-:class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
+A batch that runs out of GPU memory is retried at half the batch size; at batch size 1 the run
+fails with :class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
 
 The encoder hook. ``run`` never parses prompt text; per batch it calls ``manager.encoder``
-(any object with these two methods, :class:`sdaug.engine.encoding.PromptEncoder`):
+(any object with these methods, :class:`sdaug.engine.encoding.PromptEncoder`):
 
 - ``check(request) -> [warning, ...]`` (optional), once before anything loads: a LoRA tag
   without a file is reported here and the run goes on without it (as in A1111);
@@ -188,7 +187,8 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     return state.result
 
 
-def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning, dict[Path, Any]]:
+def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning,
+                                                       dict[Path, tuple[float, float]]]:
     """Encode, denoise and decode the images ``indices`` of the run as one batch."""
     request, manager = state.request, state.manager
     seeds = [state.seeds[i] for i in indices]
@@ -270,7 +270,7 @@ def _finish_image(state: _Run, index: int, image: Image.Image, conditioning: Con
         state.on_image(len(state.result.images) - 1, image, infotext)
 
 
-def _infotext_extra(state: _Run, loras: dict[Path, Any]) -> dict[str, str]:
+def _infotext_extra(state: _Run, loras: dict[Path, tuple[float, float]]) -> dict[str, str]:
     """Infotext keys of a batch beyond the request's: the RNG source, the ControlNet unit and
     LoRA hashes."""
     request = state.request
