@@ -93,7 +93,7 @@ _SCHEDULE_KEYS: dict[str, dict[str, Any]] = {
     "Exponential": {"use_exponential_sigmas": True},
     "SGM Uniform": {"timestep_spacing": "trailing"},
 }
-# "Automatic" of A1111's timestep samplers (DDIM, PLMS, UniPC): range(0, 1000, 1000 // steps) + 1.
+# "Automatic" of A1111's timestep samplers (DDIM, PLMS): range(0, 1000, 1000 // steps) + 1.
 _TIMESTEPS_KEYS = {"timestep_spacing": "leading", "steps_offset": 1}
 _SIGMA_FLAGS = ("use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas")
 
