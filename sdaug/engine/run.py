@@ -143,7 +143,7 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
         state.warn(warning)
     if request.rng == "GPU" and manager.device != "cuda":
         state.warn("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
-                   "(RNG: CPU). Choose NV to get the numbers a CUDA GPU gives")
+                   "(RNG: CPU). Choose NV for A1111's imitation of a CUDA GPU's numbers")
 
     with manager.lock:
         # 2. The ControlNet: the request's, or the default one for its control type.

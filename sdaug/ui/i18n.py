@@ -183,6 +183,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.note": ("Note: {text}", "注意：{text}"),
     "phase.lora_missing": ("LoRA {name} is not in {folder}; going on without it (LoRAs there: {known})",
                            "LoRA {name} 不在 {folder} 中，已跳过并继续生成（现有 LoRA：{known}）"),
+    "phase.rng_gpu": ("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
+                      "(RNG: CPU). Choose NV for A1111's imitation of a CUDA GPU's numbers",
+                      "随机数来源 GPU 需要 CUDA 显卡：本机改用 CPU 生成噪声（RNG: CPU）。"
+                      "选择 NV 可得到 A1111 模拟的 CUDA 显卡随机数"),
     "status.stopping": ("Stopping after this step …", "将在当前步骤后停止 …"),
     # Errors
     "error.title": ("Error", "出错了"),
@@ -230,6 +234,7 @@ _PHASE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^out of GPU memory: retrying with batch size (?P<name>\d+)$"), "phase.oom_retry"),
     (re.compile(r"^LoRA (?P<name>.+) not found in (?P<folder>.+?): put .+ there \(LoRAs found: (?P<known>.*)\); "
                 r"going on without it$"), "phase.lora_missing"),
+    (re.compile(r"^RNG source GPU needs a CUDA GPU: .*$"), "phase.rng_gpu"),
 )
 # Shapes of GenerationRequest.validate() messages -> string key.
 _ERROR_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
