@@ -72,6 +72,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--control-weight", type=float)
     p.add_argument("--controlnet-model", help="ControlNet model: hub id or local path")
     p.add_argument("--clip-skip", type=int)
+    p.add_argument("--rng", choices=("GPU", "CPU", "NV"),
+                   help="random number source as in A1111 (default: GPU with CUDA, else CPU; NV = CUDA's numbers anywhere)")
     p.add_argument("--out", help="output folder (default: <home>/outputs)")
     p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
     p.add_argument("--allow-pickle", action="store_true", help="allow pickled checkpoints")

@@ -45,6 +45,7 @@ _FLAGS = {
     "control_weight": "control_weight",
     "controlnet_model": "controlnet_model",
     "clip_skip": "clip_skip",
+    "rng": "rng",
 }
 
 

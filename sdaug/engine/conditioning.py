@@ -3,10 +3,13 @@
 The order of processing is the spec's (``spec/prompt-syntax.md`` § "Order of processing"):
 
 1. :func:`plan_prompts` (no torch): ``{a|b}`` wildcards with each image's seed, extra-network
-   tags removed (``<lora:...>`` collected; other types and tags in the negative prompt are
-   reported in ``warnings``), ``AND`` split with weights (positive prompt only).
+   tags removed from the prompt (``<lora:...>`` / ``<lyco:...>`` collected with their text
+   encoder and UNet weights; other types are reported in ``warnings``), ``AND`` split with
+   weights. The negative prompt only gets its wildcards: as in A1111 its ``<...>`` tags stay in
+   the text (CLIP encodes them as words) and activate nothing.
    :func:`batch_loras` turns the LoRA tags of a batch into the set to activate through
-   :class:`~sdaug.engine.manager.PipelineManager`.
+   :class:`~sdaug.engine.manager.PipelineManager`; a LoRA that has no file is left out with a
+   warning, and the run goes on (as in A1111).
 2. :func:`encode_conditioning`: prompt editing / alternation (:func:`sdaug.prompts.schedules`)
    of every part, each text encoded with :class:`~sdaug.engine.prompt_encoder.PromptEncoder`
    (weights, 75-token chunks, clip skip, cached).
@@ -28,7 +31,13 @@ counter at the first step actually run.
 Batches: all rows of one model call must have the same token length, so shorter embeddings are
 padded with the encoding of an empty chunk (A1111 does the same for cond / uncond); the first
 embeddings given to the pipeline (:meth:`Conditioning.initial_embeds`) are padded the same way,
-so the positive and negative prompts have the same chunk count.
+so the positive and negative prompts have the same chunk count. With A1111's ``Pad conds v0``
+compatibility flag (``pad_v0``) padding is as A1111 did before 1.6 instead: shorter prompts
+repeat their last token vector up to the longest prompt, and a negative prompt is cut to the
+prompts' length when it is longer (A1111's ``pad_cond_uncond_v0``).
+
+Old prompt editing timelines (``old_timelines``, A1111's compatibility flag): a ``when`` below
+1 is a fraction of the steps and 1 or more a step, with or without a ``.``.
 
 LoRAs are activated per batch: a batch uses the LoRA tags of all its images (wildcards may
 differ per image); a LoRA named with two different weights in one batch is an error, because
@@ -38,19 +47,22 @@ the batch runs with one set of weights.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from sdaug.engine.errors import ModelNotFoundError
 from sdaug.engine.prompt_encoder import PromptEncoder
 from sdaug.engine.samplers import calls_per_step
 from sdaug.engine.sources import find_lora
 from sdaug.prompts import expand_wildcards, extract_networks, schedules, split_and, unknown_networks
-from sdaug.prompts.networks import KNOWN_KINDS
 from sdaug.settings import Settings
+
+# One LoRA of a batch: (file, text encoder weight, UNet weight).
+LoraWeights = tuple[Path, float, float]
 
 
 # 1. Prompt texts (no torch) ------------------------------------------------------------------
@@ -60,15 +72,15 @@ class PromptPlan:
 
     ``prompt`` / ``negative_prompt`` are the wildcard-expanded texts with their tags (what the
     image's infotext records); ``parts`` are the ``AND`` parts of the prompt without tags, with
-    their weights; ``negative`` is the negative prompt without tags; ``loras`` lists the
-    ``(name, weight)`` of its LoRA tags.
+    their weights; ``negative`` is the negative prompt as it is encoded (tags kept as text);
+    ``loras`` lists the ``(name, text encoder weight, UNet weight)`` of its LoRA tags.
     """
 
     prompt: str
     negative_prompt: str
     parts: list[tuple[str, float]]
     negative: str
-    loras: list[tuple[str, float]] = field(default_factory=list)
+    loras: list[tuple[str, float, float]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -80,38 +92,56 @@ def plan_prompts(prompt: str, negative_prompt: str, seeds: Sequence[int]) -> lis
         positive = expand_wildcards(prompt, seed)
         negative = expand_wildcards(negative_prompt, seed)
 
-        # 2. Extra-network tags: LoRAs from the prompt; everything else is reported.
+        # 2. Extra-network tags of the prompt: LoRAs are collected, everything else is reported.
         text, networks = extract_networks(positive)
-        negative_text, negative_networks = extract_networks(negative)
         warnings = [
             f"{tag}: unknown extra network type, ignored (sdaug applies <lora:NAME:WEIGHT> tags)"
             for tag in unknown_networks(networks)
         ]
-        warnings += [
-            f"{network.tag} in the negative prompt is ignored: put extra-network tags in the prompt"
-            for network in negative_networks
-        ]
-        loras = [(network.name, network.weight) for network in networks if network.kind in KNOWN_KINDS]
+        loras = [(n.name, n.te_weight, n.unet_weight) for n in networks if n.is_lora]
+        warnings += [f"{n.tag}: the dynamic rank (dyn) is ignored; the LoRA is applied at full rank"
+                     for n in networks if n.is_lora and n.dyn is not None]
 
         # 3. AND parts (positive prompt only).
-        plans.append(PromptPlan(positive, negative, split_and(text), negative_text, loras, warnings))
+        plans.append(PromptPlan(positive, negative, split_and(text), negative, loras, warnings))
     return plans
 
 
-def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> list[tuple[Path, float]]:
-    """The LoRAs one batch activates: ``[(file, weight), ...]`` from the ``<lora:...>`` tags.
+def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> tuple[list[LoraWeights], list[str]]:
+    """The LoRAs one batch activates and the warnings about the others: ``([(file, te, unet),
+    ...], warnings)``.
 
-    Raises ``ValueError`` when a name has no file in ``<home>/loras/`` (listing the LoRA files
-    found) or when the tags of the batch give one LoRA two weights.
+    A name without a file in ``<home>/loras/`` is left out with a warning that lists the LoRA
+    files found (A1111 goes on without it too). Tags of the batch that give one LoRA two
+    different weights raise ``ValueError``: a batch runs with one set of LoRA weights.
     """
-    wanted: dict[str, float] = {}
-    for name, weight in (lora for plan in plans for lora in plan.loras):
-        if wanted.setdefault(name, weight) != weight:
+    wanted: dict[str, tuple[float, float]] = {}
+    for name, te, unet in (lora for plan in plans for lora in plan.loras):
+        if wanted.setdefault(name, (te, unet)) != (te, unet):
             raise ValueError(
-                f"LoRA {name!r} has weights {wanted[name]} and {weight} in one batch; a batch runs with one "
-                f"set of LoRA weights: keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)"
+                f"LoRA {name!r} has weights {_weights(wanted[name])} and {_weights((te, unet))} in one batch; a batch "
+                f"runs with one set of LoRA weights: keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)"
             )
-    return [(find_lora(name, settings), weight) for name, weight in wanted.items()]
+    paths, warnings = find_loras(wanted, settings)
+    return [(paths[name], te, unet) for name, (te, unet) in wanted.items() if name in paths], warnings
+
+
+def find_loras(names: Iterable[str], settings: Settings) -> tuple[dict[str, Path], list[str]]:
+    """The files of the LoRA ``names`` found in ``<home>/loras/``, and a warning for each one
+    that is not there (listing the LoRA files found): ``({name: file}, warnings)``."""
+    paths: dict[str, Path] = {}
+    warnings: list[str] = []
+    for name in dict.fromkeys(names):
+        try:
+            paths[name] = find_lora(name, settings)
+        except ModelNotFoundError as error:
+            warnings.append(f"{error}; going on without it")
+    return paths, warnings
+
+
+def _weights(weights: tuple[float, float]) -> str:
+    te, unet = weights
+    return f"{te}" if te == unet else f"{te} (text encoder) / {unet} (UNet)"
 
 
 # 2. Embeddings over the steps ----------------------------------------------------------------
@@ -154,6 +184,7 @@ class Conditioning:
     empty: torch.Tensor
     start: int = 0
     increment: int = 1
+    pad_v0: bool = False
 
     @property
     def static(self) -> bool:
@@ -162,17 +193,39 @@ class Conditioning:
         scheduled += [image.negative for image in self.images]
         return all(image.plain for image in self.images) and all(len(s.ends) == 1 for s in scheduled)
 
+    @property
+    def padded(self) -> bool:
+        """True when prompts of different lengths are padded to one (A1111 then writes ``Pad conds:
+        True``: its option that pads with empty chunks as sdaug does, so the image reproduces there)."""
+        scheduled = [part for image in self.images for _, part in image.parts]
+        scheduled += [image.negative for image in self.images]
+        return len({embedding.shape[1] for s in scheduled for embedding in s.embeddings}) > 1
+
     def initial_embeds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(prompt_embeds, negative_prompt_embeds)`` ``[batch, tokens, dim]`` for the pipeline:
         the first part of each image at the first call, padded to one length."""
         rows = [image.parts[0][1].at(self.start) for image in self.images]
         rows += [image.negative.at(self.start) for image in self.images]
-        padded = pad_to_same_length(rows, self.empty)
+        uncond = range(len(self.images), len(rows))
+        padded = pad_to_same_length(rows, self.empty, uncond_rows=uncond, v0=self.pad_v0)
         return padded[: len(self.images)], padded[len(self.images) :]
 
 
-def pad_to_same_length(rows: Sequence[torch.Tensor], empty: torch.Tensor) -> torch.Tensor:
-    """Stack ``[1, tokens_i, dim]`` rows into ``[n, max tokens, dim]``, appending empty chunks."""
+def pad_to_same_length(rows: Sequence[torch.Tensor], empty: torch.Tensor, uncond_rows: Sequence[int] = (),
+                       v0: bool = False) -> torch.Tensor:
+    """Stack ``[1, tokens_i, dim]`` rows into ``[n, max tokens, dim]``, appending empty chunks.
+
+    ``v0`` (A1111's ``Pad conds v0``): every row is brought to the longest row that is not in
+    ``uncond_rows`` by repeating its last token vector, or cut to it.
+    """
+    if v0:
+        conds = [row for index, row in enumerate(rows) if index not in uncond_rows] or list(rows)
+        length = max(row.shape[1] for row in conds)
+        return torch.cat([
+            row[:, :length] if row.shape[1] >= length
+            else torch.cat([row, row[:, -1:].repeat(1, length - row.shape[1], 1)], dim=1)
+            for row in rows
+        ])
     longest = max(row.shape[1] for row in rows)
     chunk = empty.shape[1]
     padded = [
@@ -191,12 +244,15 @@ def encode_conditioning(
     clip_skip: int = 1,
     denoising_strength: float | None = None,
     scheduler_order: int = 1,
+    old_timelines: bool = False,
+    pad_v0: bool = False,
 ) -> Conditioning:
     """Encode every schedule entry of every image's prompts (cached by the encoder).
 
     ``denoising_strength`` is given for runs that start from an image (img2img, ControlNet
     img2img): the counter then starts at the first step actually run. ``scheduler_order`` is
-    the diffusers scheduler's ``order`` (model calls per step).
+    the diffusers scheduler's ``order`` (model calls per step). ``old_timelines`` and ``pad_v0``
+    are A1111's compatibility flags (see the module docstring).
     """
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps!r}")
@@ -209,7 +265,7 @@ def encode_conditioning(
 
     # 2. Encode each text of each schedule once (the encoder caches across batches).
     def scheduled(text: str) -> ScheduledEmbedding:
-        entries = schedules(text, total)
+        entries = schedules(text, total, old_timelines=old_timelines)
         return ScheduledEmbedding(
             [end for end, _ in entries], [encoder.encode(part, clip_skip) for _, part in entries]
         )
@@ -219,7 +275,7 @@ def encode_conditioning(
         for plan in plans
     ]
     empty = encoder.encode("", clip_skip)
-    return Conditioning(images, empty, start, max(1, multiplier // scheduler_order))
+    return Conditioning(images, empty, start, max(1, multiplier // scheduler_order), pad_v0)
 
 
 # 3. Sampling hooks ---------------------------------------------------------------------------
@@ -311,7 +367,8 @@ def apply_conditioning(pipe: Any, conditioning: Conditioning) -> Iterator[tuple[
         hidden = kwargs["encoder_hidden_states"]
         args = tuple(_expand(value, index, n_rows) for value in args)
         kwargs = {key: _expand(value, index, n_rows) for key, value in kwargs.items()}
-        padded = pad_to_same_length(layout.rows, conditioning.empty.to(hidden.device))
+        uncond = [row for row in layout.uncond if row is not None]
+        padded = pad_to_same_length(layout.rows, conditioning.empty.to(hidden.device), uncond, conditioning.pad_v0)
         kwargs["encoder_hidden_states"] = padded.to(device=hidden.device, dtype=hidden.dtype)
         return args, kwargs
 

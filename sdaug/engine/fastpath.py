@@ -143,8 +143,10 @@ def compile_pipeline(pipe: Any, **compile_options: Any) -> list[str]:
     return [f"torch.compile: {', '.join(compiled)} ({described or options.get('backend')})"]
 
 
-def bake_loras(pipe: Any, loras: Sequence[tuple[str | Path, float]]) -> list[str]:
+def bake_loras(pipe: Any, loras: Sequence[tuple[str | Path, float | tuple[float, float]]]) -> list[str]:
     """Fuse ``loras`` ((file, weight) pairs) into the UNet and text encoder weights in place.
+
+    A weight is one number for both, or a (text encoder, UNet) pair as A1111 tags give them.
 
     The weights a previous call changed are restored first, so calling it with each preset's
     LoRAs (or with none) always gives the base model plus exactly those LoRAs. The modules and
@@ -154,7 +156,8 @@ def bake_loras(pipe: Any, loras: Sequence[tuple[str | Path, float]]) -> list[str
     for path, weight in loras:
         if not Path(path).is_file():
             raise ValueError(f"LoRA file not found: {path}")
-        if not isinstance(weight, int | float) or isinstance(weight, bool):
+        parts = weight if isinstance(weight, tuple) else (weight,)
+        if not all(isinstance(part, int | float) and not isinstance(part, bool) for part in parts):
             raise ValueError(f"LoRA weight must be a number, got {weight!r} for {path}")
     # 2. Back to the base weights.
     restore_baked_weights(pipe)
@@ -166,13 +169,21 @@ def bake_loras(pipe: Any, loras: Sequence[tuple[str | Path, float]]) -> list[str
         warnings.filterwarnings("ignore", message="Already found a `peft_config`")  # several LoRAs: meant
         for name, (path, _) in zip(names, loras, strict=True):
             pipe.load_lora_weights(str(Path(path).parent), weight_name=Path(path).name, adapter_name=name)
-    pipe.set_adapters(names, adapter_weights=[float(weight) for _, weight in loras])
+    pipe.set_adapters(names, adapter_weights=[adapter_weight(weight) for _, weight in loras])
     for component in _lora_components(pipe):
         setattr(component, _BAKED_ATTR, _touched_weights(component))
     pipe.fuse_lora(components=[n for n in _LORA_COMPONENTS if getattr(pipe, n, None) is not None],
                    adapter_names=names)
     pipe.unload_lora_weights()
-    return [f"LoRA baked: {Path(path).stem} x{float(weight):g}" for path, weight in loras]
+    return [f"LoRA baked: {Path(path).stem} x{adapter_weight(weight)}" for path, weight in loras]
+
+
+def adapter_weight(weight: float | tuple[float, float]) -> float | dict[str, float]:
+    """A LoRA weight for peft's ``set_adapters``: one number for every component, or A1111's
+    (text encoder, UNet) pair as a weight per component."""
+    if isinstance(weight, tuple):
+        return {"text_encoder": float(weight[0]), "unet": float(weight[1])}
+    return float(weight)
 
 
 def restore_baked_weights(pipe: Any) -> None:

@@ -8,7 +8,7 @@ then resolves what depends on this machine:
   loads without a local file (``tiny``, a Hugging Face id, an existing path) are kept. Otherwise
   the default model is used and a warning says so.
 - ``Lora hashes``: each entry is matched to a local LoRA file by its hash. A file found under
-  another name is used by rewriting the prompt's ``<lora:NAME:`` tags to the local name; entries
+  another name is used by rewriting the prompt's ``<lora:NAME:`` (and ``<lyco:NAME:``) tags to the local name; entries
   not found are reported. The key itself is dropped: the engine writes the hashes of the LoRAs
   it actually used.
 - Sampler names are checked (old combined names such as ``DPM++ 2M Karras`` are split).
@@ -105,7 +105,8 @@ def _match_loras(prompt: str, hashes: str, loras_dir: Path, warnings: list[str])
     found, missing = match_lora_hashes(hashes, loras_dir)
     for name, path in found.items():
         if path.stem != name:
-            prompt = re.sub(rf"<lora:{re.escape(name)}(?=[:>])", f"<lora:{path.stem}", prompt)
+            prompt = re.sub(rf"<(lora|lyco):{re.escape(name)}(?=[:>])",
+                            lambda match, stem=path.stem: f"<{match.group(1)}:{stem}", prompt)
             warnings.append(f"LoRA {name!r} found as {path.name} (same hash); the prompt uses it")
     for name in missing:
         same_name = (loras_dir / f"{name}.safetensors").is_file()

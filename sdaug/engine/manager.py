@@ -6,7 +6,8 @@
   replaces the cached one.
 - ControlNet models are cached by name (hub id, local folder or file, ``tiny``).
 - LoRAs are loaded once into the base pipeline as peft adapters and switched per request with
-  ``set_adapters`` (weights included); a request without LoRAs disables them, so the output is
+  ``set_adapters``, with a weight per component (A1111's text encoder and UNet weights,
+  ``<lora:NAME:TE:UNET>``); a request without LoRAs disables them, so the output is
   the plain model's again. When the UNet is compiled (``settings.compile`` on CUDA) LoRAs are
   baked into the weights instead (:func:`sdaug.engine.fastpath.bake_loras`: no recompiles).
 - Device: CUDA > Apple MPS > CPU unless ``settings.device`` says otherwise; dtype float16 on
@@ -89,17 +90,19 @@ class PipelineManager:
         self._derived: dict[tuple[type, str], Any] = {}
         self._controlnets: dict[str, ControlNetModel] = {}
         self._adapters: dict[Path, str] = {}  # LoRA file -> peft adapter name
-        self._active_loras: dict[Path, float] = {}
+        self._active_loras: dict[Path, tuple[float, float]] = {}
         self._model_hash: str | None = None
         self._auxiliary: dict[tuple[str, ...], Any] = {}  # models beside the pipelines (CLIP check)
 
     # Pipelines -------------------------------------------------------------------------------
     def pipeline(self, mode: str, model: str, controlnet: str | None = None,
-                 loras: Mapping[str | Path, float] | None = None, on_status: StatusCallback | None = None) -> Any:
+                 loras: Mapping[str | Path, float | tuple[float, float]] | None = None,
+                 on_status: StatusCallback | None = None) -> Any:
         """The diffusers pipeline for ``mode`` on ``model`` with ``loras`` active.
 
         ``loras`` maps LoRA names (files in ``<home>/loras/``, as ``<lora:NAME:W>`` tags name
-        them) or paths to weights; without any, LoRAs are off.
+        them) or paths to a weight, or to a (text encoder weight, UNet weight) pair; without
+        any, LoRAs are off.
 
         ``mode`` ``txt2img`` / ``img2img``; with ``controlnet`` (a ControlNet name) these become
         ControlNet txt2img / ControlNet img2img; ``controlnet`` mode is ControlNet txt2img and
@@ -119,7 +122,7 @@ class PipelineManager:
         base = self._base
 
         # 3. LoRAs on the shared UNet and text encoder.
-        self._apply_loras({self._lora_path(key): float(w) for key, w in (loras or {}).items()}, status)
+        self._apply_loras({self._lora_path(key): _te_unet(w) for key, w in (loras or {}).items()}, status)
 
         # 4. The pipeline class for the mode, derived from the base with shared weights.
         if not controlnet:
@@ -314,7 +317,7 @@ class PipelineManager:
     def _lora_path(self, key: str | Path) -> Path:
         return Path(key) if isinstance(key, Path) else sources.find_lora(key, self.settings)
 
-    def _apply_loras(self, loras: dict[Path, float], status: StatusCallback) -> None:
+    def _apply_loras(self, loras: dict[Path, tuple[float, float]], status: StatusCallback) -> None:
         if loras == self._active_loras:
             return
         base = self._base
@@ -330,7 +333,8 @@ class PipelineManager:
                     self._adapters[path] = adapter
             if loras:
                 base.enable_lora()
-                base.set_adapters([self._adapters[p] for p in loras], adapter_weights=list(loras.values()))
+                base.set_adapters([self._adapters[p] for p in loras],
+                                  adapter_weights=[fastpath.adapter_weight(w) for w in loras.values()])
             elif self._adapters:
                 base.disable_lora()
         self._active_loras = dict(loras)
@@ -344,6 +348,13 @@ class PipelineManager:
             return self.settings.memory_mode
         total = torch.cuda.get_device_properties(0).total_memory / GIB
         return "full" if total >= 8 else "model-offload" if total >= 4 else "sequential-offload"
+
+
+def _te_unet(weight: float | tuple[float, float]) -> tuple[float, float]:
+    """A LoRA weight as (text encoder, UNet): one number is both."""
+    if isinstance(weight, tuple):
+        return float(weight[0]), float(weight[1])
+    return float(weight), float(weight)
 
 
 def _pick_device(wanted: str) -> str:

@@ -1,7 +1,9 @@
 """Weighted, chunked CLIP prompt embeddings, as AUTOMATIC1111 computes them.
 
 Input is the output of :func:`sdaug.prompts.attention`: ``[(text, weight), ...]`` with
-``("BREAK", -1)`` markers. Diffusers' own ``encode_prompt`` truncates at 77 tokens and knows
+``("BREAK", -1)`` markers; a piece closes a chunk only when its text is exactly ``BREAK`` and its
+weight exactly -1, so ``(cat:-1)`` is the word cat at weight -1 and ``(a BREAK b)`` encodes the
+word BREAK at -1.1, as in A1111. Diffusers' own ``encode_prompt`` truncates at 77 tokens and knows
 no weights, so this module does what the spec (``spec/prompt-syntax.md`` § "Applying weights
 to CLIP embeddings") asks, in its own code:
 
@@ -37,12 +39,12 @@ from dataclasses import dataclass, field
 import torch
 
 from sdaug.prompts import attention
+from sdaug.prompts.emphasis import is_break
 
 logger = logging.getLogger(__name__)
 
 CHUNK_TOKENS = 75
 COMMA_BACKTRACK = 20
-BREAK = ("BREAK", -1.0)
 DEFAULT_CACHE_ENTRIES = 256
 
 
@@ -55,12 +57,12 @@ class TokenChunk:
 
 
 def chunk_tokens(
-    pieces: Sequence[tuple[list[int], float]], comma_token: int | None
+    pieces: Sequence[tuple[list[int], float] | None], comma_token: int | None
 ) -> list[TokenChunk]:
     """Split weighted token pieces into 75-token chunks (comma backtrack, ``BREAK``).
 
-    ``pieces`` holds ``(token_ids, weight)``; a weight of -1 marks ``BREAK``. Always returns at
-    least one chunk.
+    ``pieces`` holds ``(token_ids, weight)``, or None for a ``BREAK``. Always returns at least
+    one chunk.
     """
     chunks: list[TokenChunk] = []
     chunk = TokenChunk()
@@ -70,10 +72,11 @@ def chunk_tokens(
         chunks.append(chunk)
         chunk = TokenChunk()
 
-    for ids, weight in pieces:
-        if weight == BREAK[1]:
+    for piece in pieces:
+        if piece is None:
             close()
             continue
+        ids, weight = piece
         for token in ids:
             if len(chunk.tokens) == CHUNK_TOKENS:
                 cut = _backtrack_position(chunk.tokens, comma_token)
@@ -166,11 +169,11 @@ class PromptEncoder:
 
     def tokenize(self, pieces: Sequence[tuple[str, float]]) -> list[TokenChunk]:
         """Tokenize each ``(text, weight)`` piece separately and chunk the tokens."""
-        texts = [text for text, weight in pieces if weight != BREAK[1]]
+        texts = [piece[0] for piece in pieces if not is_break(piece)]
         # verbose=False: long pieces are expected here (they are chunked), so no length warning.
         encoded = self.tokenizer(texts, add_special_tokens=False, truncation=False, verbose=False) if texts else None
         ids = iter(encoded.input_ids if encoded else [])
-        tokenized = [([], weight) if weight == BREAK[1] else (next(ids), weight) for _, weight in pieces]
+        tokenized = [None if is_break(piece) else (next(ids), piece[1]) for piece in pieces]
         return chunk_tokens(tokenized, self.comma_token)
 
     def chunk_ids(self, chunk: TokenChunk) -> tuple[list[int], list[float]]:

@@ -13,6 +13,8 @@ from PIL import Image
 
 from sdaug.engine.region import RegionStrength
 from sdaug.limits import check_prompt
+from sdaug.prompts.compat import COMPAT_FLAGS
+from sdaug.prompts.params import RNG_SOURCES
 
 MODES = ("txt2img", "img2img", "controlnet")
 MAX_SEED = 2**32 - 1
@@ -44,6 +46,11 @@ class GenerationRequest:
     ``init_images`` (img2img, controlnet) holds one image, used for every image of the run, or
     one image per image of a batch. ``width``/``height`` need not be multiples of 8: the engine
     works at :attr:`work_size` and returns images at the requested size.
+
+    ``rng`` is A1111's random number source of the noise: ``GPU``, ``CPU`` or ``NV``, or ``""``
+    for the machine's default (GPU with CUDA, else CPU); see :mod:`sdaug.engine.noise`.
+    ``compat`` lists A1111 compatibility flags to apply (:data:`sdaug.prompts.compat.COMPAT_FLAGS`,
+    as pasted infotexts of older A1111 versions set them).
     """
 
     mode: str = "txt2img"
@@ -79,6 +86,8 @@ class GenerationRequest:
     region_boxes: list[list[tuple[float, float, float, float]]] = field(default_factory=list)
     # Infotext keys sdaug does not interpret: kept and written back.
     extra_params: dict[str, str] = field(default_factory=dict)
+    rng: str = ""
+    compat: list[str] = field(default_factory=list)
 
     @property
     def n_images(self) -> int:
@@ -144,6 +153,11 @@ class GenerationRequest:
             bad = [s for s in self.seeds if not 0 <= s <= MAX_SEED]
             if bad:
                 raise ValueError(f"seeds must be from 0 to {MAX_SEED}, got {bad[0]!r}")
+        if self.rng not in ("", *RNG_SOURCES):
+            raise ValueError(f"rng must be one of {', '.join(RNG_SOURCES)} (or empty for the default), got {self.rng!r}")
+        unknown = [flag for flag in self.compat if flag not in COMPAT_FLAGS]
+        if unknown:
+            raise ValueError(f"unknown compatibility flag {unknown[0]!r}; known flags: {', '.join(COMPAT_FLAGS)}")
         if self.control_start >= self.control_end:
             raise ValueError(
                 f"control_start ({self.control_start}) must be smaller than control_end ({self.control_end})"

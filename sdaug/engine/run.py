@@ -10,17 +10,22 @@
 - ``on_image(index, image, infotext)`` as each image is finished (index within the run).
 
 Images are made at ``request.work_size`` (multiples of 8) and returned at the requested size
-(LANCZOS). Image ``i`` uses seed ``seed + i`` (or ``request.seeds[i]``) through its own CPU
-``torch.Generator``, so its starting noise does not depend on the device or on its position in a
-batch; the same request and seed give the same pixels. A batch that runs out of GPU memory is
-retried at half the batch size; at batch size 1 the run fails with
-:class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
+(LANCZOS). Image ``i`` uses seed ``seed + i`` (or ``request.seeds[i]``) through its own generator
+of the request's RNG source (GPU, CPU or NV, as in A1111: :mod:`sdaug.engine.noise`), so its noise
+does not depend on its position in a batch; the same request and seed give the same pixels. The
+source used is written as ``RNG: CPU`` / ``RNG: NV`` in the infotext (nothing for GPU), and the
+request's compatibility flags (``Downcast alphas_cumprod``, ...) are applied and written too.
+A batch that runs out of GPU memory is retried at half the batch size; at batch size 1 the run
+fails with :class:`~sdaug.engine.errors.OutOfMemoryError`, whose message says what to change.
 
 The encoder hook. ``run`` never parses prompt text; per batch it calls ``manager.encoder``
-(any object with these two methods, :class:`sdaug.engine.encoding.PromptEncoder`):
+(any object with these methods, :class:`sdaug.engine.encoding.PromptEncoder`):
 
-- ``loras(request, seeds) -> {file: weight}``: the LoRAs the batch's prompts name; ``run`` hands
-  them to ``manager.pipeline`` before encoding (LoRAs change the text encoder too);
+- ``check(request) -> [warning, ...]`` (optional), once before anything loads: a LoRA tag
+  without a file is reported here and the run goes on without it (as in A1111);
+- ``loras(request, seeds) -> {file: (text encoder weight, UNet weight)}``: the LoRAs the batch's
+  prompts name; ``run`` hands them to ``manager.pipeline`` before encoding (LoRAs change the
+  text encoder too);
 - ``encode(pipe, request, seeds) -> Conditioning``, after the request's scheduler is set on
   ``pipe``: ``prompt_embeds`` / ``negative_prompt_embeds`` go to the pipeline call, which runs
   inside ``with conditioning.wrap(pipe):``. In that context the encoder may hook every UNet and
@@ -47,7 +52,7 @@ from typing import Any
 import torch
 from PIL import Image
 
-from sdaug.engine import sources
+from sdaug.engine import noise, sources
 from sdaug.engine.control import make_control_image
 from sdaug.engine.encoding import Conditioning
 from sdaug.engine.errors import OutOfMemoryError
@@ -56,6 +61,8 @@ from sdaug.engine.region_denoise import RegionDenoiser
 from sdaug.engine.request import GenerationRequest, Result
 from sdaug.engine.samplers import make_scheduler
 from sdaug.prompts import format_infotext, infotext_params, lora_hash
+from sdaug.prompts.compat import DOWNCAST_ALPHAS_CUMPROD
+from sdaug.prompts.params import RNG_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +118,13 @@ class _Run:
         self.on_progress(Progress(step, total_steps, self.batch_index, self.batch_count, done, len(self.seeds),
                                   elapsed, eta, message))
 
+    def warn(self, message: str) -> None:
+        """A note for the user that does not stop the run: logged, reported, in the result once."""
+        if message not in self.result.warnings:
+            self.result.warnings.append(message)
+            logger.warning("%s", message)
+            self.report(message=message)
+
     def cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
@@ -124,6 +138,13 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     state = _Run(request, manager, seeds, on_progress, cancel, on_image)
     for key in ("load", "encode", "denoise", "decode"):
         state.result.timings[key] = 0.0
+    # What the prompts ask for that is not here (a LoRA file) is said before any model loads.
+    check = getattr(manager.encoder, "check", None)
+    for warning in check(request) if check is not None else []:
+        state.warn(warning)
+    if request.rng == "GPU" and manager.device != "cuda":
+        state.warn("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
+                   "(RNG: CPU). Choose NV for A1111's imitation of a CUDA GPU's numbers")
 
     with manager.lock:
         # 2. The ControlNet: the request's, or the default one for its control type.
@@ -167,7 +188,8 @@ def run(request: GenerationRequest, manager: PipelineManager, on_progress: Progr
     return state.result
 
 
-def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning, dict[Path, float]]:
+def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Conditioning,
+                                                       dict[Path, tuple[float, float]]]:
     """Encode, denoise and decode the images ``indices`` of the run as one batch."""
     request, manager = state.request, state.manager
     seeds = [state.seeds[i] for i in indices]
@@ -183,16 +205,14 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
     timings["load"] += time.perf_counter() - started
 
     # 2. A fresh scheduler, one generator per image, then the prompts through the encoder hook.
-    pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds)
-    generators = [torch.Generator("cpu").manual_seed(seed) for seed in seeds]
+    pipe.scheduler = make_scheduler(request.sampler, request.schedule_type, manager.scheduler_config, seeds=seeds,
+                                    downcast_alphas_cumprod=DOWNCAST_ALPHAS_CUMPROD in request.compat)
+    generators = noise.generators(request.rng, seeds, manager.device)
     started = time.perf_counter()
     conditioning = manager.encoder.encode(pipe, request, seeds)
     timings["encode"] += time.perf_counter() - started
     for warning in conditioning.warnings:
-        if warning not in state.result.warnings:
-            state.result.warnings.append(warning)
-            logger.warning("%s", warning)
-            state.report(message=warning)
+        state.warn(warning)
 
     # 3. The inputs of this mode at the working size.
     width, height = request.work_size
@@ -220,7 +240,7 @@ def _generate(state: _Run, indices: list[int]) -> tuple[list[Image.Image], Condi
 
     started = time.perf_counter()
     try:
-        with conditioning.wrap(pipe):
+        with conditioning.wrap(pipe), noise.drawing_from(pipe, generators):
             latents = pipe(prompt_embeds=conditioning.prompt_embeds,
                            negative_prompt_embeds=conditioning.negative_prompt_embeds,
                            callback_on_step_end=on_step_end, **kwargs).images
@@ -267,11 +287,14 @@ def _region_denoiser(state: _Run, pipe: Any, indices: list[int]) -> RegionDenois
     return denoiser
 
 
-def _infotext_extra(state: _Run, loras: dict[Path, float]) -> dict[str, str]:
-    """Infotext keys of a batch beyond the request's: the ControlNet unit, LoRA hashes and the
-    region-aware strength."""
+def _infotext_extra(state: _Run, loras: dict[Path, tuple[float, float]]) -> dict[str, str]:
+    """Infotext keys of a batch beyond the request's: the RNG source, the ControlNet unit, LoRA
+    hashes and the region-aware strength."""
     request = state.request
     extra: dict[str, str] = {}
+    source = noise.effective_source(request.rng, state.manager.device)
+    if source != "GPU":
+        extra[RNG_KEY] = source
     region = request.region
     if region is not None and request.init_images:
         extra.update({"Box strength": f"{region.box_strength:g}",

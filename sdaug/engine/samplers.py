@@ -21,12 +21,24 @@ Schedule types: ``Karras`` -> ``use_karras_sigmas``, ``Exponential`` -> ``use_ex
 ``SGM Uniform`` -> ``timestep_spacing="trailing"``, ``Uniform`` -> evenly spaced timesteps
 (``timestep_spacing="linspace"``, like k-diffusion's default discretisation) and ``Automatic``
 follows the spec: Karras for DPM++ 2M, DPM++ SDE, DPM++ 2S a, DPM2 and DPM2 a; Exponential for
-DPM++ 2M SDE and DPM++ 3M SDE; the model's own schedule for the rest. A schedule type a
+DPM++ 2M SDE and DPM++ 3M SDE; for the rest A1111's own discretisation, whatever
+``timestep_spacing`` / ``steps_offset`` the model folder's scheduler config holds (a folder saved
+by a recent diffusers writes ``"leading"``, the SD1.5 repository none): evenly spaced timesteps
+(k-diffusion's ``get_sigmas``, ``linspace``) for Euler, Euler a, LMS, Heun, UniPC and LCM, and
+A1111's timestep samplers' ``range(0, 1000, 1000 // steps) + 1`` (``leading`` with offset 1) for
+DDIM and PLMS. (A1111 runs UniPC on those timesteps too; diffusers' UniPC spaces ``leading``
+differently, so it keeps the even spacing.) Karras and Exponential sigmas span the model's whole
+noise range (``linspace``), as k-diffusion's do, whatever the folder says. A schedule type a
 scheduler cannot do (``Euler a`` with ``Karras``, ``DDIM`` with ``Exponential``) is a
 ``ValueError`` naming the ones it can do (:func:`schedule_types_for`).
 
 Old combined names (``DPM++ 2M Karras``, ``LMS Karras``, ``DPM++ 2M SDE Exponential``) are split
 into sampler and schedule type with :func:`sdaug.prompts.split_sampler_name`.
+
+``downcast_alphas_cumprod`` (A1111's ``Downcast alphas_cumprod`` compatibility flag, set by
+infotexts of A1111 before v1.7.0-225) builds the schedule from the model's ``alphas_cumprod``
+rounded to float16, given to the scheduler as ``trained_betas`` (its float32 product of
+``1 - beta`` is the rounded values within 1e-6).
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ SCHEDULE_TYPES = ("Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform"
 class _Sampler:
     scheduler: str  # class name in diffusers
     kwargs: Mapping[str, Any] = field(default_factory=dict)
-    automatic: str = "model"  # schedule type used for "Automatic": "model", "Karras" or "Exponential"
+    automatic: str = "Uniform"  # schedule used for "Automatic": "Uniform", "Timesteps", "Karras", "Exponential"
     calls_per_step: int = 1
 
 
@@ -65,8 +77,8 @@ _SAMPLERS: dict[str, _Sampler] = {
     "Heun": _Sampler("HeunDiscreteScheduler", calls_per_step=2),
     "DPM2": _Sampler("KDPM2DiscreteScheduler", automatic="Karras", calls_per_step=2),
     "DPM2 a": _Sampler("KDPM2AncestralDiscreteScheduler", automatic="Karras", calls_per_step=2),
-    "DDIM": _Sampler("DDIMScheduler"),
-    "PLMS": _Sampler("PNDMScheduler", {"skip_prk_steps": True}),
+    "DDIM": _Sampler("DDIMScheduler", automatic="Timesteps"),
+    "PLMS": _Sampler("PNDMScheduler", {"skip_prk_steps": True}, automatic="Timesteps"),
     "UniPC": _Sampler("UniPCMultistepScheduler", {"solver_type": "bh1", "solver_order": 3}),
     "LCM": _Sampler("LCMScheduler"),
 }
@@ -81,6 +93,8 @@ _SCHEDULE_KEYS: dict[str, dict[str, Any]] = {
     "Exponential": {"use_exponential_sigmas": True},
     "SGM Uniform": {"timestep_spacing": "trailing"},
 }
+# "Automatic" of A1111's timestep samplers (DDIM, PLMS): range(0, 1000, 1000 // steps) + 1.
+_TIMESTEPS_KEYS = {"timestep_spacing": "leading", "steps_offset": 1}
 _SIGMA_FLAGS = ("use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas")
 
 
@@ -119,11 +133,12 @@ def schedule_types_for(sampler: str) -> tuple[str, ...]:
 
 
 def make_scheduler(sampler: str, schedule_type: str, config: Mapping[str, Any],
-                   seeds: list[int] | None = None) -> Any:
+                   seeds: list[int] | None = None, downcast_alphas_cumprod: bool = False) -> Any:
     """Build a fresh diffusers scheduler for ``sampler`` + ``schedule_type`` from ``config``.
 
     ``config`` is the model's own scheduler config (``pipe.scheduler.config`` as loaded). ``seeds``
     (the image seeds of the batch) seed the Brownian noise of ``DPM++ SDE`` so that runs repeat.
+    ``downcast_alphas_cumprod`` rounds the model's ``alphas_cumprod`` to float16 first.
     """
     name, schedule_type = split_name(sampler, schedule_type)
     spec = _SAMPLERS[name]
@@ -140,14 +155,35 @@ def make_scheduler(sampler: str, schedule_type: str, config: Mapping[str, Any],
     accepted = _accepted_keys(spec.scheduler)
     effective = spec.automatic if schedule_type == "Automatic" else schedule_type
     kwargs: dict[str, Any] = dict(spec.kwargs)
-    if effective != "model":
-        kwargs.update({flag: False for flag in _SIGMA_FLAGS if flag in accepted})
-        kwargs.update(_SCHEDULE_KEYS[effective])
+    kwargs.update({flag: False for flag in _SIGMA_FLAGS if flag in accepted})
+    if "timestep_spacing" in accepted:
+        kwargs["timestep_spacing"] = "linspace"  # not the folder's value (it varies with how it was saved)
+    kwargs.update(_TIMESTEPS_KEYS if effective == "Timesteps" else _SCHEDULE_KEYS[effective])
     if spec.scheduler == "DPMSolverSDEScheduler" and seeds:
         kwargs["noise_sampler_seed"] = seeds if len(seeds) > 1 else seeds[0]
     # Keys of another scheduler class (the model's may be PNDM) would only log warnings.
     own_config = {key: value for key, value in config.items() if key in accepted or key.startswith("_")}
+    if downcast_alphas_cumprod:
+        kwargs["trained_betas"] = _downcast_betas(cls.from_config(own_config))
     return cls.from_config(own_config, **kwargs)
+
+
+def _downcast_betas(scheduler: Any) -> list[float]:
+    """The betas whose product of ``1 - beta`` is the model's ``alphas_cumprod`` rounded to
+    float16. For the ``scaled_linear`` schedule of SD 1.x the values are first computed in
+    float64 and stored as float32, as A1111 (the LDM code) does, so the rounding matches it."""
+    import torch
+
+    config = scheduler.config
+    if config.beta_schedule == "scaled_linear" and config.trained_betas is None:
+        betas = torch.linspace(config.beta_start**0.5, config.beta_end**0.5, config.num_train_timesteps,
+                               dtype=torch.float64) ** 2
+        alphas_cumprod = torch.cumprod(1 - betas, dim=0).float()
+    else:
+        alphas_cumprod = scheduler.alphas_cumprod
+    rounded = alphas_cumprod.to(torch.float16).double()
+    previous = torch.cat([torch.ones(1, dtype=torch.float64), rounded[:-1]])
+    return (1 - rounded / previous).tolist()
 
 
 @functools.cache

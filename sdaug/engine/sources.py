@@ -109,8 +109,8 @@ def find_lora(name: str, settings: Settings) -> Path:
                 _check_pickle(path, settings)
                 return path
     known = ", ".join(local_loras(settings)) or "none"
-    raise ValueError(f"LoRA {name!r} not found in {folder}: put {stem}.safetensors there "
-                     f"(LoRAs found: {known})")
+    raise ModelNotFoundError(f"LoRA {name!r} not found in {folder}: put {stem}.safetensors there "
+                             f"(LoRAs found: {known})")
 
 
 def single_file_config(checkpoint: Path, shipped: Path, controlnet: bool = False) -> str | None:

@@ -2,11 +2,13 @@
 
 Processing order of a positive prompt (spec/prompt-syntax.md): :func:`expand_wildcards`,
 :func:`extract_networks`, :func:`split_and`, then per part :func:`schedules`, then per text
-:func:`attention`. The negative prompt skips :func:`split_and`.
+:func:`attention`. The negative prompt skips :func:`extract_networks` (its ``<...>`` tags stay
+text, as in A1111) and :func:`split_and`.
 
 - :mod:`.wildcards`, :mod:`.networks`, :mod:`.composable`, :mod:`.schedule`, :mod:`.emphasis`:
   the prompt language.
-- :mod:`.infotext`: ``parse_infotext`` / ``format_infotext`` (the parameters block of an image).
+- :mod:`.infotext`: ``parse_infotext`` / ``format_infotext`` (the parameters block of an image);
+  :mod:`.compat`: the A1111 compatibility flags an infotext's ``Version`` implies.
 - :mod:`.metadata`: infotext inside PNG / JPEG / WebP files.
 - :mod:`.params`: infotext parameters <-> GenerationRequest fields; sampler name splitting.
 - :mod:`.hashes`: A1111 model / LoRA hashes and finding local files by name or hash.

@@ -2,7 +2,9 @@
 
 Syntax (spec/prompt-syntax.md, "Emphasis"): ``(x)`` x 1.1, ``[x]`` x 1/1.1, ``(x:w)`` x w,
 nesting multiplies; ``\\(`` ``\\)`` ``\\[`` ``\\]`` ``\\\\`` are literal characters; ``BREAK``
-(upper case, whole word) yields ``("BREAK", -1.0)``.
+(upper case, whole word, surrounding whitespace eaten) yields ``("BREAK", -1.0)``, and brackets
+multiply its weight like any piece's: ``(a BREAK b)`` gives ``("BREAK", -1.1)``, which the
+encoder takes as text, because only ``("BREAK", -1.0)`` closes a chunk (:func:`is_break`).
 
 A small hand-written scanner (no library does A1111 emphasis). Behaviour the spec fixes, and the
 choices it leaves free:
@@ -12,9 +14,10 @@ choices it leaves free:
 - ``(a:b)`` without a number is the text ``a:b`` at 1.1. A weight must be a plain decimal
   number (``1``, ``1.5``, ``.5``, ``-1``); anything else leaves the ``:`` as text.
 - Free: a lone ``\\`` before another character is dropped (as A1111 does), the character kept.
-- Free: ``BREAK`` inside parentheses is still a break, its weight stays -1.
-- Empty pieces are left out; adjacent pieces with equal weight merge (BREAKs never merge).
-  Empty text gives ``[("", 1.0)]``.
+- Adjacent pieces with equal weight merge, ``BREAK`` pieces as well (as in A1111: the empty
+  texts on both sides of a ``BREAK`` keep it apart from its neighbours unless their weights are
+  equal, which only a weight of 0 makes); then empty pieces are left out. Empty text gives
+  ``[("", 1.0)]``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def attention(text: str) -> list[tuple[str, float]]:
 
     ``"a (b:1.5) [c]"`` -> ``[("a ", 1.0), ("b", 1.5), (" ", 1.0), ("c", 0.9090909090909091)]``.
     """
-    pieces: list[list] = []  # [text, weight]: weight multiplied in place, None for BREAK
+    pieces: list[list] = []  # [text, weight]: weight multiplied in place
     round_opens: list[int] = []  # index in `pieces` where each open "(" starts
     square_opens: list[int] = []
 
@@ -77,32 +80,30 @@ def attention(text: str) -> list[tuple[str, float]]:
     for start in square_opens:
         _multiply(pieces, start, SQUARE_MULTIPLIER)
 
-    # 3. Drop empty pieces and merge neighbours of equal weight.
+    # 3. Merge neighbours of equal weight, then drop empty pieces.
     merged: list[tuple[str, float]] = []
-    previous_weight = None
     for piece_text, weight in pieces:
-        if weight is None:
-            merged.append((BREAK, BREAK_WEIGHT))
-        elif piece_text and weight == previous_weight:
+        if merged and weight == merged[-1][1]:
             merged[-1] = (merged[-1][0] + piece_text, weight)
-        elif piece_text:
-            merged.append((piece_text, weight))
         else:
-            continue
-        previous_weight = weight
-    return merged or [("", 1.0)]
+            merged.append((piece_text, weight))
+    return [piece for piece in merged if piece[0]] or [("", 1.0)]
+
+
+def is_break(piece: tuple[str, float]) -> bool:
+    """True for the piece that closes a chunk: text ``BREAK`` at weight exactly -1."""
+    return piece[0] == BREAK and piece[1] == BREAK_WEIGHT
 
 
 def _split_breaks(run: str) -> list[list]:
     pieces = []
     for index, part in enumerate(_BREAK_RE.split(run)):
         if index > 0:
-            pieces.append([BREAK, None])
+            pieces.append([BREAK, BREAK_WEIGHT])
         pieces.append([part, 1.0])
     return pieces
 
 
 def _multiply(pieces: list[list], start: int, multiplier: float) -> None:
     for piece in pieces[start:]:
-        if piece[1] is not None:
-            piece[1] *= multiplier
+        piece[1] *= multiplier

@@ -9,14 +9,17 @@ The format (see ``spec/prompt-syntax.md``)::
 There is no library for this format, so it is written here from the spec. Choices the spec
 leaves free, and where this module goes beyond it:
 
-- Reading: the whole text is stripped and CRLF becomes LF; prompt lines keep their own spacing
-  (only the first negative-prompt line loses the spaces after its label, as in A1111).
+- Reading, as A1111 does: the whole text is stripped and CRLF becomes LF; every prompt and
+  negative-prompt line is stripped, and empty lines before the first non-empty one are dropped;
+  a key with an empty value is dropped. The compatibility flags that the ``Version`` implies are
+  added (:mod:`sdaug.prompts.compat`), so a reader sees what the image needs to reproduce.
 - ``Template:`` / ``Negative Template:`` lines after the parameters line (dynamic-prompts
   extension) are read into the keys ``Template`` and ``Negative Template``.
 - Writing quotes a value with ``json.dumps`` when it holds ``,`` ``:`` or a newline (the spec's
   rule) and also when it starts with ``"`` or has surrounding whitespace, so that every value
   reads back exactly. A1111 unquotes any quoted value, so it reads these the same way.
-- Values are written with ``str()``; ``None`` values are left out. Keys must match the key
+- Values are written with ``str()``; ``None`` and empty values are left out (an empty value
+  would not be read back). Keys must match the key
   pattern A1111 reads (a word character, then at least one of word characters, space, ``-``,
   ``/``), otherwise they could not be read back.
 """
@@ -26,6 +29,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+
+from sdaug.prompts.compat import version_flags
 
 PROMPT_KEY = "Prompt"
 NEGATIVE_KEY = "Negative prompt"
@@ -74,24 +79,28 @@ def parse_infotext(text: str) -> dict[str, str]:
         params_line = lines[params_index]
         template_lines = lines[params_index + 1 :]
 
-    # 3. Split the text lines into prompt and negative prompt.
+    # 3. Split the stripped text lines into prompt and negative prompt.
     prompt_lines: list[str] = []
     negative_lines: list[str] | None = None
-    for line in text_lines:
-        if negative_lines is None and line.lstrip().startswith(NEGATIVE_LABEL):
-            negative_lines = [line.lstrip()[len(NEGATIVE_LABEL) :].lstrip()]
+    for line in (line.strip() for line in text_lines):
+        if negative_lines is None and line.startswith(NEGATIVE_LABEL):
+            negative_lines = [line[len(NEGATIVE_LABEL) :].strip()]
         elif negative_lines is None:
             prompt_lines.append(line)
         else:
             negative_lines.append(line)
 
-    result = {PROMPT_KEY: "\n".join(prompt_lines), NEGATIVE_KEY: "\n".join(negative_lines or [])}
+    result = {PROMPT_KEY: _join_lines(prompt_lines), NEGATIVE_KEY: _join_lines(negative_lines or [])}
 
-    # 4. Read the parameters, then the template lines.
+    # 4. Read the parameters (empty values dropped), then the template lines.
     for key, value in _read_params(params_line):
-        if key not in (PROMPT_KEY, NEGATIVE_KEY):
+        if key not in (PROMPT_KEY, NEGATIVE_KEY) and value:
             result[key] = value
     result.update(_read_templates(template_lines))
+
+    # 5. The compatibility flags the version implies (a flag written in the text stays as written).
+    for flag in version_flags(result):
+        result.setdefault(flag, "True")
     return result
 
 
@@ -99,8 +108,10 @@ def format_infotext(prompt: str, negative_prompt: str, params: Mapping[str, obje
     """Write the infotext for ``prompt``, ``negative_prompt`` and ``params`` (A1111 key spelling).
 
     Known keys come first in the spec's order, other keys after them in the order given, and
-    ``Version`` last. :func:`parse_infotext` reads the result back exactly (when at least
-    three parameters are given: fewer do not make a parameters line).
+    ``Version`` last. :func:`parse_infotext` reads the result back exactly when at least three
+    parameters are given (fewer do not make a parameters line), the prompt texts are as A1111
+    reads them (lines stripped, no leading empty line) and the flags that ``Version`` implies
+    are among the parameters.
     """
     # 1. Check the keys, so that every one can be read back.
     for key in params:
@@ -117,7 +128,7 @@ def format_infotext(prompt: str, negative_prompt: str, params: Mapping[str, obje
     ordered += [key for key in params if key not in KEY_ORDER and key != VERSION_KEY]
     if VERSION_KEY in params:
         ordered.append(VERSION_KEY)
-    pairs = [f"{key}: {_quote(str(params[key]))}" for key in ordered if params[key] is not None]
+    pairs = [f"{key}: {_quote(str(params[key]))}" for key in ordered if params[key] is not None and str(params[key])]
 
     # 3. Join prompt, negative prompt and parameters line.
     text = prompt
@@ -126,6 +137,13 @@ def format_infotext(prompt: str, negative_prompt: str, params: Mapping[str, obje
     if pairs:
         text += "\n" + ", ".join(pairs)
     return text
+
+
+def _join_lines(lines: list[str]) -> str:
+    """Lines joined with newlines, without the empty lines before the first non-empty one."""
+    while lines and not lines[0]:
+        lines = lines[1:]
+    return "\n".join(lines)
 
 
 def _quote(value: str) -> str:

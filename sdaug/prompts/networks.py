@@ -1,10 +1,21 @@
 """Extra-network tags: ``<kind:name:arg...>``, for example ``<lora:snowfall:0.8>``.
 
 :func:`extract_networks` removes every tag (pattern ``<(\\w+):([^>]+)>``) from the prompt text,
-wherever it is, and returns them; the text around a tag is left as it is. A LoRA weight is the
-first argument (or ``te=W``, as in A1111), default 1.0. Kinds other than :data:`KNOWN_KINDS`
-are returned as well, so that callers can report them (:func:`unknown_networks`) instead of
-dropping them silently.
+wherever it is, and returns them; the text around a tag is left as it is. Only the positive
+prompt goes through it: A1111 leaves tags in the negative prompt as text.
+
+As A1111 reads a tag (spec/prompt-syntax.md, "Extra-network arguments"):
+
+- The name and arguments are taken as written, spaces included: ``<lora: x :0.8>`` names the
+  LoRA `` x ``.
+- ``<lyco:...>`` is another name for ``<lora:...>`` (:data:`LORA_KINDS`).
+- Arguments are positional ``NAME:TE:UNET:DYN`` or named ``te=``, ``unet=``, ``dyn=`` (an
+  argument with exactly one ``=`` is named). ``TE`` is the text encoder's weight (default 1.0),
+  ``UNET`` the UNet's (default ``TE``), ``DYN`` LyCORIS' dynamic rank, which sdaug ignores
+  (:attr:`ExtraNetwork.dyn` lets the caller warn about it). Numbers may have spaces around them.
+
+Kinds other than :data:`KNOWN_KINDS` are returned as well, so that callers can report them
+(:func:`unknown_networks`) instead of dropping them silently.
 """
 
 from __future__ import annotations
@@ -14,7 +25,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-KNOWN_KINDS = ("lora",)
+LORA_KINDS = ("lora", "lyco")
+KNOWN_KINDS = LORA_KINDS
 _TAG_RE = re.compile(r"<(\w+):([^>]+)>")
 
 
@@ -32,12 +44,38 @@ class ExtraNetwork:
         return "<" + ":".join((self.kind, self.name, *self.args)) + ">"
 
     @property
-    def weight(self) -> float:
-        """The multiplier: ``te=W`` if given, else the first plain argument, else 1.0.
+    def is_lora(self) -> bool:
+        return self.kind in LORA_KINDS
 
-        Raises ``ValueError`` naming the tag when that is not a number.
-        """
-        return _weight(self)
+    @property
+    def te_weight(self) -> float:
+        """``te=W``, else the first argument, else 1.0; ``ValueError`` naming the tag if not a number."""
+        positional, named = self._arguments()
+        return _number(self, named.get("te", positional[0] if positional else "1"))
+
+    @property
+    def unet_weight(self) -> float:
+        """``unet=W``, else the second argument, else :attr:`te_weight`."""
+        positional, named = self._arguments()
+        if "unet" in named:
+            return _number(self, named["unet"])
+        return _number(self, positional[1]) if len(positional) > 1 else self.te_weight
+
+    @property
+    def dyn(self) -> str | None:
+        """The dynamic rank argument (``dyn=N`` or the third argument), if given."""
+        positional, named = self._arguments()
+        return named.get("dyn", positional[2] if len(positional) > 2 else None)
+
+    def _arguments(self) -> tuple[list[str], dict[str, str]]:
+        positional, named = [], {}
+        for arg in self.args:
+            parts = arg.split("=")
+            if len(parts) == 2:
+                named[parts[0]] = parts[1]
+            else:
+                positional.append(arg)
+        return positional, named
 
 
 def extract_networks(prompt: str) -> tuple[str, list[ExtraNetwork]]:
@@ -49,13 +87,16 @@ def extract_networks(prompt: str) -> tuple[str, list[ExtraNetwork]]:
     networks = []
     for match in _TAG_RE.finditer(prompt):
         name, *args = match.group(2).split(":")
-        network = ExtraNetwork(match.group(1), name.strip(), tuple(arg.strip() for arg in args))
-        if network.kind in KNOWN_KINDS:
-            if not network.name:
+        network = ExtraNetwork(match.group(1), name, tuple(args))
+        if network.is_lora:
+            if not network.name.strip():
                 raise ValueError(
                     f"{network.tag} at position {match.start()} has no name: write <{network.kind}:NAME:0.8>"
                 )
-            _weight(network, match.start())
+            try:
+                _ = network.te_weight, network.unet_weight
+            except ValueError as error:
+                raise ValueError(f"{error} (at position {match.start()})") from None
         networks.append(network)
     return _TAG_RE.sub("", prompt), networks
 
@@ -66,19 +107,13 @@ def unknown_networks(networks: Iterable[ExtraNetwork], known: Iterable[str] = KN
     return list(dict.fromkeys(network.tag for network in networks if network.kind not in known))
 
 
-def _weight(network: ExtraNetwork, position: int | None = None) -> float:
-    plain = [arg for arg in network.args if "=" not in arg]
-    named = {
-        key.strip(): value for key, _, value in (arg.partition("=") for arg in network.args if "=" in arg)
-    }
-    value = named.get("te", plain[0] if plain else "1").strip()
+def _number(network: ExtraNetwork, value: str) -> float:
     try:
         weight = float(value)
     except ValueError:
         weight = math.nan
     if not math.isfinite(weight):
-        where = "" if position is None else f" at position {position}"
         raise ValueError(
-            f"{network.tag}{where}: weight {value!r} is not a number; write it like <{network.kind}:{network.name}:0.8>"
+            f"{network.tag}: weight {value!r} is not a number; write it like <{network.kind}:{network.name}:0.8>"
         )
     return weight

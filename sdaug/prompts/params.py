@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sdaug import __version__
+from sdaug.prompts.compat import COMPAT_FLAGS, PAD_CONDS_KEY, is_on
 
 VERSION = f"sdaug {__version__}"
 SCHEDULE_TYPES = ("Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform")
@@ -23,6 +24,9 @@ _SCHEDULE_SUFFIXES = ("SGM Uniform", "Exponential", "Uniform", "Karras")
 _IMAGE_MODES = ("img2img", "controlnet")
 # Keys that describe the run that made the image: never copied from a pasted infotext.
 _RUN_KEYS = ("Model hash", "Model", "Version")
+# A1111's random number sources; an infotext without an RNG key was made with GPU.
+RNG_KEY = "RNG"
+RNG_SOURCES = ("GPU", "CPU", "NV")
 
 
 def split_sampler_name(name: str) -> tuple[str, str]:
@@ -71,7 +75,10 @@ def infotext_params(
     if request.clip_skip > 1:
         params["Clip skip"] = str(request.clip_skip)
 
-    # 3. Kept keys, the caller's extra keys, then the version.
+    # 3. The compatibility flags that are on, kept keys, the caller's extra keys, the version.
+    for flag in COMPAT_FLAGS:
+        if flag in request.compat:
+            params[flag] = "True"
     for key, value in request.extra_params.items():
         if key not in params and key not in _RUN_KEYS:
             params[key] = str(value)
@@ -83,13 +90,24 @@ def infotext_params(
 def request_fields(params: Mapping[str, str]) -> tuple[dict[str, object], dict[str, str]]:
     """Map parsed infotext parameters to (request field values, other keys kept as extras).
 
-    Only keys present in ``params`` appear in the fields. A bad value raises ``ValueError``
-    naming its key.
+    Only keys present in ``params`` appear in the fields, except two that always do, because an
+    infotext without them still says something (as A1111 reads it): ``rng`` (no ``RNG`` key is
+    ``GPU``) and ``compat``, the compatibility flags that are on. A bad value raises
+    ``ValueError`` naming its key.
     """
-    fields: dict[str, object] = {}
+    fields: dict[str, object] = {"rng": "GPU", "compat": []}
     extras: dict[str, str] = {}
     for key, value in params.items():
-        if key in _FIELDS:
+        if key in COMPAT_FLAGS:
+            if is_on(value):
+                fields["compat"].append(key)
+        elif key == PAD_CONDS_KEY:
+            continue  # what sdaug always does; the engine writes it again when it pads
+        elif key == RNG_KEY:
+            if value not in RNG_SOURCES:
+                raise ValueError(f"RNG must be one of {', '.join(RNG_SOURCES)}, got {value!r}")
+            fields["rng"] = value
+        elif key in _FIELDS:
             name, convert = _FIELDS[key]
             fields[name] = convert(key, value)
         elif key == "Sampler":

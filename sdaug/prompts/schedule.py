@@ -17,7 +17,9 @@ Parsing rules, matching A1111:
 - A ``|`` outside any ``[...]`` (or a lone ``\\`` at the end) makes the whole prompt not parse:
   it is then returned unchanged as ``[(steps, prompt)]``.
 - ``when`` containing ``.`` is a fraction of ``steps`` (``int(when * steps)``), otherwise an
-  absolute step; it is clamped to ``steps``, and ``<= 0`` means "already switched".
+  absolute step; it is clamped to ``steps``, and ``<= 0`` means "already switched". With
+  ``old_timelines`` (A1111's ``Old prompt editing timelines`` flag, for images of A1111 before
+  1.6.0) a ``when`` below 1 is a fraction and 1 or more a step, with or without a ``.``.
 - Brackets nested deeper than :data:`MAX_DEPTH` raise ``ValueError`` with the position.
 """
 
@@ -63,16 +65,17 @@ class _Alternation:
     options: tuple[tuple[object, ...], ...]
 
 
-def schedules(prompt: str, steps: int) -> list[tuple[int, str]]:
+def schedules(prompt: str, steps: int, old_timelines: bool = False) -> list[tuple[int, str]]:
     """The prompt text to use up to each end step: ``[(end_step, text), ...]``, last = ``steps``.
 
     ``a[b:[c:d:2]:1]e`` for 10 steps -> ``[(1, 'abe'), (2, 'ace'), (10, 'ade')]``.
+    ``old_timelines``: A1111's old reading of ``when`` (see the module docstring).
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a whole number of at least 1, got {steps!r}")
 
     # 1. Parse; a prompt that does not parse is used unchanged for every step.
-    nodes = _Parser(prompt, steps).parse()
+    nodes = _Parser(prompt, steps, old_timelines).parse()
     if nodes is None:
         return [(steps, prompt)]
 
@@ -89,9 +92,10 @@ def schedules(prompt: str, steps: int) -> list[tuple[int, str]]:
 
 
 class _Parser:
-    def __init__(self, text: str, steps: int) -> None:
+    def __init__(self, text: str, steps: int, old_timelines: bool = False) -> None:
         self.text = text
         self.steps = steps
+        self.old_timelines = old_timelines
         self.constructs: dict[int, tuple[object, int] | None] = {}
 
     def parse(self) -> tuple[object, ...] | None:
@@ -185,7 +189,7 @@ class _Parser:
 
     def _when(self, number: str) -> int:
         value = float(number)
-        if "." in number:
+        if (value < 1) if self.old_timelines else ("." in number):
             value *= self.steps
         # Clamp before int(): the number may be huge ("1e400" is inf).
         return int(max(-1.0, min(float(self.steps), value)))

@@ -21,6 +21,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sdaug.engine.request import MAX_SEED, RANGES, GenerationRequest
 from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
+from sdaug.prompts.compat import COMPAT_FLAGS
+from sdaug.prompts.params import RNG_SOURCES
 from sdaug.ui import i18n
 from sdaug.ui.context import AppContext
 
@@ -173,6 +175,8 @@ class Advanced:
     height: gr.Slider | None = None
     batch_count: gr.Slider | None = None
     last_seed: gr.State | None = None  # the first seed of the tab's last run (for ♻️)
+    rng: gr.Dropdown | None = None  # A1111's random number source ("" = automatic)
+    compat: gr.CheckboxGroup | None = None  # A1111 compatibility flags
 
     def fields(self) -> dict[str, Any]:
         """GenerationRequest field name -> component (used by PNG Info's "Send to")."""
@@ -180,13 +184,18 @@ class Advanced:
             "negative_prompt": self.negative, "steps": self.steps, "sampler": self.sampler,
             "schedule_type": self.schedule, "cfg_scale": self.cfg, "seed": self.seed,
             "clip_skip": self.clip_skip, "width": self.width, "height": self.height,
+            "rng": self.rng, "compat": self.compat,
         }
         return {name: component for name, component in named.items() if component is not None}
 
 
 def build_advanced(ctx: AppContext, *, size: bool = True, batch_count: bool = True,
-                   batch_label: str = "adv.batch_size", defaults: GenerationRequest | None = None) -> Advanced:
-    """The "Advanced settings" accordion, closed, with ``defaults`` (a request) as start values."""
+                   batch_label: str = "adv.batch_size", defaults: GenerationRequest | None = None,
+                   reproduce: bool = False) -> Advanced:
+    """The "Advanced settings" accordion, closed, with ``defaults`` (a request) as start values.
+
+    ``reproduce`` adds what reproducing an AUTOMATIC1111 image needs: the random number source and
+    the compatibility flags (PNG Info's "Send to" fills them from the image's parameters)."""
     d = defaults or GenerationRequest()
     with gr.Accordion(ctx.label("adv.title"), open=False, elem_classes="sdaug-advanced"):
         negative = gr.Textbox(label=ctx.label("negative.label"), placeholder=ctx.label("negative.placeholder"),
@@ -219,10 +228,17 @@ def build_advanced(ctx: AppContext, *, size: bool = True, batch_count: bool = Tr
             count = gr.Slider(1, 100, value=d.batch_count, step=1,
                               label=ctx.label("adv.batch_count")) if batch_count else None
         clip_skip = gr.Slider(*RANGES["clip_skip"], value=d.clip_skip, step=1, label=ctx.label("adv.clip_skip"))
+        rng = compat = None
+        if reproduce:
+            rng = gr.Dropdown([(ctx.label("adv.rng.auto"), ""), *RNG_SOURCES], value=d.rng, label=ctx.label("adv.rng"),
+                              info=ctx.label("adv.rng.info"))
+            compat = gr.CheckboxGroup([(ctx.label(f"compat.{flag}"), flag) for flag in COMPAT_FLAGS],
+                                      value=list(d.compat), label=ctx.label("adv.compat"),
+                                      info=ctx.label("adv.compat.info"))
     advanced = Advanced(negative=negative, quality=quality, steps=steps, sampler=sampler, schedule=schedule,
                         cfg=cfg, seed=seed, seed_random=seed_random, seed_reuse=seed_reuse,
                         batch_size=batch_size, clip_skip=clip_skip, size=size_dd, width=width, height=height,
-                        batch_count=count, last_seed=gr.State(None))
+                        batch_count=count, last_seed=gr.State(None), rng=rng, compat=compat)
     _wire_advanced(advanced)
     return advanced
 
@@ -273,6 +289,7 @@ class RunOutput:
     cancelled: bool = False
     seconds: float = 0.0
     folder: Path | None = None
+    warnings: list[str] = field(default_factory=list)  # the engine's notes (a LoRA not found, ...)
 
     def gallery(self) -> list[tuple[str, str]]:
         return [(str(path), f"seed {seed}") for path, seed in zip(self.paths, self.seeds, strict=True)]
@@ -283,7 +300,9 @@ class RunOutput:
 
     def status(self, ctx: AppContext, lang: str) -> str:
         key = "status.stopped" if self.cancelled else "status.done"
-        return ctx.tr(key, lang, count=len(self.paths), seconds=f"{self.seconds:.1f}", folder=self.folder)
+        lines = [ctx.tr(key, lang, count=len(self.paths), seconds=f"{self.seconds:.1f}", folder=self.folder)]
+        lines += [ctx.tr("status.note", lang, text=i18n.translate_phase(w, lang)) for w in self.warnings]
+        return "  \n".join(lines)
 
     def info(self) -> str:
         return self.infotexts[0] if self.infotexts else ""
@@ -329,6 +348,7 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
             output.seeds += result.seeds[: len(paths)]
             output.sources += [index] * len(paths)
             output.control_images += result.control_images
+            output.warnings += [w for w in result.warnings if w not in output.warnings]
             if result.cancelled:
                 output.cancelled = True
                 break

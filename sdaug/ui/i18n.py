@@ -90,6 +90,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "adv.batch_size.info": ("Made together; needs more memory.", "同时生成，占用更多显存。"),
     "adv.batch_count": ("Number of batches", "批次数"),
     "adv.clip_skip": ("Clip skip", "CLIP 跳过层数"),
+    "adv.rng": ("Random number source", "随机数来源"),
+    "adv.rng.info": ("As in AUTOMATIC1111. CPU and NV give the same noise on every machine; GPU needs CUDA.",
+                     "与 AUTOMATIC1111 相同。CPU 和 NV 在任何机器上噪声都相同；GPU 需要 CUDA。"),
+    "adv.rng.auto": ("Automatic (GPU with CUDA, else CPU)", "自动（有 CUDA 用 GPU，否则用 CPU）"),
+    "adv.compat": ("AUTOMATIC1111 compatibility", "AUTOMATIC1111 兼容选项"),
+    # The compatibility flags, by their A1111 infotext names (English keeps A1111's wording).
+    "compat.Old prompt editing timelines": ("Old prompt editing timelines", "旧版提示词编辑时间线"),
+    "compat.Pad conds v0": ("Pad conds v0", "旧版条件填充（v0）"),
+    "compat.Downcast alphas_cumprod": ("Downcast alphas_cumprod", "alphas_cumprod 降为 float16"),
+    "compat.Refiner switch by sampling steps": ("Refiner switch by sampling steps", "按采样步数切换 Refiner"),
+    "adv.compat.info": ("Older A1111 versions made images this way; pasted parameters set these from their Version.",
+                        "旧版 A1111 按这些方式生成图片；粘贴的参数会根据其 Version 自动勾选。"),
     "adv.variants": ("Variants per image", "每张图的变体数"),
     # Weather and Lighting
     "aug.inputs": ("Input photos", "输入照片"),
@@ -118,6 +130,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "png.none": ("This image carries no generation parameters.", "这张图片不含生成参数。"),
     "png.sent": ("Parameters sent to {tab}.", "参数已发送到{tab}。"),
     "png.model_selected": ("Model {model} selected.", "已选择模型 {model}。"),
+    "png.compat": ("To reproduce this image, AUTOMATIC1111 compatibility options are on: {flags}.",
+                   "为了复现这张图片，已开启 AUTOMATIC1111 兼容选项：{flags}。"),
     # Settings
     "set.model": ("Model", "模型"),
     "set.model.info": ("A local file or folder from the models folder, or 'tiny' for a quick test.",
@@ -166,6 +180,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.done": ("{count} image(s) in {seconds} s, saved to {folder}", "{count} 张图片，用时 {seconds} 秒，已保存到 {folder}"),
     "status.stopped": ("Stopped: kept the {count} image(s) already finished, saved to {folder}",
                        "已停止：保留已完成的 {count} 张图片，保存在 {folder}"),
+    "status.note": ("Note: {text}", "注意：{text}"),
+    "phase.lora_missing": ("LoRA {name} is not in {folder}; going on without it (LoRAs there: {known})",
+                           "LoRA {name} 不在 {folder} 中，已跳过并继续生成（现有 LoRA：{known}）"),
+    "phase.rng_gpu": ("RNG source GPU needs a CUDA GPU: this machine draws the noise with the CPU generator "
+                      "(RNG: CPU). Choose NV for A1111's imitation of a CUDA GPU's numbers",
+                      "随机数来源 GPU 需要 CUDA 显卡：本机改用 CPU 生成噪声（RNG: CPU）。"
+                      "选择 NV 可得到 A1111 模拟的 CUDA 显卡随机数"),
     "status.stopping": ("Stopping after this step …", "将在当前步骤后停止 …"),
     # Errors
     "error.title": ("Error", "出错了"),
@@ -211,6 +232,9 @@ _PHASE_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^loading ControlNet (?P<name>.+?) …$"), "phase.loading_controlnet"),
     (re.compile(r"^loading LoRA (?P<name>.+?) …$"), "phase.loading_lora"),
     (re.compile(r"^out of GPU memory: retrying with batch size (?P<name>\d+)$"), "phase.oom_retry"),
+    (re.compile(r"^LoRA (?P<name>.+) not found in (?P<folder>.+?): put .+ there \(LoRAs found: (?P<known>.*)\); "
+                r"going on without it$"), "phase.lora_missing"),
+    (re.compile(r"^RNG source GPU needs a CUDA GPU: .*$"), "phase.rng_gpu"),
 )
 # Shapes of GenerationRequest.validate() messages -> string key.
 _ERROR_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -3,7 +3,10 @@ Generate / Weather / Lighting" fills every field of that tab and switches to it.
 
 The parameters are read by :func:`sdaug.engine.infotext_request.infotext_fields`, as the CLI reads
 them: the image's model is selected when it is here (by name or hash), LoRAs found under another
-name are renamed in the prompt, and what cannot be matched is said in the note.
+name are renamed in the prompt, and what cannot be matched is said in the note. The A1111
+compatibility flags that the image's ``Version`` implies (``Downcast alphas_cumprod: True`` for
+A1111 v1.6) are listed with the parameters, named in the note, and ticked in Generate's
+Advanced settings together with the random number source.
 
 API endpoints: ``/pnginfo`` (image -> infotext, parameters, note) and ``/send_to_generate``,
 ``/send_to_weather``, ``/send_to_lighting`` (infotext -> the tab's field values).
@@ -22,6 +25,7 @@ import gradio as gr
 from sdaug.engine.control import CONTROL_TYPES
 from sdaug.engine.infotext_request import infotext_fields
 from sdaug.prompts import parse_infotext, read_infotext
+from sdaug.prompts.compat import COMPAT_FLAGS, is_on
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -56,7 +60,8 @@ def build(ctx: AppContext, tabs: gr.Tabs, targets: list[Target]) -> None:
         infotext = read_infotext(path)
         if not infotext:
             return "", {}, ctx.tr("png.none", request)
-        return infotext, parse_infotext(infotext), ""
+        params = parse_infotext(infotext)
+        return infotext, params, compat_note(ctx, params, request)
 
     def parse(infotext: str) -> dict[str, str]:
         return parse_infotext(infotext) if infotext.strip() else {}
@@ -88,10 +93,18 @@ def _wire_send(ctx: AppContext, tabs: gr.Tabs, target: Target, button: gr.Button
             ctx.model = model
             notes.append(ctx.tr("png.model_selected", request, model=model))
         notes.extend(warnings)
-        return [*values, quality, *sizes, gr.Tabs(selected=target.tab_id), "  \n".join(notes)]
+        if "compat" in target.fields:
+            notes.append(compat_note(ctx, parse_infotext(infotext), request))
+        return [*values, quality, *sizes, gr.Tabs(selected=target.tab_id), "  \n".join(n for n in notes if n)]
 
     button.click(send, text, [*(target.fields[n] for n in names), a.quality, *size, tabs, note],
                  api_name=f"send_to_{target.tab_id}", queue=False)
+
+
+def compat_note(ctx: AppContext, params: Mapping[str, str], request: gr.Request) -> str:
+    """A line naming the A1111 compatibility flags the parameters turn on ("" when none)."""
+    flags = [flag for flag in COMPAT_FLAGS if flag in params and is_on(params[flag])]
+    return ctx.tr("png.compat", request, flags=", ".join(flags)) if flags else ""
 
 
 def _controlnet_fields(extras: Mapping[str, str]) -> dict[str, object]:

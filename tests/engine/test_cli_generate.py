@@ -102,3 +102,20 @@ def test_infotext_model_warning_is_dropped_when_model_is_given(settings, tmp_pat
     assert request.model == "tiny" and "default model" not in capsys.readouterr().err
     [request] = build_requests(build_parser().parse_args(["generate", "--infotext", str(text)]), settings)
     assert request.model == "" and "'notHereV1'" in capsys.readouterr().err
+
+
+def test_generate_rng_nv_writes_the_source_and_reproduces_from_the_image(settings, tmp_path) -> None:
+    """Issue 13 item 7 from the command line: --rng NV is written as RNG: NV, and the image's own
+    infotext makes the same pixels again."""
+    env = {**os.environ, "SDAUG_HOME": str(settings.home)}
+    args = ["generate", "--model", "tiny", "--prompt", "snowy street", "--seed", "712934690", "--steps", "2",
+            "--width", "64", "--height", "64", "--sampler", "Euler a"]
+    made = subprocess.run([sys.executable, "-m", "sdaug", *args, "--rng", "NV", "--out", str(tmp_path / "a")],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert made.returncode == 0, made.stderr
+    [first] = written(made.stdout)
+    assert parse_infotext(read_infotext(first))["RNG"] == "NV"
+    assert main(["generate", "--infotext", str(first), "--out", str(tmp_path / "b")]) == 0
+    again = next((tmp_path / "b").glob("*.png"))
+    assert np.array_equal(pixels(first), pixels(again))
+    assert build_parser().parse_args([*args, "--rng", "CPU"]).rng == "CPU"

@@ -52,12 +52,12 @@ def test_moved_tokens_keep_their_weights():
 
 
 def test_break_closes_the_chunk_and_a_trailing_empty_chunk_is_dropped():
-    chunks = chunk_tokens([([1, 2], 1.0), ([], -1), ([3], 1.2), ([], -1)], COMMA)
+    chunks = chunk_tokens([([1, 2], 1.0), None, ([3], 1.2), None], COMMA)
     assert chunks == [TokenChunk([1, 2], [1.0, 1.0]), TokenChunk([3], [1.2])]
 
 
 def test_break_first_gives_an_empty_first_chunk_as_in_a1111():
-    chunks = chunk_tokens([([], -1), ([3], 1.0)], COMMA)
+    chunks = chunk_tokens([None, ([3], 1.0)], COMMA)
     assert [c.tokens for c in chunks] == [[], [3]]
 
 
@@ -114,6 +114,23 @@ def test_break_starts_a_new_chunk(encoder):
     assert embeddings.shape == (1, 2 * 77, 32)
     torch.testing.assert_close(embeddings[:, :77], encoder.encode("a photo of a street"))
     torch.testing.assert_close(embeddings[:, 77:], encoder.encode("snow"))
+
+
+@pytest.mark.parametrize(
+    ("prompt", "same_as_pieces"),
+    [
+        # Spec: only ("BREAK", -1) closes a chunk; other weights of BREAK, and -1 on other text, are text.
+        ("(cat:-1)", [("cat", -1.0)]),
+        ("a (cat:-1) b", [("a ", 1.0), ("cat", -1.0), (" b", 1.0)]),
+        ("(a BREAK b)", [("a", 1.1), ("BREAK", -1.1), ("b", 1.1)]),
+        ("[a BREAK b]", [("a", 1 / 1.1), ("BREAK", -1 / 1.1), ("b", 1 / 1.1)]),
+    ],
+)
+def test_only_break_at_weight_minus_one_is_a_chunk_break(encoder, prompt, same_as_pieces):
+    embeddings = encoder.encode(prompt)
+    assert embeddings.shape == (1, 77, 32)  # one chunk: nothing was taken for a BREAK
+    torch.testing.assert_close(embeddings, encoder.encode_pieces(same_as_pieces))
+    assert not torch.equal(encoder.encode("cat"), encoder.encode("(cat:-1)"))  # cat is there, weighted
 
 
 def test_comma_backtrack_in_a_real_prompt(encoder):

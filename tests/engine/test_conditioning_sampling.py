@@ -204,9 +204,9 @@ def test_embedding_cache_hits_on_the_second_batch(encoder):
 def test_plan_collects_loras_and_reports_other_networks():
     [plan] = plan_prompts("snow, <lora:snowfall:0.8> <hypernet:old:1> AND rain:0.5",
                           "<lora:blur:1> ugly", [0])
-    assert plan.loras == [("snowfall", 0.8)]
+    assert plan.loras == [("snowfall", 0.8, 0.8)]
     assert plan.parts == [("snow,", 1.0), ("rain", 0.5)]
-    assert plan.negative == " ugly"
+    assert plan.negative == "<lora:blur:1> ugly"  # spec: tags in the negative prompt stay text
     assert plan.prompt == "snow, <lora:snowfall:0.8> <hypernet:old:1> AND rain:0.5"
     assert any("<hypernet:old:1>" in w and "unknown" in w for w in plan.warnings)
-    assert any("<lora:blur:1>" in w and "negative" in w for w in plan.warnings)
+    assert not any("<lora:blur:1>" in w for w in plan.warnings)

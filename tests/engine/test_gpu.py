@@ -50,3 +50,22 @@ def test_controlnet_img2img_on_the_gpu(settings) -> None:
     photo = Image.effect_noise((64, 64), 60).convert("RGB")
     result = run(tiny_request(mode="controlnet", init_images=[photo], width=60, height=44), manager)
     assert [image.size for image in result.images] == [(60, 44)] * 2
+
+
+def test_the_gpu_rng_source_draws_on_the_cuda_generator(settings) -> None:
+    """Issue 13 item 7: the default source on CUDA is A1111's GPU one, written as no RNG key."""
+    from sdaug.engine.manager import PipelineManager
+    from sdaug.engine.run import run
+    from sdaug.prompts import parse_infotext
+
+    manager = PipelineManager(dataclasses.replace(settings, device="auto", dtype="float32"))
+    seen: list = []
+    manager.pipeline("txt2img", "tiny")
+    handle = manager._base.unet.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    try:
+        result = run(tiny_request(sampler="DDIM", cfg_scale=1.0, batch_size=1), manager)
+    finally:
+        handle.remove()
+    expected = torch.randn((1, *seen[0].shape[1:]), generator=torch.Generator("cuda").manual_seed(7), device="cuda")
+    assert torch.equal(seen[0], expected)
+    assert "RNG" not in parse_infotext(result.infotexts[0])

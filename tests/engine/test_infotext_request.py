@@ -36,6 +36,8 @@ def test_spec_example_maps_to_request_fields(settings):
     assert (request.cfg_scale, request.seed, request.width, request.height) == (7.0, 712934690, 500, 375)
     assert (request.denoising_strength, request.clip_skip) == (0.34, 2)
     assert request.mode == "txt2img"
+    # Spec: v1.6.0-2 needs Downcast alphas_cumprod; no RNG key means A1111's default, GPU.
+    assert (request.compat, request.rng) == (["Downcast alphas_cumprod"], "GPU")
     # Not on this machine: the default model, and both facts reported.
     assert request.model == ""
     assert any("realisticVisionV60B1_v60B1VAE" in w and "default model" in w for w in warnings)
@@ -75,6 +77,8 @@ def test_lora_found_under_another_name_is_used_in_the_prompt(settings):
     request, warnings = request_from_infotext(text, settings)
     assert "<lora:snow_v2:0.8>" in request.prompt and "<lora:snowfall" not in request.prompt
     assert any("snow_v2.safetensors" in w for w in warnings)
+    lyco, _ = request_from_infotext(text.replace("<lora:snowfall:0.8>", "<lyco:snowfall:0.8:unet=1>"), settings)
+    assert "<lyco:snow_v2:0.8:unet=1>" in lyco.prompt
 
 
 def test_lora_with_the_same_name_and_hash_needs_no_warning(settings):
@@ -139,5 +143,5 @@ def test_a_model_given_by_the_caller_replaces_the_infotext_model_without_a_warni
 def test_infotext_fields_holds_only_the_keys_the_text_names(settings):
     fields, warnings = infotext_fields("dusk\nSteps: 30, Sampler: DPM++ 2M Karras, Weather: rain", settings)
     assert fields == {"prompt": "dusk", "negative_prompt": "", "steps": 30, "sampler": "DPM++ 2M", "schedule_type": "Karras",
-                      "extra_params": {"Weather": "rain"}}
+                      "extra_params": {"Weather": "rain"}, "rng": "GPU", "compat": []}
     assert not warnings

@@ -75,19 +75,34 @@ def generate(manager: PipelineManager, prompt: str, **fields) -> tuple[np.ndarra
 
 
 def test_batch_loras_finds_the_files_of_the_tags(settings):
-    plans = plan_prompts("snow <lora:snowfall:0.8>, <lora:rain:0.5>", "", [0, 1])
-    assert batch_loras(plans, settings) == [
-        (settings.loras_dir / "snowfall.safetensors", 0.8), (settings.loras_dir / "rain.safetensors", 0.5)]
+    plans = plan_prompts("snow <lora:snowfall:0.8>, <lyco:rain:0.5:0.25>", "", [0, 1])
+    assert batch_loras(plans, settings) == ([
+        (settings.loras_dir / "snowfall.safetensors", 0.8, 0.8), (settings.loras_dir / "rain.safetensors", 0.5, 0.25)],
+        [])
 
 
-def test_missing_lora_is_an_error_listing_the_lora_files(settings):
-    with pytest.raises(ValueError, match=r"'nosuch' not found.*rain, snowfall"):
-        batch_loras(plan_prompts("snow <lora:nosuch:1>", "", [0]), settings)
+@pytest.mark.parametrize("tag", ["<lora:nosuch:1>", "<lora: snowfall :1>", "<lyco:nosuch>"])
+def test_a_missing_lora_is_a_warning_listing_the_lora_files(settings, tag):
+    found, warnings = batch_loras(plan_prompts(f"snow {tag}", "", [0]), settings)
+    assert found == []
+    name = tag[1:-1].split(":")[1]
+    [warning] = warnings
+    assert f"LoRA {name!r} not found" in warning and "rain, snowfall" in warning and "going on without it" in warning
 
 
-def test_missing_lora_stops_the_run_with_the_list_of_loras(manager):
-    with pytest.raises(ValueError, match="'rainfall' not found.*rain, snowfall"):
-        generate(manager, "street <lora:rainfall:1>")
+def test_a_missing_lora_warns_before_the_model_loads_and_the_run_goes_on(manager):
+    """Issue 14 item 7: found before the (slow) model load; A1111 warns and goes on."""
+    events: list[str] = []
+    request = GenerationRequest(prompt="a street <lora:rainfall:1>", model="tiny", steps=2, sampler="Euler",
+                                width=SIZE, height=SIZE, seed=3)
+    result = run(request, manager, on_progress=lambda progress: events.append(progress.message))
+    loading = next(i for i, message in enumerate(events) if message.startswith("loading model"))
+    warned = next(i for i, message in enumerate(events) if "'rainfall' not found" in message)
+    assert warned < loading
+    assert any("'rainfall' not found" in w and "rain, snowfall" in w for w in result.warnings)
+    plain, _ = generate(manager, "a street")
+    np.testing.assert_array_equal(np.asarray(result.images[0], dtype=np.float32), plain)
+    assert "Lora hashes" not in parse_infotext(result.infotexts[0])
 
 
 def test_one_lora_with_two_weights_in_a_batch_is_an_error(settings):
@@ -96,6 +111,66 @@ def test_one_lora_with_two_weights_in_a_batch_is_an_error(settings):
         batch_loras(plans, settings)
     with pytest.raises(ValueError, match=r"'snowfall' has weights 0\.8 and 0\.5"):
         batch_loras(plan_prompts("<lora:snowfall:0.8> <lora:snowfall:0.5>", "", [0]), settings)
+    with pytest.raises(ValueError, match=r"weights 1\.0 and 1\.0 \(text encoder\) / 2\.0 \(UNet\)"):
+        batch_loras(plan_prompts("<lora:snowfall:1> <lora:snowfall:1:2>", "", [0]), settings)
+
+
+def test_a_bad_weight_stops_the_run_before_the_model_loads(manager):
+    with pytest.raises(ValueError, match="<lora:snowfall:abc>: weight 'abc' is not a number"):
+        generate(manager, "a street <lora:snowfall:abc>")
+    assert manager.source is None
+
+
+def test_lyco_is_another_name_for_lora(manager):
+    lora, _ = generate(manager, "a street <lora:snowfall:0.8>")
+    lyco, result = generate(manager, "a street <lyco:snowfall:0.8>")
+    np.testing.assert_array_equal(lyco, lora)
+    assert "snowfall" in parse_infotext(result.infotexts[0])["Lora hashes"]
+
+
+def _component_outputs(manager, weights):
+    """(text encoder output, UNet output) of fixed inputs with the snowfall LoRA at ``weights``."""
+    pipe = manager.pipeline("txt2img", "tiny", loras={"snowfall": weights} if weights else None)
+    ids = torch.arange(10).unsqueeze(0)
+    with torch.no_grad():
+        text = pipe.text_encoder(ids)[0]
+        latents = torch.ones(1, 4, 4, 4)
+        unet = pipe.unet(latents, 10, encoder_hidden_states=text.new_ones(1, 77, text.shape[-1])).sample
+    return text, unet
+
+
+def test_text_encoder_and_unet_weights_are_applied_separately(manager):
+    plain_text, plain_unet = _component_outputs(manager, None)
+    text_only = _component_outputs(manager, (1.0, 0.0))
+    unet_only = _component_outputs(manager, (0.0, 1.0))
+    both = _component_outputs(manager, (1.0, 1.0))
+    torch.testing.assert_close(text_only[1], plain_unet)  # UNet weight 0: the UNet is the plain one
+    torch.testing.assert_close(unet_only[0], plain_text)  # text encoder weight 0: the plain text encoder
+    torch.testing.assert_close(text_only[0], both[0])
+    torch.testing.assert_close(unet_only[1], both[1])
+    assert not torch.allclose(both[0], plain_text) and not torch.allclose(both[1], plain_unet)
+
+
+def test_a_separate_unet_weight_changes_the_image(manager):
+    same, _ = generate(manager, "a street <lora:snowfall:1>")
+    explicit, _ = generate(manager, "a street <lora:snowfall:1:1>")
+    unet_two, _ = generate(manager, "a street <lora:snowfall:1:2>")
+    named, _ = generate(manager, "a street <lora:snowfall:1:unet=2>")
+    np.testing.assert_array_equal(same, explicit)
+    np.testing.assert_array_equal(unet_two, named)
+    assert np.abs(unet_two - same).max() > 1
+
+
+def test_tags_in_the_negative_prompt_are_text_and_activate_nothing(manager, settings):
+    [plan] = plan_prompts("a street", "blurry, <lora:snowfall:1>, <lora:bad:abc>", [0])
+    assert plan.negative == "blurry, <lora:snowfall:1>, <lora:bad:abc>" and plan.loras == [] and plan.warnings == []
+    assert batch_loras([plan], settings) == ([], [])
+    plain, _ = generate(manager, "a street", negative_prompt="blurry, ")
+    tagged, result = generate(manager, "a street", negative_prompt="blurry, <lora:snowfall:1>")
+    assert np.abs(tagged - plain).max() > 0  # the tag is encoded as words
+    params = parse_infotext(result.infotexts[0])
+    assert "Lora hashes" not in params and params["Negative prompt"] == "blurry, <lora:snowfall:1>"
+    assert result.warnings == []
 
 
 def test_lora_tag_changes_the_image_and_is_recorded(manager, settings):

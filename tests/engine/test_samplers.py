@@ -1,5 +1,10 @@
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
+from diffusers import PNDMScheduler
 
 from sdaug.engine.samplers import (
     SAMPLERS,
@@ -10,6 +15,7 @@ from sdaug.engine.samplers import (
     split_name,
 )
 from sdaug.engine.tiny import tiny_pipeline
+from sdaug.resources import package_path
 
 SD15_CONFIG = dict(tiny_pipeline().scheduler.config)
 
@@ -73,9 +79,80 @@ def test_schedule_types(schedule_type: str, settings: dict) -> None:
         assert scheduler.config[key] == value, key
 
 
-def test_model_schedule_is_kept_for_automatic_euler() -> None:
-    config = {**SD15_CONFIG, "timestep_spacing": "trailing", "_use_default_values": []}
-    assert make_scheduler("Euler", "Automatic", config).config.timestep_spacing == "trailing"
+# The two folder layouts of the same model (issue 13 item 6): the SD1.5 repository's scheduler
+# config (no timestep_spacing) and the one a recent diffusers writes when it saves a folder.
+SD15_REPO_CONFIG = json.loads(package_path("assets", "diffusers-configs", "v1", "scheduler",
+                                           "scheduler_config.json").read_text())
+
+
+def _saved_by_diffusers(tmp_path: Path) -> dict:
+    PNDMScheduler.from_config(SD15_REPO_CONFIG).save_config(tmp_path)
+    saved = json.loads((tmp_path / "scheduler_config.json").read_text())
+    assert saved["timestep_spacing"] == "leading" and "timestep_spacing" not in SD15_REPO_CONFIG
+    return saved
+
+
+# A1111's "Automatic" discretisation (spec: "Samplers"): k-diffusion's evenly spaced timesteps
+# t = linspace(999, 0, steps) for its samplers, and range(0, 1000, 1000 // steps) + 1 for its
+# timestep samplers (DDIM, PLMS).
+_LINSPACE_20 = np.linspace(999, 0, 20)
+_A1111_TIMESTEPS_20 = np.arange(0, 1000, 1000 // 20)[::-1] + 1
+
+
+@pytest.mark.parametrize(
+    ("sampler", "expected"),
+    [
+        ("Euler", _LINSPACE_20),
+        ("Euler a", _LINSPACE_20),
+        ("LMS", _LINSPACE_20),
+        ("DDIM", _A1111_TIMESTEPS_20),
+        ("PLMS", _A1111_TIMESTEPS_20),
+    ],
+)
+def test_automatic_schedule_is_the_same_for_both_folder_layouts(tmp_path, sampler: str, expected) -> None:
+    timesteps = []
+    for config in (SD15_REPO_CONFIG, _saved_by_diffusers(tmp_path)):
+        scheduler = make_scheduler(sampler, "Automatic", config)
+        scheduler.set_timesteps(20)
+        timesteps.append(scheduler.timesteps.double().numpy())
+    np.testing.assert_array_equal(timesteps[0], timesteps[1])
+    np.testing.assert_allclose(np.unique(timesteps[0])[::-1][:20], expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("sampler", ["Heun", "UniPC", "DPM++ 2M", "DPM2", "DPM2 a", "DPM++ 2M SDE", "LCM"])
+def test_automatic_sigmas_are_the_same_for_both_folder_layouts(tmp_path, sampler: str) -> None:
+    schedules = []
+    for config in (SD15_REPO_CONFIG, _saved_by_diffusers(tmp_path)):
+        scheduler = make_scheduler(sampler, "Automatic", config)
+        scheduler.set_timesteps(12)
+        schedules.append((scheduler.timesteps.double(), getattr(scheduler, "sigmas", torch.zeros(1)).double()))
+    torch.testing.assert_close(schedules[0], schedules[1])
+
+
+def _alphas_cumprod_float16() -> np.ndarray:
+    """SD1.5's alphas_cumprod from its config (scaled_linear betas, computed in float64 and kept
+    as float32 as the LDM code does), rounded to float16."""
+    betas = np.linspace(0.00085**0.5, 0.012**0.5, 1000, dtype=np.float64) ** 2
+    return np.cumprod(1 - betas).astype(np.float32).astype(np.float16).astype(np.float64)
+
+
+def _karras(sigma_min: float, sigma_max: float, steps: int, rho: float = 7.0) -> np.ndarray:
+    ramp = np.linspace(0, 1, steps)
+    return (sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+
+
+def test_downcast_alphas_cumprod_builds_the_schedule_from_float16_values() -> None:
+    rounded = _alphas_cumprod_float16()
+    noise_levels = np.sqrt((1 - rounded) / rounded)
+    expected = _karras(noise_levels[0], noise_levels[-1], 20)
+    downcast = make_scheduler("DPM++ 2M", "Karras", SD15_REPO_CONFIG, downcast_alphas_cumprod=True)
+    downcast.set_timesteps(20)
+    np.testing.assert_allclose(downcast.sigmas[:-1].double().numpy(), expected, rtol=2e-5)
+    plain = make_scheduler("DPM++ 2M", "Karras", SD15_REPO_CONFIG)
+    plain.set_timesteps(20)
+    assert abs(plain.sigmas[-2].item() / expected[-1] - 1) > 0.01  # the flag matters most at low noise
+    ddim = make_scheduler("DDIM", "Automatic", SD15_REPO_CONFIG, downcast_alphas_cumprod=True)
+    np.testing.assert_allclose(ddim.alphas_cumprod.double().numpy(), rounded, rtol=2e-6)
 
 
 def test_fresh_scheduler_every_call() -> None:

@@ -18,8 +18,9 @@ from safetensors.numpy import save_file
 
 from sdaug.prompts import lora_hash, parse_infotext, read_infotext
 
-# txt2img inputs: prompt, negative, steps, sampler, schedule, cfg, seed, width, height, batch size, count, clip skip
-TXT2IMG = ("a garbage bin", "blurry", 2, "Euler", "Automatic", 7.0, 42, 64, 64, 1, 2, 1)
+# txt2img inputs: prompt, negative, steps, sampler, schedule, cfg, seed, width, height, batch size, count, clip skip,
+# RNG source ("" = automatic), A1111 compatibility flags
+TXT2IMG = ("a garbage bin", "blurry", 2, "Euler", "Automatic", 7.0, 42, 64, 64, 1, 2, 1, "", [])
 
 
 @pytest.fixture(scope="module")
@@ -94,10 +95,11 @@ def test_pnginfo_fills_the_fields_of_each_tab(client: Client) -> None:
     text, params, note = client.predict(handle_file(gallery[1]["image"]), api_name="/pnginfo")
     assert params["Seed"] == "43" and params["Prompt"] == "a garbage bin"
 
-    # Generate: prompt, negative, steps, sampler, schedule, cfg, seed, clip skip, width, height, quality, size.
+    # Generate: prompt, negative, steps, sampler, schedule, cfg, seed, clip skip, width, height, RNG source,
+    # compatibility flags, quality, size.
     values = client.predict(text, api_name="/send_to_generate")
     assert values[:7] == ("a garbage bin", "blurry", 2, "Euler", "Automatic", 7.0, 43)
-    assert values[8:12] == (64, 64, "custom", "custom")
+    assert values[8:14] == (64, 64, "CPU", [], "custom", "custom")  # made on a CPU: RNG: CPU
     assert "Generate" in values[-1]
 
     lighting = "dusk\nSteps: 30, Sampler: DPM++ 2M Karras, CFG scale: 6, Seed: 5, Size: 64x64, Denoising strength: 0.4, " \
@@ -106,6 +108,21 @@ def test_pnginfo_fills_the_fields_of_each_tab(client: Client) -> None:
     assert values[:4] == ("dusk", 0.4, "", 30)
     assert (values[4], values[5]) == ("DPM++ 2M", "Karras")
     assert "canny" in values and 0.7 in values and "quality" in values
+
+
+def test_compatibility_flags_and_rng_are_set_written_and_shown(client: Client) -> None:
+    """Issue 13 items 1 and 7 through the app: set in Generate's Advanced settings, written with the
+    image, shown by PNG Info, and set again from an A1111 v1.6 infotext."""
+    fields = (*TXT2IMG[:10], 1, 1, "NV", ["Downcast alphas_cumprod"])
+    gallery, _, info = client.predict(*fields, api_name="/txt2img")
+    text, params, note = client.predict(handle_file(gallery[0]["image"]), api_name="/pnginfo")
+    assert (params["RNG"], params["Downcast alphas_cumprod"]) == ("NV", "True")
+    assert "compatibility options are on: Downcast alphas_cumprod" in note
+
+    a1111 = "a bin\nSteps: 3, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 1, Size: 64x64, Version: v1.6.0-2-g4afaaf8a"
+    values = client.predict(a1111, api_name="/send_to_generate")
+    assert values[10:12] == ("GPU", ["Downcast alphas_cumprod"])  # no RNG key: A1111's default, GPU
+    assert "Downcast alphas_cumprod" in values[-1]
 
 
 def test_send_to_matches_loras_and_notes_what_is_missing(client: Client, app_server) -> None:
@@ -138,15 +155,24 @@ def test_invalid_requests_give_readable_messages(client: Client, client_zh: Clie
         client_zh.predict(*variant_inputs([]), api_name="/weather")
     with pytest.raises(AppError, match="less than minimum value 1"):
         client.predict(*TXT2IMG[:2], 0, *TXT2IMG[3:], api_name="/txt2img")
-    # A core ValueError (the engine cannot find the LoRA), translated.
-    with pytest.raises(AppError, match="出错了：.*nosuchlora"):
-        client_zh.predict("<lora:nosuchlora:1>", *TXT2IMG[1:], api_name="/txt2img")
+    # A core ValueError (a LoRA weight that is not a number), translated.
+    with pytest.raises(AppError, match="出错了：.*<lora:snow:abc>"):
+        client_zh.predict("<lora:snow:abc>", *TXT2IMG[1:], api_name="/txt2img")
     # The server keeps serving.
     assert len(client.predict(*TXT2IMG, api_name="/txt2img")[0]) == 2
 
 
+def test_a_missing_lora_warns_and_the_images_are_made(client: Client, client_zh: Client) -> None:
+    """Issue 14 item 7: like A1111, a LoRA that is not there is a note in the result, not an error."""
+    gallery, status, _ = client.predict("a bin <lora:nosuchlora:1>", *TXT2IMG[1:], api_name="/txt2img")
+    assert len(gallery) == 2
+    assert "Note: LoRA 'nosuchlora' is not in" in status and "going on without it" in status
+    _, status_zh, _ = client_zh.predict("a bin <lora:nosuchlora:1>", *TXT2IMG[1:], api_name="/txt2img")
+    assert "注意：LoRA 'nosuchlora' 不在" in status_zh
+
+
 def test_stop_keeps_the_images_already_finished(client: Client) -> None:
-    job = client.submit("stop me", "", 4, "Euler", "Automatic", 7.0, 1, 64, 64, 1, 40, 1, api_name="/txt2img")
+    job = client.submit("stop me", "", 4, "Euler", "Automatic", 7.0, 1, 64, 64, 1, 40, 1, "", [], api_name="/txt2img")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and images_done(job) < 2:
         time.sleep(0.05)

@@ -44,13 +44,21 @@ def test_spec_example_parses_into_exact_values():
         "Clip skip": "2",
         "Lora hashes": "snowfall: f8324b7af7d9",
         "Version": "v1.6.0-2-g4afaaf8a",
+        # Spec: v1.6.0-2 is below v1.7.0-225, so the image needs this flag to reproduce.
+        "Downcast alphas_cumprod": "True",
     }
     assert list(parsed)[:2] == ["Prompt", "Negative prompt"]
 
 
 def test_spec_example_reproduces_exactly():
     parsed = parse_infotext(SPEC_EXAMPLE)
-    assert format_infotext(parsed["Prompt"], parsed["Negative prompt"], _params(parsed)) == SPEC_EXAMPLE
+    params = _params(parsed)
+    del params["Downcast alphas_cumprod"]  # implied by the Version, not written in the example
+    assert format_infotext(parsed["Prompt"], parsed["Negative prompt"], params) == SPEC_EXAMPLE
+    # Written with the flag it reads back the same.
+    with_flag = format_infotext(parsed["Prompt"], parsed["Negative prompt"], _params(parsed))
+    assert with_flag.endswith(", Downcast alphas_cumprod: True, Version: v1.6.0-2-g4afaaf8a")
+    assert parse_infotext(with_flag) == parsed
 
 
 def test_crlf_reads_like_lf():
@@ -69,6 +77,12 @@ def test_crlf_reads_like_lf():
         # Fewer than 3 pairs: the last line is prompt text.
         ("a cat\nSteps: 2, Seed: 1", "a cat\nSteps: 2, Seed: 1", ""),
         ("a cat\nNegative prompt: dog\nSteps: 2", "a cat", "dog\nSteps: 2"),
+        # Spec: every prompt and negative-prompt line is stripped; leading empty lines are dropped.
+        ("  a cat  \n   Negative prompt:   ugly  \nSteps: 2, Seed: 1, Size: 8x8", "a cat", "ugly"),
+        ("\n \n\ta\n\n  b \nSteps: 2, Seed: 1, Size: 8x8", "a\n\nb", ""),
+        ("a\nNegative prompt:\n\n  x\n\ny  \nSteps: 2, Seed: 1, Size: 8x8", "a", "x\n\ny"),
+        ("line 1   \n\tline 2\nNegative prompt: n1 \n n2\nSteps: 2, Seed: 1, Size: 8x8", "line 1\nline 2", "n1\nn2"),
+        ("  \n  \n", "", ""),
     ],
 )
 def test_prompt_and_negative_prompt_lines(text, prompt, negative):
@@ -84,7 +98,7 @@ def test_parameters_line_values():
     assert parsed["Model"] == "a, b"
     assert parsed["Note"] == 'say "hi"'
     assert parsed["Bad"] == '"not json\\x"'  # json.loads fails: the raw text is kept
-    assert parsed["Empty"] == ""
+    assert "Empty" not in parsed  # spec: a key with an empty value is dropped
     assert parsed["End"] == "x"
 
 
@@ -149,7 +163,6 @@ def test_format_rejects_unreadable_keys(key):
         'with "quotes"',
         '"starts quoted"',
         " padded ",
-        "",
         "a\\b",
         "雪, 夜",
     ],
@@ -165,7 +178,6 @@ def test_value_round_trip(value):
         ("multi\nline prompt", "multi\nline negative"),
         ("a, b: (c:1.2)", ""),
         ("", "neg only"),
-        ("trailing spaces  \nnext", "n  "),
         ("quotes \"x\" and 'y'", 'neg "z"'),
     ],
 )
@@ -176,22 +188,31 @@ def test_prompt_round_trip(prompt, negative):
     assert _params(parsed) == BASIC
 
 
-_line_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=30)
+def test_empty_values_are_not_written_and_not_read():
+    text = format_infotext("p", "", {**BASIC, "Extra": "", "Hires upscaler": "None"})
+    assert "Extra" not in text
+    assert "Extra" not in parse_infotext("p\nSteps: 2, Extra: , Seed: 1, Size: 8x8, Other:")
+
+
+# What A1111 reads back as written: lines without surrounding whitespace (CR and other line
+# breaks Python splits on excluded), no leading empty line, no "Negative prompt:" line start.
+_line_text = st.text(st.characters(blacklist_categories=("Cs", "Zl", "Zp", "Cc")), max_size=30).map(str.strip)
 _text = (
     st.lists(_line_text, max_size=3)
     .map("\n".join)
-    .filter(
-        lambda text: (
-            text == text.strip()
-            and all(not line.lstrip().startswith("Negative prompt:") for line in text.split("\n"))
-        )
-    )
+    .map(str.lstrip)
+    .filter(lambda text: all(not line.startswith("Negative prompt:") for line in text.split("\n")))
 )
+_value = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+_keys = st.from_regex(r"[A-Za-z][A-Za-z0-9 _/-]{1,12}[A-Za-z0-9]", fullmatch=True).filter(
+    lambda key: key not in ("Prompt", "Negative prompt", "Version", "Template", "Negative Template"))
 
 
-@given(prompt=_text, negative=_text, value=st.text(st.characters(blacklist_categories=("Cs",)), max_size=30))
-def test_round_trip_property(prompt, negative, value):
-    params = {**BASIC, "Extra value": value}
+@given(prompt=_text, negative=_text, extra=st.dictionaries(_keys, _value, max_size=4), value=_value,
+       version=st.sampled_from(["sdaug 0.1.0", "v1.10.1", "v1.8.0-RC"]))
+def test_round_trip_property(prompt, negative, extra, value, version):
+    """Issue 13: whatever the writer writes is read back identically (spec "Infotext")."""
+    params = {**BASIC, **extra, "Extra value": value, "Version": version}
     text = format_infotext(prompt, negative, params)
     parsed = parse_infotext(text)
     assert _params(parsed) == params

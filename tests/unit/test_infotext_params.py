@@ -103,6 +103,8 @@ def test_request_fields_spec_example():
         "model": "realistic",
         "denoising_strength": 0.34,
         "clip_skip": 2,
+        "rng": "GPU",  # no RNG key: A1111's default source
+        "compat": ["Downcast alphas_cumprod"],  # Version v1.6.0 is below v1.7.0-225
     }
     assert extras == {
         "Model hash": "fe7578cb5e",
@@ -128,7 +130,8 @@ def test_request_fields_sampler_and_schedule(params, sampler, schedule):
 
 def test_request_fields_lenient_numbers():
     fields, _ = request_fields({"Steps": "20.0", "Seed": "-1", "Size": "512X768", "CFG scale": "7"})
-    assert fields == {"steps": 20, "seed": -1, "width": 512, "height": 768, "cfg_scale": 7.0}
+    assert fields == {"steps": 20, "seed": -1, "width": 512, "height": 768, "cfg_scale": 7.0, "rng": "GPU",
+                      "compat": []}
 
 
 @pytest.mark.parametrize(
@@ -168,11 +171,40 @@ def test_round_trip_request_through_infotext():
         sampler="Euler",
         schedule_type="Karras",
         extra_params={"VAE": "v"},
+        rng="GPU",
+        compat=["Pad conds v0", "Downcast alphas_cumprod"],
     )
     params = infotext_params(request, seed=request.seed)
+    assert params["Pad conds v0"] == params["Downcast alphas_cumprod"] == "True"
     fields, extras = request_fields(
         parse_infotext(format_infotext(request.prompt, request.negative_prompt, params))
     )
     for name, value in fields.items():
-        assert getattr(request, name) == value, name
+        assert sorted(getattr(request, name)) == sorted(value) if name == "compat" else getattr(request, name) == value, name
     assert extras == {"VAE": "v", "Version": VERSION}
+
+
+@pytest.mark.parametrize(
+    ("line", "rng", "compat"),
+    [
+        # Flags as written win; any value but False is on (A1111 casts with bool()).
+        ("Downcast alphas_cumprod: True", "GPU", ["Downcast alphas_cumprod"]),
+        ("Downcast alphas_cumprod: False, Version: v1.6.0", "GPU", []),
+        ("Old prompt editing timelines: True, Pad conds v0: True", "GPU", ["Old prompt editing timelines",
+                                                                           "Pad conds v0"]),
+        ("Refiner switch by sampling steps: True", "GPU", ["Refiner switch by sampling steps"]),
+        ("RNG: NV", "NV", []),
+        ("RNG: CPU, Version: v1.10.1", "CPU", []),
+    ],
+)
+def test_request_fields_flags_and_rng(line, rng, compat):
+    fields, extras = request_fields(parse_infotext(f"cat\nSteps: 2, Seed: 1, {line}"))
+    assert (fields["rng"], fields["compat"]) == (rng, compat)
+    assert not any(key in extras for key in ("RNG", "Downcast alphas_cumprod", "Pad conds v0"))
+
+
+def test_infotext_params_write_only_flags_that_are_on():
+    params = infotext_params(GenerationRequest(compat=["Old prompt editing timelines"]), seed=1)
+    assert params["Old prompt editing timelines"] == "True"
+    assert not any(flag in params for flag in ("Pad conds v0", "Downcast alphas_cumprod", "RNG"))
+    assert list(params)[-2:] == ["Old prompt editing timelines", "Version"]

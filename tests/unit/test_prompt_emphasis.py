@@ -47,8 +47,16 @@ CASES = [
     ("BREAK", [("BREAK", -1)]),
     ("a BREAK BREAK b", [("a", 1.0), ("BREAK", -1), ("BREAK", -1), ("b", 1.0)]),
     ("a break b BREAKfast", [("a break b BREAKfast", 1.0)]),
-    # Free choice: BREAK inside parentheses still breaks, with weight -1.
-    ("(a BREAK b)", [("a", 1.1), ("BREAK", -1), ("b", 1.1)]),
+    # Spec: inside brackets the weight of BREAK is multiplied like any piece's (then it is text).
+    ("(a BREAK b)", [("a", 1.1), ("BREAK", -1.1), ("b", 1.1)]),
+    ("[a BREAK b]", [("a", W), ("BREAK", -W), ("b", W)]),
+    ("(a BREAK b:2)", [("a", 2.0), ("BREAK", -2.0), ("b", 2.0)]),
+    ("x (BREAK) y", [("x ", 1.0), ("BREAK", -1.1), (" y", 1.0)]),
+    # A weight of exactly -1 on text is a weight, not a BREAK.
+    ("(cat:-1)", [("cat", -1.0)]),
+    ("a (cat:-1) BREAK b", [("a ", 1.0), ("cat", -1.0), ("BREAK", -1.0), ("b", 1.0)]),
+    # Equal weights merge, BREAK included: only weight 0 makes a BREAK equal to its neighbours.
+    ("(a BREAK b:0)", [("aBREAKb", 0.0)]),
     # A colon outside "(...)" is text.
     ("a: b", [("a: b", 1.0)]),
 ]

@@ -32,7 +32,7 @@ def test_extract_networks_spec_example():
     text, networks = extract_networks(prompt)
     assert text == "snowy,winter,(snowfall in background:1.2),,"
     assert networks == [ExtraNetwork("lora", "snowfall", ("0.8",))]
-    assert networks[0].weight == 0.8
+    assert networks[0].te_weight == 0.8
     assert networks[0].tag == "<lora:snowfall:0.8>"
 
 
@@ -43,7 +43,7 @@ def test_extract_networks_spec_example():
         ("x <lora:a:0.5> y <lora:b:1>", "x  y ", ["<lora:a:0.5>", "<lora:b:1>"], [0.5, 1.0]),
         ("<lora:a:te=0.3:unet=1>", "", ["<lora:a:te=0.3:unet=1>"], [0.3]),
         ("<lora:a:0.5:0.7>", "", ["<lora:a:0.5:0.7>"], [0.5]),
-        ("<lora: spaced : 0.5 >", "", ["<lora:spaced:0.5>"], [0.5]),
+        ("<lora: spaced : 0.5 >", "", ["<lora: spaced : 0.5 >"], [0.5]),  # the name keeps its spaces
         ("no tags <here> or <a b:c>", "no tags <here> or <a b:c>", [], []),
         ("(<lora:a:2>:1.2)", "(:1.2)", ["<lora:a:2>"], [2.0]),
     ],
@@ -52,13 +52,17 @@ def test_extract_networks(prompt, text, tags, weights):
     result, networks = extract_networks(prompt)
     assert result == text
     assert [network.tag for network in networks] == tags
-    assert [network.weight for network in networks] == weights
+    assert [network.te_weight for network in networks] == weights
 
 
 @pytest.mark.parametrize(
     ("prompt", "message"),
     [
-        ("a <lora:snow:abc>", r"<lora:snow:abc> at position 2: weight 'abc'"),
+        ("a <lora:snow:abc>", r"<lora:snow:abc>: weight 'abc' is not a number.*at position 2"),
+        ("<lora:snow:1:x>", r"<lora:snow:1:x>: weight 'x'"),
+        ("<lora:snow:unet=>", "weight ''"),
+        ("<lyco::1>", "no name"),
+        ("<lora: :1>", "no name"),
         ("<lora:snow:inf>", "weight 'inf'"),
         ("<lora::0.5>", "no name"),
         ("<lora:snow:te=x>", "weight 'x'"),
@@ -69,6 +73,33 @@ def test_extract_networks_bad_lora(prompt, message):
         extract_networks(prompt)
 
 
+@pytest.mark.parametrize(
+    ("tag", "kind", "name", "te", "unet", "dyn"),
+    [
+        # Spec "Extra-network arguments": NAME:TE:UNET:DYN or te= / unet= / dyn=; UNET defaults to TE.
+        ("<lora:a>", "lora", "a", 1.0, 1.0, None),
+        ("<lora:a:0.8>", "lora", "a", 0.8, 0.8, None),
+        ("<lora:a:1:2>", "lora", "a", 1.0, 2.0, None),
+        ("<lora:a:0.5:0.25:8>", "lora", "a", 0.5, 0.25, "8"),
+        ("<lora:a:unet=2>", "lora", "a", 1.0, 2.0, None),
+        ("<lora:a:te=0.3>", "lora", "a", 0.3, 0.3, None),
+        ("<lora:a:te=0.3:unet=1>", "lora", "a", 0.3, 1.0, None),
+        ("<lora:a:0.7:unet=0.2>", "lora", "a", 0.7, 0.2, None),
+        ("<lora:a:1:dyn=16>", "lora", "a", 1.0, 1.0, "16"),
+        ("<lyco:b:0.6>", "lyco", "b", 0.6, 0.6, None),  # lyco is another name for lora
+        ("<lora: x :0.8>", "lora", " x ", 0.8, 0.8, None),  # another file than "x"
+        ("<lora:a: 0.5 >", "lora", "a", 0.5, 0.5, None),
+        ("<lora:my lora:1>", "lora", "my lora", 1.0, 1.0, None),
+    ],
+)
+def test_lora_arguments(tag, kind, name, te, unet, dyn):
+    text, (network,) = extract_networks(f"x {tag} y")
+    assert text == "x  y"
+    assert (network.kind, network.name, network.is_lora) == (kind, name, True)
+    assert (network.te_weight, network.unet_weight, network.dyn) == (te, unet, dyn)
+    assert network.tag == tag
+
+
 def test_unknown_networks_are_reported_not_dropped():
     text, networks = extract_networks("a <hypernet:h:0.5> b <lora:l:1> <foo:bar:baz> <hypernet:h:0.5>")
     assert text == "a  b   "
@@ -76,7 +107,7 @@ def test_unknown_networks_are_reported_not_dropped():
     assert unknown_networks(networks) == ["<hypernet:h:0.5>", "<foo:bar:baz>"]
     assert unknown_networks(networks, known=("lora", "hypernet")) == ["<foo:bar:baz>"]
     with pytest.raises(ValueError, match="not a number"):
-        _ = networks[2].weight  # unknown kinds are not checked until asked
+        _ = networks[2].te_weight  # unknown kinds are not checked until asked
 
 
 @pytest.mark.parametrize(
