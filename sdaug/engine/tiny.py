@@ -35,7 +35,8 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-TINY_SIZE = 64  # default image size (pixels)
+from sdaug.engine.sources import TINY_SIZE
+
 TEXT_LAYERS = 4  # so clip skip 1-4 works
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 N_MERGES = 120

@@ -95,3 +95,9 @@ def test_every_preset_runs_through_its_tab(tabs: dict[str, Tab], photo: str, pat
     assert (params["Steps"], params["Sampler"]) == (str(preset.steps), preset.sampler)
     if preset.kind == "lighting":
         assert f"Weight: {preset.control_weight:g}," in params["ControlNet 0"]
+
+
+def test_control_labels_are_the_engines_control_types() -> None:
+    from sdaug.engine.control import CONTROL_TYPES
+
+    assert set(lighting.CONTROL_NAMES) == set(CONTROL_TYPES)  # no label for a type that does not exist
