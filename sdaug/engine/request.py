@@ -146,7 +146,7 @@ class GenerationRequest:
             raise ValueError("controlnet needs a control image or an input image to make one from")
 
     def _convert(self) -> None:
-        """Give every number field its type, or raise ``ValueError`` naming the field."""
+        """Check the text fields; give every number field its type, or raise ``ValueError`` naming it."""
         for name in TEXT_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, str):
@@ -157,10 +157,6 @@ class GenerationRequest:
             setattr(self, name, float(_number(name, getattr(self, name))))
         if self.seeds is not None:
             self.seeds = [_whole("seeds", seed) for seed in self.seeds]
-        images = [*self.init_images, *([] if self.control_image is None else [self.control_image])]
-        bad = [image for image in images if not isinstance(image, Image.Image)]
-        if bad:
-            raise ValueError(f"init_images and control_image must be PIL images, got {type(bad[0]).__name__}")
 
 
 @dataclass
