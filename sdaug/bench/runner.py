@@ -164,11 +164,12 @@ def _prepare_models(model: str, settings: Settings, device: str, dtype: torch.dt
                     folder: Path) -> tuple[Any, Any, str, str]:
     """(plain pipeline, its ControlNet, model name for the manager, ControlNet name for it)."""
     from sdaug.bench.models import controlnet_for, sd15_random_controlnet, sd15_random_pipeline
-    from sdaug.engine.manager import PipelineManager
+    from sdaug.engine.manager import PipelineManager, quiet_dtype_casts
     from sdaug.engine.tiny import tiny_controlnet, tiny_pipeline
 
     if model == TINY:
-        return tiny_pipeline().to(device, dtype), tiny_controlnet().to(device, dtype), TINY, TINY
+        with quiet_dtype_casts():
+            return tiny_pipeline().to(device, dtype), tiny_controlnet().to(device, dtype), TINY, TINY
     if model == SD15_RANDOM:
         logger.info("building SD1.5-size random weights …")
         plain = sd15_random_pipeline(device, dtype)
