@@ -7,6 +7,10 @@ pays for torch. Every expected failure (``ValueError`` from the core, ``OSError`
 and model-file errors, an input too big for memory) is printed as ONE line ``sdaug: error: ...``
 (:func:`sdaug.errors.describe`) with exit 1; ``-v`` also logs the traceback. Every command takes ``--limit NAME=VALUE``
 to set a size limit of :mod:`sdaug.limits` for the run.
+
+At the default verbosity the terminal shows sdaug's results, warnings and errors only: the
+notices diffusers and transformers log (e.g. "modules that should be kept in float32: []") and
+Python warnings raised inside libraries are held back; ``-v`` shows them with the log.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -136,9 +141,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default="sd15-random",
                    help="'sd15-random' (SD1.5-size random weights), 'tiny', or a model source")
     p.add_argument("--workloads", default="txt2img,img2img,controlnet")
-    p.add_argument("--batch-sizes", default="1,2,4,8,16,32")
-    p.add_argument("--size", type=int, default=512)
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--batch-sizes", help="comma-separated (default 1,2,4,8,16,32; 1,4 for --model tiny)")
+    p.add_argument("--size", type=int, help="image size (default 512; the tiny model's own 64 for --model tiny)")
+    p.add_argument("--steps", type=int, help="steps (default 20; the tiny model's own 10 for --model tiny)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--low-vram", action="store_true", help="also measure the low-VRAM mode")
     p.add_argument("--no-baseline", action="store_true", help="skip the plain-script baseline")
@@ -177,11 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries(verbose: bool) -> None:
+    """Route Python warnings into the log (shown with ``-v``) and, unless ``-v``, set diffusers'
+    and transformers' log level to errors (before they are imported: they read it once; a level
+    the user set in the environment wins)."""
+    logging.captureWarnings(True)
+    if verbose:
+        return
+    logging.getLogger("py.warnings").setLevel(logging.ERROR)
+    for variable in ("DIFFUSERS_VERBOSITY", "TRANSFORMERS_VERBOSITY"):
+        os.environ.setdefault(variable, "error")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    _quiet_libraries(args.verbose)
     try:
         limits.configure(limits.Limits.from_env(overrides=args.limit))
         module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_')}")

@@ -4,7 +4,8 @@
 seed ``--seed + i``. ``--infotext FILE_OR_PNG`` starts from the parameters of an image (its
 infotext) or of a text file holding one; every flag given overrides them. ``--init`` makes it
 img2img, ``--control TYPE`` ControlNet (img2img when ``--init`` is given too, with the control
-image made from ``--control-image`` or else from the input image).
+image made from ``--control-image`` or else from the input image). With ``--model tiny`` (and no
+``--infotext``) images are the tiny model's own size and step count unless flags say otherwise.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from sdaug import limits
 from sdaug.engine.request import MAX_SEED, GenerationRequest
+from sdaug.engine.sources import TINY, TINY_SIZE, TINY_STEPS
 from sdaug.limits import check_infotext
 from sdaug.settings import Settings
 
@@ -84,8 +86,10 @@ def build_requests(args: argparse.Namespace, settings: Settings) -> list[Generat
     elif not args.prompt:
         raise ValueError("give --prompt (or --infotext FILE_OR_PNG to start from an image's parameters)")
 
-    # 2. Flags override.
+    # 2. Flags override; the tiny model runs at its own size and steps unless told otherwise.
     changes = {field: getattr(args, flag) for flag, field in _FLAGS.items() if getattr(args, flag) is not None}
+    if not args.infotext and (changes.get("model", "").strip() or settings.default_model) == TINY:
+        changes = {"width": TINY_SIZE, "height": TINY_SIZE, "steps": TINY_STEPS, **changes}
     if args.init:
         changes.update(mode="img2img", init_images=[_open_image(args.init, "--init")])
     if args.control:

@@ -6,6 +6,8 @@ validate requests without loading the engine.
 
 from __future__ import annotations
 
+import math
+import numbers
 import random
 from dataclasses import dataclass, field
 
@@ -33,6 +35,13 @@ RANGES: dict[str, tuple[float, float]] = {
     "control_end": (0.0, 1.0),
     "clip_skip": (1, 12),
 }
+# Number fields by type; validate() converts a value of another number type once, here:
+# sliders and JSON send 20.0 for 20 (or 1 for 1.0), and diffusers refuses some of them, e.g.
+# ``controlnet_conditioning_scale=1`` ("must be type float").
+INT_FIELDS = ("steps", "width", "height", "batch_size", "batch_count", "clip_skip", "seed")
+FLOAT_FIELDS = ("cfg_scale", "denoising_strength", "control_weight", "control_start", "control_end")
+TEXT_FIELDS = ("mode", "prompt", "negative_prompt", "sampler", "schedule_type", "control_type", "model",
+               "controlnet_model")
 
 
 @dataclass
@@ -132,17 +141,20 @@ class GenerationRequest:
         return [(base + i) % (MAX_SEED + 1) for i in range(self.n_images)]
 
     def validate(self) -> None:
-        """Raise ``ValueError`` naming the first bad field and what is allowed."""
-        check_prompt(self.prompt, "prompt")  # first: cheap, and bounds everything after
+        """Convert the number fields to their types, then raise ``ValueError`` naming the first bad
+        field and what is allowed.
+
+        A whole-number float becomes an ``int`` for an int field (``steps=20.0`` -> ``20``) and an
+        ``int`` a ``float`` for a float field (``control_weight=1`` -> ``1.0``), so the engine gets
+        one type whatever the caller sent (UI sliders, JSON, TOML, the CLI).
+        """
+        self._convert()
+        check_prompt(self.prompt, "prompt")  # cheap, and bounds everything after
         check_prompt(self.negative_prompt, "negative prompt")
         if self.mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number, got {value!r}")
-            if isinstance(low, int) and isinstance(high, int) and value != int(value):
-                raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
             if not low <= value <= high:
                 raise ValueError(f"{name} must be from {low} to {high}, got {value!r}")
         if not -1 <= self.seed <= MAX_SEED:
@@ -189,6 +201,19 @@ class GenerationRequest:
                 if len(box) != 4 or not box[0] < box[2] or not box[1] < box[3]:
                     raise ValueError(f"region box must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1, got {box!r}")
 
+    def _convert(self) -> None:
+        """Check the text fields; give every number field its type, or raise ``ValueError`` naming it."""
+        for name in TEXT_FIELDS:
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be text, got {value!r}")
+        for name in INT_FIELDS:
+            setattr(self, name, _whole(name, getattr(self, name)))
+        for name in FLOAT_FIELDS:
+            setattr(self, name, float(_number(name, getattr(self, name))))
+        if self.seeds is not None:
+            self.seeds = [_whole("seeds", seed) for seed in self.seeds]
+
 
 @dataclass
 class Result:
@@ -202,6 +227,20 @@ class Result:
     control_images: list[Image.Image] = field(default_factory=list)
     # Notes for the user that did not stop the run (e.g. an unknown <hypernet:...> tag ignored).
     warnings: list[str] = field(default_factory=list)
+
+
+def _number(name: str, value: object) -> numbers.Real:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return value
+
+
+def _whole(name: str, value: object) -> int:
+    number = _number(name, value)
+    if not math.isfinite(number) or number != int(number):
+        low, high = RANGES.get(name, (-1 if name == "seed" else 0, MAX_SEED))
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return int(number)
 
 
 def _round8(value: int) -> int:

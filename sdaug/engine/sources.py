@@ -28,6 +28,10 @@ from sdaug.prompts import find_local_model
 from sdaug.settings import Settings
 
 TINY = "tiny"
+# The tiny model's own image size and step count: what `--model tiny` uses unless told otherwise
+# (its images are noise; more pixels or steps only take longer).
+TINY_SIZE = 64
+TINY_STEPS = 10
 SAFETENSORS = ".safetensors"
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")

@@ -2,7 +2,8 @@
 
 Used by the tests and by ``--model tiny``: the same components as SD1.5 (UNet, VAE with 4 blocks
 so latents are 1/8 of the image, CLIP text encoder with 77 positions, CLIP BPE tokenizer, PNDM
-scheduler config, ControlNet), each a few hundred kilobytes. No hub files are read: the
+scheduler config, ControlNet whose output convolutions are not zero, so that it changes the
+image), each a few hundred kilobytes. No hub files are read: the
 tokenizer's vocabulary and merges are learnt here from a small built-in word list (a few lines
 of byte-pair encoding, because a tokenizer trained by the ``tokenizers`` library is not in the
 CLIP vocab/merges file layout that ``CLIPTokenizer`` loads). Ordinary English words become
@@ -34,7 +35,8 @@ from diffusers import (
 )
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-TINY_SIZE = 64  # default image size (pixels)
+from sdaug.engine.sources import TINY_SIZE
+
 TEXT_LAYERS = 4  # so clip skip 1-4 works
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 N_MERGES = 120
@@ -141,6 +143,17 @@ def _text_encoder(config: CLIPTextConfig) -> CLIPTextModel:
     return model
 
 
+def _controlnet() -> ControlNetModel:
+    """A ControlNet whose zero-initialised convolutions (the control image's embedding and every
+    residual output) get ordinary random weights: as built, a ControlNet adds exactly nothing, so
+    the control image, weight and guidance range would change no pixel and no test could see
+    them. Call it seeded (the weights come from the global generator)."""
+    model = ControlNetModel(in_channels=4, conditioning_embedding_out_channels=(8, 16, 16, 16), **_unet_kwargs())
+    for conv in (model.controlnet_cond_embedding.conv_out, *model.controlnet_down_blocks, model.controlnet_mid_block):
+        conv.reset_parameters()
+    return model
+
+
 @functools.lru_cache(maxsize=4)
 def _components(seed: int) -> dict[str, Any]:
     tokenizer = tiny_tokenizer()
@@ -160,8 +173,7 @@ def _components(seed: int) -> dict[str, Any]:
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               num_train_timesteps=1000, skip_prk_steps=True, set_alpha_to_one=False,
                               steps_offset=1)
-    controlnet = _seeded(seed + 3, lambda: ControlNetModel(
-        in_channels=4, conditioning_embedding_out_channels=(8, 16, 16, 16), **_unet_kwargs()))
+    controlnet = _seeded(seed + 3, _controlnet)
     return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
             "scheduler": scheduler, "controlnet": controlnet}
 

@@ -20,7 +20,6 @@ CONTROL_NAMES: dict[str, tuple[str, str]] = {
     "depth": ("Depth", "深度"),
     "lineart": ("Line art", "线稿"),
     "softedge": ("Soft edges", "柔和边缘"),
-    "normal": ("Surface normals", "法线"),
     "none": ("None (input as control)", "无（直接用输入图）"),
 }
 

@@ -9,17 +9,16 @@ import torch
 from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel
 
-from sdaug.cli import main
-from sdaug.engine import bench
-from sdaug.engine.bench import WORKLOADS, BenchConfig, BenchReport, Measurement
-from sdaug.engine.bench_models import (
-    FlopCounts,
+from sdaug.bench import runner
+from sdaug.bench.models import (
     count_flops,
     load_config,
     parameter_counts,
     sd15_random_controlnet,
     sd15_random_pipeline,
 )
+from sdaug.bench.report import WORKLOADS, BenchConfig, BenchReport, FlopCounts, Measurement
+from sdaug.cli import main
 
 H100_TFLOPS = 989.0
 
@@ -119,8 +118,8 @@ def test_cli_rejects_a_bad_batch_size_list(capsys: pytest.CaptureFixture[str]) -
                                               ("NVIDIA L40S", 362.0), ("NVIDIA L4", 121.0)])
 def test_peak_is_looked_up_by_gpu_name(monkeypatch: pytest.MonkeyPatch, name: str, tflops: float) -> None:
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *args: name)
-    assert bench._peak_tflops(None, "cuda", torch.float16) == (tflops, "dense fp16/bf16 spec")
-    assert bench._peak_tflops(500.0, "cuda", torch.float16) == (500.0, "given")
+    assert runner._peak_tflops(None, "cuda", torch.float16) == (tflops, "dense fp16/bf16 spec")
+    assert runner._peak_tflops(500.0, "cuda", torch.float16) == (500.0, "given")
 
 
 def test_tables_report_ratios_and_the_h100_targets(sd15_flops: FlopCounts) -> None:

@@ -5,7 +5,7 @@ import torch
 from diffusers import StableDiffusionControlNetImg2ImgPipeline
 from PIL import Image
 
-from sdaug.engine.bench_models import sd15_random_controlnet, sd15_random_pipeline
+from sdaug.bench.models import sd15_random_controlnet, sd15_random_pipeline
 from sdaug.engine.fastpath import apply_fast_path, apply_low_vram
 from sdaug.engine.tiny import tiny_pipeline
 from sdaug.settings import Settings

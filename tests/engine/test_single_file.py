@@ -214,7 +214,7 @@ def test_shipped_sd1_config_is_complete_offline() -> None:
 @pytest.mark.slow
 def test_sd15_size_checkpoint_loads_offline_with_the_shipped_config(manager, settings, monkeypatch) -> None:
     """An SD1.5-size checkpoint (random weights, original layout, 2 GB) loads with no network."""
-    from sdaug.engine.bench_models import sd15_random_pipeline
+    from sdaug.bench.models import sd15_random_pipeline
 
     pipe = sd15_random_pipeline("cpu", torch.float16)
     write_original_checkpoint(pipe, settings.models_dir / "sd15.safetensors")

@@ -10,48 +10,25 @@ FLOPs are counted with ``torch.utils.flop_counter`` on copies of the models buil
 ``meta`` device (no memory, no compute), so the compute floor follows whatever architecture
 is benchmarked. For SD1.5 at 512x512 they give UNet 0.80, ControlNet 0.28, VAE decoder 2.51
 and VAE encoder 1.12 TFLOP per image.
+
+torch, diffusers and transformers are imported inside the functions (only ``sdaug/engine/``
+imports torch at module level).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from diffusers import (
-    AutoencoderKL,
-    ControlNetModel,
-    PNDMScheduler,
-    StableDiffusionPipeline,
-    UNet2DConditionModel,
-)
-from torch.utils.flop_counter import FlopCounterMode
-from transformers import CLIPTextConfig, CLIPTextModel
-
-from sdaug.engine.manager import quiet_dtype_casts
-from sdaug.engine.tiny import tiny_tokenizer
+from sdaug.bench.report import FlopCounts
 from sdaug.resources import package_path
 
-SD15_RANDOM = "sd15-random"
+if TYPE_CHECKING:
+    import torch
+    from diffusers import ControlNetModel, StableDiffusionPipeline, UNet2DConditionModel
+
 SD15_CONFIGS = package_path("assets", "sd15")
 TEXT_TOKENS = 77
-# The dtype argument of from_pipe / from_pretrained: diffusers 0.42 renamed torch_dtype to dtype.
-
-
-@dataclass(frozen=True)
-class FlopCounts:
-    """FLOPs of one forward pass for one image (one sample, no CFG) at ``size`` x ``size``."""
-
-    size: int
-    unet: float
-    controlnet: float
-    vae_decode: float
-    vae_encode: float
-    text_encoder: float
-
-    def as_tflop(self) -> dict[str, float]:
-        return {k: (v / 1e12 if k != "size" else v) for k, v in asdict(self).items()}
 
 
 def load_config(component: str) -> dict[str, Any]:
@@ -63,9 +40,15 @@ def load_config(component: str) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def sd15_random_pipeline(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+def sd15_random_pipeline(device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
                          seed: int = 0) -> StableDiffusionPipeline:
-    """A txt2img pipeline of SD1.5's size with random weights (same weights for the same seed)."""
+    """A txt2img pipeline of SD1.5's size with random weights (same weights for the same seed;
+    ``dtype`` float32 unless given)."""
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from sdaug.engine.tiny import tiny_tokenizer
+
     tokenizer = tiny_tokenizer()
     text_config = CLIPTextConfig.from_dict(load_config("text_encoder"))
     text_config.bos_token_id, text_config.eos_token_id = tokenizer.bos_token_id, tokenizer.eos_token_id
@@ -82,14 +65,18 @@ def sd15_random_pipeline(device: str | torch.device = "cpu", dtype: torch.dtype 
     )
 
 
-def sd15_random_controlnet(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+def sd15_random_controlnet(device: str | torch.device = "cpu", dtype: torch.dtype | None = None,
                            seed: int = 0) -> ControlNetModel:
     """An SD1.5 ControlNet (canny-style config) with random weights."""
+    from diffusers import ControlNetModel
+
     return _build(lambda: ControlNetModel.from_config(load_config("controlnet")), device, dtype, seed + 3)
 
 
 def controlnet_for(unet: UNet2DConditionModel) -> ControlNetModel:
     """A random-weight ControlNet shaped for ``unet`` (any SD1.x-style model), on its device."""
+    from diffusers import ControlNetModel
+
     return ControlNetModel.from_unet(unet, load_weights_from_unet=False).to(unet.device, unet.dtype).eval()
 
 
@@ -106,6 +93,10 @@ def count_flops(unet_config: dict[str, Any], vae_config: dict[str, Any], text_co
     Without ``controlnet_config``, the ControlNet counted is the one ``ControlNetModel.from_unet``
     derives from the UNet (for SD1.5, the architecture of ``sdaug/assets/sd15/controlnet``).
     """
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
     if size % 8:
         raise ValueError(f"size must be a multiple of 8, got {size}")
     with torch.device("meta"), torch.no_grad():
@@ -139,20 +130,26 @@ def pipeline_flops(pipe: StableDiffusionPipeline, size: int, controlnet: Control
 
 
 def _flops(forward: Any) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
     with FlopCounterMode(display=False) as counter:
         forward()
     return float(counter.get_total_flops())
 
 
-def _build(make: Any, device: str | torch.device, dtype: torch.dtype, seed: int) -> Any:
+def _build(make: Any, device: str | torch.device, dtype: torch.dtype | None, seed: int) -> Any:
     """Build a model with its default initialisation directly on ``device`` (fast on a GPU)."""
+    import torch
+
+    from sdaug.engine.manager import quiet_dtype_casts
+
     device = torch.device(device)
     cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
         with torch.device(device):
             model = make()
-    if dtype != torch.float32:
+    if dtype not in (None, torch.float32):
         with quiet_dtype_casts():
             model = model.to(dtype=dtype)
     return model.eval()
