@@ -176,7 +176,7 @@ def build(ctx: AppContext) -> ProjectsTab:
                                  object_fit="cover", buttons=[],
                                  interactive=False)
             with gr.Row(equal_height=True):
-                pick = gr.Dropdown([], label=label("prj.pick"), scale=4)
+                pick = gr.Dropdown([], label=label("prj.pick"), scale=4, allow_custom_value=True)  # checked by name
                 open_button = gr.Button(label("prj.open"), variant="primary", scale=1, min_width=100)
                 refresh = gr.Button(label("prj.refresh"), scale=1, min_width=100)
         with gr.Column(scale=2):
