@@ -36,18 +36,47 @@ _BAD_CHARS = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
 _CLASS_SEPARATORS = re.compile(r"[,;，；、\n\r]+")
 
 
+# Messages of the refusals, by key: the UI translates them by key (``prj.err.<key>``).
+MESSAGES = {
+    "empty": "the project name is empty: type a name such as bins",
+    "long": "the project name is too long ({length} characters); use at most {limit}",
+    "dot": "the project name {name!r} starts with a dot; start it with a letter or a digit",
+    "char": "the project name {name!r} contains {char!r}; use letters, digits, spaces, - and _",
+    "link": "the project {name!r} is a link to a folder outside the projects folder; it cannot be opened from the app",
+    "missing": "there is no project named {name!r}; create it first",
+    "taken": "a project named {name!r} exists already; choose another name",
+    "no_upload": "no file was uploaded: choose photos, a folder or a .zip first",
+    "zip_needed": "a {format} dataset is uploaded as one .zip of its folder; zip the dataset folder and upload the .zip",
+    "not_root": "{choice!r} is not one of the folders this server allows importing from",
+}
+
+
+class ProjectError(ValueError):
+    """A refused project name or upload; ``key`` names the message (see :data:`MESSAGES`)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(MESSAGES[key].format(**values))
+        self.key = key
+        self.values = values
+
+    @property
+    def translation_key(self) -> str:
+        """The UI's string key of this message."""
+        return f"prj.err.{self.key}"
+
+
 def check_name(name: str) -> str:
     """``name`` stripped, or a ``ValueError`` saying what is wrong with it."""
     text = (name or "").strip()
     if not text:
-        raise ValueError("the project name is empty: type a name such as bins")
+        raise ProjectError("empty")
     if len(text) > NAME_MAX:
-        raise ValueError(f"the project name is too long ({len(text)} characters); use at most {NAME_MAX}")
+        raise ProjectError("long", length=len(text), limit=NAME_MAX)
     if text.startswith("."):
-        raise ValueError(f"the project name {text!r} starts with a dot; start it with a letter or a digit")
+        raise ProjectError("dot", name=text)
     bad = _BAD_CHARS.search(text)
     if bad:
-        raise ValueError(f"the project name {text!r} contains {bad.group()!r}; use letters, digits, spaces, - and _")
+        raise ProjectError("char", name=text, char=bad.group())
     return text
 
 
@@ -107,8 +136,7 @@ class ProjectRegistry:
         root = self.root.resolve()
         folder = (root / name).resolve()
         if folder.parent != root or folder.name != name:
-            raise ValueError(f"the project {name!r} is a link to a folder outside the projects folder; "
-                             "it cannot be opened from the app")
+            raise ProjectError("link", name=name)
         return folder
 
     def name_of(self, folder: str | Path) -> str:
@@ -138,7 +166,7 @@ class ProjectRegistry:
     def open(self, name: str) -> Project:
         """The open project ``name``; ``ValueError`` when there is none of that name."""
         if not self.exists(name):
-            raise ValueError(f"there is no project named {check_name(name)!r}; create it first")
+            raise ProjectError("missing", name=check_name(name))
         project = shared_project(self.folder(name), create=False)
         (project.folder / OPENED_MARK).touch()
         return project
@@ -147,7 +175,7 @@ class ProjectRegistry:
         """A new project ``name`` with ``classes`` (in order); ``ValueError`` if the name is taken."""
         folder = self.folder(name)
         if folder.exists():
-            raise ValueError(f"a project named {folder.name!r} exists already; open it or choose another name")
+            raise ProjectError("taken", name=folder.name)
         self.root.mkdir(parents=True, exist_ok=True)
         project = shared_project(folder)
         try:
@@ -164,9 +192,9 @@ class ProjectRegistry:
         """Rename project ``name`` to ``new_name``; returns the new folder."""
         old, new = self.folder(name), self.folder(new_name)
         if not (old / DB_NAME).is_file():
-            raise ValueError(f"there is no project named {old.name!r}")
+            raise ProjectError("missing", name=old.name)
         if new.exists():
-            raise ValueError(f"a project named {new.name!r} exists already; choose another name")
+            raise ProjectError("taken", name=new.name)
         release(old)
         os.rename(old, new)
         logger.info("renamed project %s to %s", old, new)
@@ -176,7 +204,7 @@ class ProjectRegistry:
         """Delete project ``name`` with its images and exports."""
         folder = self.folder(name)
         if not (folder / DB_NAME).is_file():
-            raise ValueError(f"there is no project named {folder.name!r}")
+            raise ProjectError("missing", name=folder.name)
         release(folder)
         shutil.rmtree(folder)
         logger.info("deleted project %s", folder)

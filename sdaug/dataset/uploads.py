@@ -20,6 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from sdaug.dataset.common import IMAGE_EXTENSIONS, ImageTask, ImportReport, ProgressFn, add_images
 from sdaug.dataset.importers import FORMATS, import_path
+from sdaug.dataset.projects import ProjectError
 from sdaug.dataset.store import Project
 
 ARCHIVES = frozenset({".zip"})
@@ -46,14 +47,13 @@ def import_uploads(project: Project, files: Sequence[str | Path], fmt: str,
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     paths = [Path(f) for f in files or []]
     if not paths:
-        raise ValueError("no file was uploaded: choose photos, a folder or a .zip first")
+        raise ProjectError("no_upload")
     report = ImportReport()
     archives = [p for p in paths if p.suffix.lower() in ARCHIVES]
     photos = [p for p in paths if p.suffix.lower() in IMAGE_EXTENSIONS]
     others = [p for p in paths if p not in archives and p not in photos]
     if fmt != "images" and not archives and not (fmt == "coco" and others):
-        raise ValueError(f"a {fmt.upper()} dataset is uploaded as one .zip of its folder; "
-                         "zip the dataset folder and upload the .zip")
+        raise ProjectError("zip_needed", format=fmt.upper())
     # 2. Archives, each with the importer of the format.
     for archive in archives:
         merge_reports(report, import_path(project, archive, fmt, on_progress))
@@ -146,14 +146,14 @@ class ImportRoots:
         label, _, rest = (choice or "").partition("/")
         roots = self.labels()
         if label not in roots:
-            raise ValueError(f"{choice!r} is not one of the folders this server allows importing from")
+            raise ProjectError("not_root", choice=choice)
         relative = PurePosixPath(rest)
         if relative.is_absolute() or ".." in relative.parts or "\\" in rest:
-            raise ValueError(f"{choice!r} is not one of the folders this server allows importing from")
+            raise ProjectError("not_root", choice=choice)
         root = roots[label]
         path = root / relative
         if not self._inside(path, root) or not path.exists():
-            raise ValueError(f"{choice!r} is not one of the folders this server allows importing from")
+            raise ProjectError("not_root", choice=choice)
         return path.resolve()
 
     @staticmethod

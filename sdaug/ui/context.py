@@ -181,8 +181,11 @@ class AppContext:
         lang = lang_or_request if isinstance(lang_or_request, str) else self.lang(lang_or_request)
         from sdaug.engine.errors import OutOfMemoryError
 
+        key = getattr(exc, "translation_key", None)  # errors that name their message (ProjectError)
         if isinstance(exc, OutOfMemoryError):
             message = self.tr("error.oom", lang, message=str(exc))
+        elif key in self.extra_translations:
+            message = self.tr(key, lang, **getattr(exc, "values", {}))
         else:
             message = i18n.translate_error(str(exc), lang)
         return gr.Error(message, title=self.tr("error.title", lang), print_exception=False)

@@ -25,7 +25,7 @@ import gradio as gr
 from PIL import Image, ImageOps
 
 from sdaug.dataset.common import IMAGE_EXTENSIONS
-from sdaug.dataset.projects import ProjectInfo, format_time, parse_classes
+from sdaug.dataset.projects import MESSAGES, ProjectInfo, format_time, parse_classes
 from sdaug.dataset.store import Project
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
@@ -108,6 +108,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prj.msg.open_first": ("Open or create a project first.", "请先打开或新建项目。"),
     "prj.msg.gone": ("The project {name} no longer exists (renamed or deleted by another user).",
                      "项目 {name} 已不存在（可能被其他用户重命名或删除）。"),
+    # Refusals of sdaug.dataset.projects.ProjectError, by key (English as in MESSAGES).
+    "prj.err.empty": (MESSAGES["empty"], "项目名称为空：请输入名称，例如 bins"),
+    "prj.err.long": (MESSAGES["long"], "项目名称太长（{length} 个字符）；最多 {limit} 个"),
+    "prj.err.dot": (MESSAGES["dot"], "项目名称 {name!r} 以点开头；请以字母或数字开头"),
+    "prj.err.char": (MESSAGES["char"], "项目名称 {name!r} 含有 {char!r}；请只用字母、数字、空格、- 和 _"),
+    "prj.err.link": (MESSAGES["link"], "项目 {name!r} 是指向项目文件夹之外的链接；不能在应用中打开"),
+    "prj.err.missing": (MESSAGES["missing"], "没有名为 {name!r} 的项目；请先新建"),
+    "prj.err.taken": (MESSAGES["taken"], "已经有名为 {name!r} 的项目；请换一个名称"),
+    "prj.err.no_upload": (MESSAGES["no_upload"], "没有上传文件：请先选择照片、文件夹或 .zip"),
+    "prj.err.zip_needed": (MESSAGES["zip_needed"], "{format} 数据集请打包成一个 .zip 上传：把数据集文件夹压缩后上传 .zip"),
+    "prj.err.not_root": (MESSAGES["not_root"], "{choice!r} 不在本服务器允许导入的文件夹中"),
 }
 
 
