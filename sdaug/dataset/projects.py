@@ -97,6 +97,8 @@ def shared_project(folder: str | Path, create: bool = True) -> Project:
     with _open_lock:
         project = _open.get(path)
         if project is None:
+            if not create and not (path / DB_NAME).is_file():
+                raise ProjectError("missing", name=path.name)  # renamed or deleted meanwhile
             project = Project.open(path, create=create)
             _open[path] = project
         return project

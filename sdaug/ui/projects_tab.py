@@ -228,7 +228,8 @@ def build(ctx: AppContext) -> ProjectsTab:
             add_button = gr.Button(label("prj.add.run"), variant="primary", scale=1)
         roots = ctx.import_roots.choices() if ctx.import_roots.roots else []
         with gr.Row(equal_height=True, visible=bool(roots)):
-            root_pick = gr.Dropdown(roots, value=None, label=label("prj.add.root"), scale=4)
+            root_pick = gr.Dropdown(roots, value=None, label=label("prj.add.root"), scale=4,
+                                    allow_custom_value=True)  # checked by ImportRoots.resolve, with a message
             root_button = gr.Button(label("prj.add.root_run"), scale=1)
         add_report = gr.Markdown()
     with gr.Accordion(label("prj.export"), open=False):
