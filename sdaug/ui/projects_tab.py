@@ -351,10 +351,11 @@ def build(ctx: AppContext) -> ProjectsTab:
         # Restoring on page load: the browser's own project and tab --------------------------------
         @ctx.handle_errors
         def on_load(st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            saved = {**DEFAULT_BROWSER_STATE, **(saved or {})}
+            saved = restored_state(saved)
             name = saved["project"] or (ctx.project.name if ctx.project is not None else "")
-            tab = gr.Tabs(selected=saved["tab"]) if saved["tab"] else gr.skip()
-            if name and ctx.projects.exists(name):
+            tab_ids = {t.id for t in tabs.children if isinstance(t, gr.Tab)}
+            tab = gr.Tabs(selected=saved["tab"]) if saved["tab"] in tab_ids else gr.skip()
+            if name and _exists(ctx, name):
                 project = ctx.open_project(name)
                 _, outcome = core.open_folder(st, str(project.folder))
                 return (*opened(project, st, outcome, saved, "", request), tab)
@@ -424,6 +425,21 @@ def build(ctx: AppContext) -> ProjectsTab:
                             [export_report, download], **api)
 
     return ProjectsTab(current_name=current_name, connect=connect)
+
+
+def restored_state(saved: object) -> dict[str, str]:
+    """The browser's saved state, with anything that is not a string name dropped (the browser
+    may hold an old or a tampered value)."""
+    values = saved if isinstance(saved, dict) else {}
+    return {key: value if isinstance(value := values.get(key), str) else default
+            for key, default in DEFAULT_BROWSER_STATE.items()}
+
+
+def _exists(ctx: AppContext, name: str) -> bool:
+    try:
+        return ctx.projects.exists(name)
+    except ValueError:
+        return False
 
 
 def _name_of(st: core.AnnotateState) -> str | None:

@@ -68,6 +68,8 @@ def test_create_open_upload_export_rename_delete(app, tmp_path: Path) -> None:
     other = Client(url, verbose=False)
     restored = other.predict({"project": "bins", "tab": "annotate"}, fn_index=fns["on_load"])
     assert restored[1].startswith("**1 / 6**")
+    for tampered in ({"project": "../../etc", "tab": "x"}, {"project": ["bins"]}, [1, 2], "bins"):
+        assert "Open or create a project" in Client(url, verbose=False).predict(tampered, fn_index=fns["on_load"])[1]
     # 6. Rename; the old name is gone, the new one opens. The other session, still on the old name,
     #    is told so (the old folder is not made again).
     client.predict("bins 2", {}, fn_index=fns["on_rename"])
