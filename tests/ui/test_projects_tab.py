@@ -139,6 +139,9 @@ def test_project_option_is_a_name_in_the_data_folder(tmp_path: Path, monkeypatch
         project_folder(settings, tmp_path / "elsewhere")
 
 
-def test_settings_are_read_only_off_local(app) -> None:
+def test_settings_are_read_only_off_local(app, tmp_path: Path) -> None:
     ctx, url, fns = app
-    assert "set_model" not in fns and "set_memory_mode" not in fns
+    assert "choose_model" not in fns and "set_memory_mode" not in fns
+    local = build_app(AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True))
+    names = {fn.name for fn in local.fns.values()}
+    assert {"choose_model", "set_memory_mode"} <= names
