@@ -191,7 +191,8 @@ def build(ctx: AppContext) -> ProjectsTab:
             current = gr.Markdown(label("prj.current.none"))
             current_name = gr.Textbox(visible=False)
             gallery = gr.Gallery(label=label("prj.list"), columns=6, rows=1, height=190, allow_preview=False,
-                                 preview=False, object_fit="cover", buttons=[], interactive=False)
+                                 preview=False, object_fit="cover", buttons=[], interactive=False,
+                                 elem_id="sdaug-projects-gallery")
             table = gr.Dataframe(interactive=False, max_height=300, wrap=True)
             with gr.Row(equal_height=True):
                 pick = gr.Dropdown([], label=label("prj.pick"), scale=4, allow_custom_value=True)  # checked by name
