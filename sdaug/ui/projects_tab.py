@@ -222,7 +222,7 @@ def build(ctx: AppContext) -> ProjectsTab:
             files = gr.File(label=label("prj.add.files"), file_count="multiple", type="filepath", height=140,
                             file_types=[*sorted(IMAGE_EXTENSIONS), ".zip", ".json"], elem_id="sdaug-upload")
             folder_files = gr.File(label=label("prj.add.folder"), file_count="directory", type="filepath",
-                                   height=140)
+                                   height=140, elem_id="sdaug-folder-upload")
         with gr.Row(equal_height=True):
             fmt = gr.Radio([(label(f"prj.format.{f}"), f) for f in IMPORT_FORMATS], value="images",
                            label=label("prj.add.format"), scale=3)

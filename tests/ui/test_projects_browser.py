@@ -63,6 +63,15 @@ def test_projects_upload_reload_and_language(tmp_path: Path, start_app: Callable
             expect(page.get_by_text("1 duplicates not added again")).to_be_visible(timeout=WAIT_MS)
             assert "Added 3 images" in page.get_by_text("duplicates not added again").inner_text()
             page.screenshot(path=ARTIFACTS / "projects-2-added.png", full_page=True)
+            # 2b. A whole folder (with a sub-folder) through the folder picker: its new photos are added.
+            folder = tmp_path / "site-b"
+            for i, sub in enumerate(["", "more"]):
+                (folder / sub).mkdir(parents=True, exist_ok=True)
+                Image.new("RGB", (200, 150), (10, 200 - 50 * i, 30)).save(folder / sub / f"B_{i}.png")
+            page.locator("#sdaug-folder-upload input[type=file]").set_input_files(folder)
+            expect(page.get_by_text("B_1").first).to_be_visible(timeout=WAIT_MS)
+            page.get_by_role("button", name="⬆ Add to the project").click()
+            expect(page.get_by_text("Added 2 images")).to_be_visible(timeout=WAIT_MS)
             # 3. Annotate: a file dropped on the canvas is not taken as the project's image.
             page.get_by_role("tab", name="Annotate").click()
             info = page.get_by_text("· #", exact=False).first
