@@ -145,7 +145,8 @@ class ProjectRegistry:
         """The name of a project folder that lies in the projects folder (else ``ValueError``)."""
         path = Path(folder).expanduser().resolve()
         if path.parent != self.root.resolve():
-            raise ValueError(f"{path} is not in the projects folder {self.root}; projects are opened by name")
+            raise ValueError(f"{path} is not in the projects folder {self.root}: give a project name, "
+                             "or move the project folder there")
         return check_name(path.name)
 
     def exists(self, name: str) -> bool:

@@ -111,6 +111,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prj.msg.confirm_mismatch": ("The name typed is not {name}; nothing was deleted.",
                                  "输入的名称不是 {name}；没有删除任何内容。"),
     "prj.msg.open_first": ("Open or create a project first.", "请先打开或新建项目。"),
+    "prj.msg.job_running": ("Job #{job} is running on {name}: stop it (Dataset tab) before renaming or deleting "
+                            "the project.", "任务 #{job} 正在项目 {name} 上运行：请先停止（数据集页），再重命名或删除项目。"),
     "prj.msg.gone": ("The project {name} no longer exists (renamed or deleted by another user).",
                      "项目 {name} 已不存在（可能被其他用户重命名或删除）。"),
     # Refusals of sdaug.dataset.projects.ProjectError, by key (English as in MESSAGES).
@@ -327,7 +329,7 @@ def build(ctx: AppContext) -> ProjectsTab:
 
         @ctx.handle_errors
         def on_rename(new: str, st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            old = _require_name(ctx, st, request)
+            old = _require_idle(ctx, st, request)
             folder = ctx.projects.rename(old, new)
             return show(folder.name, st, saved, "prj.msg.renamed", request)
 
@@ -339,7 +341,7 @@ def build(ctx: AppContext) -> ProjectsTab:
 
         @ctx.handle_errors
         def on_delete(typed_name: str, st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            name = _require_name(ctx, st, request)
+            name = _require_idle(ctx, st, request)
             if (typed_name or "").strip() != name:
                 raise ctx.user_error("prj.msg.confirm_mismatch", request, name=name)
             ctx.projects.delete(name)
@@ -453,6 +455,17 @@ def _require_name(ctx: AppContext, st: core.AnnotateState, request: gr.Request) 
         raise ctx.user_error("prj.msg.open_first", request)
     if not ctx.projects.exists(name):
         raise ctx.user_error("prj.msg.gone", request, name=name)
+    return name
+
+
+def _require_idle(ctx: AppContext, st: core.AnnotateState, request: gr.Request) -> str:
+    """The session's project name, refused while one of its jobs runs (rename and delete)."""
+    from sdaug.augment.jobs import running_jobs
+
+    name = _require_name(ctx, st, request)
+    jobs = running_jobs(ctx.projects.folder(name))
+    if jobs:
+        raise ctx.user_error("prj.msg.job_running", request, job=jobs[0], name=name)
     return name
 
 

@@ -145,3 +145,19 @@ def test_settings_are_read_only_off_local(app, tmp_path: Path) -> None:
     local = build_app(AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True))
     names = {fn.name for fn in local.fns.values()}
     assert {"choose_model", "set_memory_mode"} <= names
+
+
+def test_no_rename_or_delete_while_a_job_runs(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sdaug.augment.jobs
+
+    ctx, url, fns = app
+    client = Client(url, verbose=False)
+    client.predict({}, fn_index=fns["on_load"])
+    client.predict("bins", "bin", {}, fn_index=fns["on_create"])
+    folder = ctx.projects.folder("bins")
+    monkeypatch.setattr(sdaug.augment.jobs, "running_jobs", lambda where: [3] if Path(where) == folder else [])
+    with pytest.raises(Exception, match="Job #3 is running on bins"):
+        client.predict("bins 2", {}, fn_index=fns["on_rename"])
+    with pytest.raises(Exception, match="Job #3 is running on bins"):
+        client.predict("bins", {}, fn_index=fns["on_delete"])
+    assert ctx.projects.names() == ["bins"]
