@@ -27,6 +27,7 @@ from PIL import Image, ImageOps
 from sdaug.dataset.common import IMAGE_EXTENSIONS
 from sdaug.dataset.projects import MESSAGES, ProjectInfo, format_time, parse_classes
 from sdaug.dataset.store import Project
+from sdaug.prompts.metadata import write_atomic
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
 from sdaug.ui.annotate import AnnotateTab, viewable
@@ -145,14 +146,16 @@ def thumbnail(path: Path | None) -> str | None:
     folder = Path(tempfile.gettempdir()) / "sdaug-thumbs"
     target = folder / f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}.jpg"
     if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as img:
             small = ImageOps.exif_transpose(img).convert("RGB")
-            small.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
-            tmp = target.with_suffix(".tmp.jpg")
-            small.save(tmp, "JPEG", quality=85)
-            tmp.replace(target)
+        small.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
+        _save_jpeg(small, target)
     return str(target)
+
+
+def _save_jpeg(image: Image.Image, target: Path) -> None:
+    """Write ``target`` whole or not at all (other sessions and processes may read it meanwhile)."""
+    write_atomic(target, lambda handle: image.save(handle, "JPEG", quality=85))
 
 
 TABLE_COLUMNS = ("prj.col.name", "prj.col.images", "prj.col.boxes", "prj.col.classes", "prj.col.opened")
@@ -477,6 +480,5 @@ def _blank() -> str:
     """A grey square for a project without images."""
     path = Path(tempfile.gettempdir()) / "sdaug-thumbs" / "empty.jpg"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (THUMB_PIXELS, THUMB_PIXELS), (225, 228, 232)).save(path, "JPEG")
+        _save_jpeg(Image.new("RGB", (THUMB_PIXELS, THUMB_PIXELS), (225, 228, 232)), path)
     return str(path)
