@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from sdaug.dataset.store import Project
 from sdaug.prompts.metadata import write_atomic
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
-from sdaug.ui.annotate import AnnotateTab, viewable
+from sdaug.ui.annotate import AnnotateTab
 from sdaug.ui.context import AppContext
 
 logger = logging.getLogger(__name__)
@@ -425,7 +427,8 @@ def build(ctx: AppContext) -> ProjectsTab:
                                     seed=int(seed or 0), zip_output=True, variants_train_only=bool(train_only))
             summary = report.summary().replace(str(project.folder), project.folder.name)
             text = f"{ctx.tr('prj.export.done', request, seconds=f'{report.seconds:.1f}')}\n\n```\n{summary}\n```"
-            return text, gr.DownloadButton(value=viewable(ctx, report.zip_path), visible=True)
+            download = offered(report.zip_path, f"{project.folder.name}-{kind}.zip")
+            return text, gr.DownloadButton(value=download, visible=True)
 
         export_button.click(on_export, [annotate.state, export_format, export_ratios, export_seed, export_train_only],
                             [export_report, download], **api)
@@ -474,6 +477,18 @@ def _require_idle(ctx: AppContext, st: core.AnnotateState, request: gr.Request) 
 
 def _require_project(ctx: AppContext, st: core.AnnotateState, request: gr.Request) -> Project:
     return ctx.open_project(_require_name(ctx, st, request))
+
+
+def offered(path: Path, name: str) -> str:
+    """A link (or copy) of an export named ``name`` in a fresh temp folder, for gradio to serve:
+    each export gets its own, so a download never shows an earlier export of the same name."""
+    folder = Path(tempfile.mkdtemp(prefix="sdaug-download-"))
+    target = folder / name
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copyfile(path, target)
+    return str(target)
 
 
 def _blank() -> str:

@@ -63,7 +63,14 @@ def test_create_open_upload_export_rename_delete(app, tmp_path: Path) -> None:
     # 4. Export: a download of the zip, no server path in the text.
     report, download = client.predict("coco", "0.5,0.5", 1, False, fn_index=fns["on_export"])
     assert "6 images (3 train, 3 val)" in report and str(ctx.settings.home) not in report
-    assert Path(download["value"]).name == "coco.zip"
+    assert Path(download["value"]).name == "bins-coco.zip"
+    with zipfile.ZipFile(download["value"]) as first:
+        assert sum(name.endswith(".jpg") or name.endswith(".png") for name in first.namelist()) == 6
+    # Exporting again after a change gives the new export, not the earlier file of the same name.
+    ctx.open_project("bins").set_split(1, "test")
+    _, again_download = client.predict("coco", "", 1, False, fn_index=fns["on_export"])
+    with zipfile.ZipFile(again_download["value"]) as second:
+        assert any("test" in name for name in second.namelist())
     # 5. A reload in another session comes back to the project the browser saved.
     other = Client(url, verbose=False)
     restored = other.predict({"project": "bins", "tab": "annotate"}, fn_index=fns["on_load"])
