@@ -137,7 +137,6 @@ class ProjectsTab:
     """The built tab: ``connect(annotate, browser_state, header, tabs)`` wires its events once the
     Annotate tab exists (the Projects tab comes first on the page)."""
 
-    current_name: gr.Textbox
     connect: Callable[[AnnotateTab, gr.BrowserState, gr.Markdown, gr.Tabs], None]
 
 
@@ -196,7 +195,6 @@ def build(ctx: AppContext) -> ProjectsTab:
     with gr.Row():
         with gr.Column(scale=3):
             current = gr.Markdown(label("prj.current.none"))
-            current_name = gr.Textbox(visible=False)
             gallery = gr.Gallery(label=label("prj.list"), columns=6, rows=1, height=190, allow_preview=False,
                                  preview=False, object_fit="cover", buttons=[], interactive=False,
                                  elem_id="sdaug-projects-gallery")
@@ -268,10 +266,10 @@ def build(ctx: AppContext) -> ProjectsTab:
         list_outputs = [names_state, gallery, table, pick]
 
         @ctx.handle_errors
-        def on_refresh(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
+        def on_list(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
             return listing(ctx.lang(request), _name_of(st))
 
-        refresh.click(on_refresh, [annotate.state], list_outputs, **quiet)
+        refresh.click(on_list, [annotate.state], list_outputs, **quiet)
 
         # Opening -----------------------------------------------------------------------------------
         def opened(project: Project | None, st: core.AnnotateState, outcome: core.Outcome, saved: dict,
@@ -281,12 +279,12 @@ def build(ctx: AppContext) -> ProjectsTab:
 
             lang = ctx.lang(request)
             name = project.folder.name if project is not None else ""
-            saved = {**DEFAULT_BROWSER_STATE, **(saved or {}), "project": name}
+            saved = {**restored_state(saved), "project": name}
             return (*annotate.render(project, st, outcome, lang), *listing(lang, name), saved,
-                    current_text(ctx, lang, project), name, text,
+                    current_text(ctx, lang, project), text,
                     settings_tab.header_text(ctx, lang, project=name))
 
-        open_outputs = [*annotate.outputs, *list_outputs, browser_state, current, current_name, message, header]
+        open_outputs = [*annotate.outputs, *list_outputs, browser_state, current, message, header]
 
         def show(name: str, st: core.AnnotateState, saved: dict, key: str, request: gr.Request) -> tuple[Any, ...]:
             project = ctx.open_project(name)
@@ -433,7 +431,7 @@ def build(ctx: AppContext) -> ProjectsTab:
         export_button.click(on_export, [annotate.state, export_format, export_ratios, export_seed, export_train_only],
                             [export_report, download], **api)
 
-    return ProjectsTab(current_name=current_name, connect=connect)
+    return ProjectsTab(connect=connect)
 
 
 def restored_state(saved: object) -> dict[str, str]:
