@@ -149,9 +149,21 @@ def test_project_option_is_a_name_in_the_data_folder(tmp_path: Path, monkeypatch
 def test_settings_are_read_only_off_local(app, tmp_path: Path) -> None:
     ctx, url, fns = app
     assert "choose_model" not in fns and "set_memory_mode" not in fns
-    local = build_app(AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True))
-    names = {fn.name for fn in local.fns.values()}
-    assert {"choose_model", "set_memory_mode"} <= names
+    local_ctx = AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True)
+    local = build_app(local_ctx)
+    local_fns = {fn.name: index for index, fn in reversed(list(local.fns.items()))}
+    assert {"choose_model", "set_memory_mode"} <= set(local_fns)
+    # Locally the model can be changed; the header keeps the session's project line.
+    local.queue()
+    _, local_url, _ = local.launch(prevent_thread_lock=True, quiet=True, i18n=local_ctx.build_i18n())
+    try:
+        client = Client(local_url, verbose=False)
+        client.predict({}, fn_index=local_fns["on_load"])
+        client.predict("bins", "", {}, fn_index=local_fns["on_create"])
+        note, header = client.predict("tiny", "", api_name="/set_model")
+        assert "tiny" in note and "Project: **bins**" in header
+    finally:
+        local.close()
 
 
 def test_no_rename_or_delete_while_a_job_runs(app, monkeypatch: pytest.MonkeyPatch) -> None:
