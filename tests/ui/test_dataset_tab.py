@@ -22,7 +22,8 @@ from sdaug.ui.context import AppContext
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> AppContext:
-    context = AppContext(settings=Settings(home=tmp_path / "home"), project=tmp_path / "project", model="tiny")
+    context = AppContext(settings=Settings(home=tmp_path / "home"), project=tmp_path / "home" / "projects" / "project",
+                         model="tiny")
     for table in (dataset_tab.STRINGS, augment_tab.STRINGS, annotate.STRINGS):
         context.add_translations(table)
     return context
@@ -31,7 +32,7 @@ def ctx(tmp_path: Path) -> AppContext:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """3 labelled 64x48 photos (one with a tiny box), 1 unlabelled, and a fog variant."""
-    project = Project.open(tmp_path / "project")
+    project = Project.open(tmp_path / "home" / "projects" / "project")  # the project named "project"
     bin_id, garbage_id = (c.id for c in project.ensure_classes(["bin", "垃圾"]))
     for i in range(4):
         path = tmp_path / f"p{i}.png"
@@ -116,10 +117,10 @@ def served(ctx: AppContext) -> Iterator[tuple[Any, dict[str, int]]]:
         demo.close()
 
 
-def poll_until(client: Any, fns: dict[str, int], folder: Path, text: str) -> tuple[Any, ...]:
+def poll_until(client: Any, fns: dict[str, int], name: str, text: str) -> tuple[Any, ...]:
     """Poll the job status (the timer's handler) until it holds ``text``."""
     deadline = time.monotonic() + 60
-    while text not in (status := client.predict(str(folder), fn_index=fns["on_tick"]))[0]:
+    while text not in (status := client.predict(name, fn_index=fns["on_tick"]))[0]:
         assert time.monotonic() < deadline, status
         time.sleep(0.2)
     return status
@@ -128,12 +129,12 @@ def poll_until(client: Any, fns: dict[str, int], folder: Path, text: str) -> tup
 def test_start_runs_in_the_background_and_the_timer_follows_it(ctx: AppContext, project: Project) -> None:
     """Start (classic engine) returns at once; polling (the timer's handler) sees the job finish."""
     with served(ctx) as (client, fns):
-        started = client.predict(str(project.folder), ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
+        started = client.predict(project.folder.name, ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
         assert started[0].startswith("Job #1")
-        status = poll_until(client, fns, project.folder, " · done · ")
+        status = poll_until(client, fns, project.folder.name, " · done · ")
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
-        resumed = client.predict(str(project.folder), [], [], 1, "classic", "", fn_index=fns["on_start"])
+        resumed = client.predict(project.folder.name, [], [], 1, "classic", "", fn_index=fns["on_start"])
         assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
         assert len(project.jobs()) == 1
 
@@ -144,12 +145,12 @@ def test_a_job_with_a_spoiled_image_shows_it_and_the_retry_button_finishes_it(ct
     original = path.read_bytes()
     path.write_bytes(original[: len(original) // 2])  # truncated behind the store's back
     with served(ctx) as (client, fns):
-        client.predict(str(project.folder), [], ["dusk"], 1, "classic", "", fn_index=fns["on_start"])
-        status = poll_until(client, fns, project.folder, " · finished with failures · ")
+        client.predict(project.folder.name, [], ["dusk"], 1, "classic", "", fn_index=fns["on_start"])
+        status = poll_until(client, fns, project.folder.name, " · finished with failures · ")
         assert "2/3 done" in status[0] and "1 failed" in status[0]
         assert "1 image(s) failed" in status[0] and str(path) in status[0] and "Press Start" in status[0]
         assert status[1]["value"]["data"][0][:3] == ["dusk", "2/3", 1]
         path.write_bytes(original)
-        client.predict(str(project.folder), fn_index=fns["on_retry"])
-        status = poll_until(client, fns, project.folder, " · done · ")
+        client.predict(project.folder.name, fn_index=fns["on_retry"])
+        status = poll_until(client, fns, project.folder.name, " · done · ")
         assert "3/3 done" in status[0] and "failed:" not in status[0]
