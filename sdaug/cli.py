@@ -28,6 +28,15 @@ from sdaug.errors import describe
 logger = logging.getLogger("sdaug")
 
 
+def _add_project(p: argparse.ArgumentParser, note: str = "") -> None:
+    """``--project`` of the commands that work on a project, and the data folder it is found in."""
+    p.add_argument("--project", required=True, metavar="NAME_OR_FOLDER",
+                   help="a project name (a folder in <data folder>/projects, the ones the app lists) or a folder "
+                        "path such as ./bins" + (f" ({note})" if note else ""))
+    if not any("--home" in action.option_strings for action in p._actions):
+        p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
+
+
 def _add_ui(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ui", help="start the web app (same as python app.py)")
     add_ui_arguments(p)
@@ -97,14 +106,14 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 
 def _add_import(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="import images and labels into a project")
-    p.add_argument("--project", required=True, help="project folder (created if missing)")
+    _add_project(p, "created if missing")
     p.add_argument("--format", required=True, choices=["images", "yolo", "coco", "voc"])
     p.add_argument("path", help="folder, annotation file or .zip")
 
 
 def _add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a project as YOLO, COCO or Pascal VOC")
-    p.add_argument("--project", required=True)
+    _add_project(p)
     p.add_argument("--format", required=True, choices=["yolo", "coco", "voc"])
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--split", help="train,val,test ratios, e.g. 0.8,0.1,0.1 (default: keep splits)")
@@ -119,12 +128,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 def _add_stats(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("stats", help="print a project's counts per split, status, class and condition")
-    p.add_argument("--project", required=True)
+    _add_project(p)
 
 
 def _add_augment(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("augment", help="make weather/lighting variants of a project's labelled images")
-    p.add_argument("--project", required=True)
+    _add_project(p)
     p.add_argument("--preset", action="append", default=[], help="preset name (file name without .toml)")
     p.add_argument("--variants", type=int, default=1, help="variants per source image and preset")
     p.add_argument("--engine", choices=["diffusion", "classic"], default="diffusion")
@@ -139,7 +148,6 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
     p.add_argument("--retry-failed", action="store_true",
                    help="also try again the failed images that reached the retry limit")
-    p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
 
 
 def _add_bench(sub: argparse._SubParsersAction) -> None:
@@ -161,14 +169,13 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 def _add_autolabel(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("autolabel", help="let a detector propose boxes for a project's images (a person accepts them)")
-    p.add_argument("--project", required=True)
+    _add_project(p)
     p.add_argument("--detector", default="google/owlv2-base-patch16-ensemble",
                    help="'tiny', a folder in <data folder>/models or a hub id (default: OWLv2 base)")
     p.add_argument("--threshold", type=float, default=0.2, help="lowest score of a proposal (default 0.2)")
     p.add_argument("--all", dest="only_unlabelled", action="store_false",
                    help="also propose boxes for images that have labels (default: unlabelled images only)")
     p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
 
 
 _BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_stats, _add_augment, _add_bench,

@@ -23,6 +23,7 @@ from sdaug.augment.jobs import (
     status_of,
 )
 from sdaug.augment.presets import load_all_presets
+from sdaug.dataset.projects import project_folder
 from sdaug.dataset.store import Project
 from sdaug.settings import Settings
 
@@ -31,7 +32,7 @@ PRINT_EVERY_S = 2.0
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(home=args.home)
-    with Project.open(args.project, create=False) as project:
+    with Project.open(project_folder(args.project, args.home), create=False) as project:
         if args.status:
             return _print_status(project)
         if not args.preset:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from sdaug.autolabel.jobs import AutolabelSpec, create_autolabel_job, run_autolabel
+from sdaug.dataset.projects import project_folder
 from sdaug.dataset.records import JobProgress
 from sdaug.dataset.store import Project
 from sdaug.settings import Settings
@@ -20,7 +21,7 @@ SHOW_FIRST = 10
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(home=args.home)
-    with Project.open(args.project, create=False) as project:
+    with Project.open(project_folder(args.project, args.home), create=False) as project:
         spec = AutolabelSpec(detector=args.detector, threshold=args.threshold, only_unlabelled=args.only_unlabelled,
                              batch_size=args.batch_size)
         job = create_autolabel_job(project, spec)

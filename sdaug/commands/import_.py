@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sdaug.dataset.importers import import_path
+from sdaug.dataset.projects import project_folder
 from sdaug.dataset.store import Project
 
 # Problems printed in full; the rest are counted (the whole list is in the log with -v).
@@ -12,7 +13,7 @@ MAX_PRINTED = 50
 
 
 def run(args: argparse.Namespace) -> int:
-    with Project.open(args.project) as project:
+    with Project.open(project_folder(args.project, args.home)) as project:
         report = import_path(project, args.path, args.format)
     for line in report.problems[:MAX_PRINTED]:
         print(f"problem: {line}")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from sdaug.dataset.projects import project_folder
 from sdaug.dataset.stats import project_stats
 from sdaug.dataset.store import Project
 
 
 def run(args: argparse.Namespace) -> int:
-    with Project.open(args.project, create=False) as project:
+    with Project.open(project_folder(args.project, args.home), create=False) as project:
         stats = project_stats(project)
     rows = stats.as_rows()
     width = max(len(f"{group}: {name}") for group, name, _ in rows)

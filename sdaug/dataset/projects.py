@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdaug.dataset.store import DB_NAME, Project
+from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +230,16 @@ class ProjectRegistry:
         """Every project, the one opened last first."""
         found = [self.info(name) for name in self.names()]
         return sorted(found, key=lambda p: -(p.last_opened or 0.0))
+
+
+def project_folder(value: str, home: str | Path | None = None) -> Path:
+    """The folder of the CLI's ``--project``: a name (``bins``) is the project in the data folder's
+    ``projects/`` (the one the app lists); what looks like a path (``./bins``, ``/data/bins``,
+    ``~/bins``) is that folder."""
+    text = str(value).strip()
+    if "/" in text or os.sep in text or text.startswith(("~", ".")):
+        return Path(text).expanduser()
+    return ProjectRegistry(Settings.from_env(home=home).projects_dir).folder(text)
 
 
 def format_time(seconds_since_epoch: float | None) -> str:
