@@ -30,7 +30,7 @@ from transformers import CLIPTokenizer, Owlv2Config, Owlv2ForObjectDetection
 
 from sdaug.engine import sources
 from sdaug.engine.manager import PipelineManager
-from sdaug.engine.tiny import tiny_tokenizer
+from sdaug.engine.tiny import TINY_VISION, seeded, tiny_text_settings, tiny_tokenizer
 
 try:  # transformers 5: the PIL processor has its own name (Owlv2ImageProcessor needs torchvision)
     from transformers import Owlv2ImageProcessorPil as _ImageProcessor
@@ -157,17 +157,9 @@ def _clip(box: torch.Tensor, size: tuple[int, int]) -> tuple[float, float, float
 
 @functools.lru_cache(maxsize=1)
 def _tiny_detector_weights() -> Owlv2ForObjectDetection:
-    tokenizer = tiny_tokenizer()
-    config = Owlv2Config(
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4,
-                     "num_hidden_layers": 2, "max_position_embeddings": 16, "bos_token_id": tokenizer.bos_token_id,
-                     "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
-                       "image_size": TINY_DETECTOR_SIZE, "patch_size": 16},
-        projection_dim=32)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(7)
-        return Owlv2ForObjectDetection(config).eval()
+    vision = {**TINY_VISION, "image_size": TINY_DETECTOR_SIZE, "patch_size": 16}
+    return seeded(7, lambda: Owlv2ForObjectDetection(Owlv2Config(
+        text_config=tiny_text_settings(max_positions=16), vision_config=vision, projection_dim=32)))
 
 
 def tiny_detector() -> Owlv2ForObjectDetection:

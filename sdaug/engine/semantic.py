@@ -20,6 +20,7 @@ preprocessing is its PIL image processor, so no torchvision is needed.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,12 +28,12 @@ from typing import Any
 
 import torch
 from PIL import Image
-from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPTokenizer, CLIPVisionConfig
+from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
 
 from sdaug.engine import sources
 from sdaug.engine.manager import PipelineManager
 from sdaug.engine.region import Box
-from sdaug.engine.tiny import TEXT_LAYERS, tiny_tokenizer
+from sdaug.engine.tiny import TINY_VISION, seeded, tiny_text_settings, tiny_tokenizer
 
 try:  # transformers 5: the PIL processor has its own name (CLIPImageProcessor needs torchvision)
     from transformers import CLIPImageProcessorPil as _ImageProcessor
@@ -153,23 +154,13 @@ def _crop(image: Image.Image, box: Box) -> Image.Image:
 
 @functools.lru_cache(maxsize=1)
 def _tiny_clip_weights() -> CLIPModel:
-    tokenizer = tiny_tokenizer()
-    text = CLIPTextConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_attention_heads=4,
-                          num_hidden_layers=TEXT_LAYERS, max_position_embeddings=77, projection_dim=32,
-                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                          pad_token_id=tokenizer.pad_token_id)
-    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_attention_heads=4, num_hidden_layers=2,
-                              image_size=TINY_CLIP_SIZE, patch_size=8, projection_dim=32)
-    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(), projection_dim=32)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(5)
-        return CLIPModel(config).eval()
+    vision = {**TINY_VISION, "image_size": TINY_CLIP_SIZE, "patch_size": 8}
+    return seeded(5, lambda: CLIPModel(CLIPConfig(text_config=tiny_text_settings(), vision_config=vision,
+                                                  projection_dim=32)))
 
 
 def tiny_clip() -> CLIPModel:
     """A tiny CLIP (text and vision) with random weights, built in code, on the tiny tokenizer."""
-    import copy
-
     return copy.deepcopy(_tiny_clip_weights())
 
 

@@ -115,7 +115,22 @@ def tiny_tokenizer() -> CLIPTokenizer:
         return CLIPTokenizer.from_pretrained(folder, model_max_length=77)
 
 
-def _seeded(seed: int, build: Any) -> Any:
+def tiny_text_settings(max_positions: int = 77) -> dict[str, Any]:
+    """The tiny CLIP text tower on :func:`tiny_tokenizer` (the pipeline's text encoder, and the text
+    towers of the tiny CLIP check and the tiny detector)."""
+    tokenizer = tiny_tokenizer()
+    return {"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4,
+            "num_hidden_layers": TEXT_LAYERS, "max_position_embeddings": max_positions,
+            "bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id}
+
+
+# The tiny vision towers (CLIP check, detector): image size and patch size are theirs.
+TINY_VISION = {"hidden_size": 32, "intermediate_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2}
+
+
+def seeded(seed: int, build: Any) -> Any:
+    """``build()`` with the global torch generator seeded (and restored after), in eval mode."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build().eval()
@@ -157,23 +172,19 @@ def _controlnet() -> ControlNetModel:
 @functools.lru_cache(maxsize=4)
 def _components(seed: int) -> dict[str, Any]:
     tokenizer = tiny_tokenizer()
-    unet = _seeded(seed, lambda: UNet2DConditionModel(
+    unet = seeded(seed, lambda: UNet2DConditionModel(
         sample_size=TINY_SIZE // 8, in_channels=4, out_channels=4,
         up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), **_unet_kwargs()))
-    vae = _seeded(seed + 1, lambda: AutoencoderKL(
+    vae = seeded(seed + 1, lambda: AutoencoderKL(
         in_channels=3, out_channels=3, latent_channels=4, sample_size=TINY_SIZE,
         block_out_channels=(8, 16, 16, 16), layers_per_block=1, norm_num_groups=8,
         down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4))
-    text_config = CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_attention_heads=4,
-        num_hidden_layers=TEXT_LAYERS, max_position_embeddings=77, projection_dim=32,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id)
-    text_encoder = _seeded(seed + 2, lambda: _text_encoder(text_config))
+    text_config = CLIPTextConfig(**tiny_text_settings(), projection_dim=32)
+    text_encoder = seeded(seed + 2, lambda: _text_encoder(text_config))
     scheduler = PNDMScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                               num_train_timesteps=1000, skip_prk_steps=True, set_alpha_to_one=False,
                               steps_offset=1)
-    controlnet = _seeded(seed + 3, _controlnet)
+    controlnet = seeded(seed + 3, _controlnet)
     return {"unet": unet, "vae": vae, "text_encoder": text_encoder, "tokenizer": tokenizer,
             "scheduler": scheduler, "controlnet": controlnet}
 
