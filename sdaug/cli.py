@@ -1,5 +1,5 @@
 """The ``sdaug`` command line: ``ui``, ``generate``, ``info``, ``import``, ``export``, ``stats``,
-``augment``, ``bench`` and ``autolabel``.
+``augment``, ``bench``, ``autolabel`` and ``train-detector``.
 
 This module only parses arguments. Each command lives in ``sdaug/commands/<name>.py`` as
 ``run(args) -> int`` and is imported when it runs, so ``sdaug info`` or ``sdaug export`` never
@@ -171,15 +171,28 @@ def _add_autolabel(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("autolabel", help="let a detector propose boxes for a project's images (a person accepts them)")
     _add_project(p)
     p.add_argument("--detector", default="google/owlv2-base-patch16-ensemble",
-                   help="'tiny', a folder in <data folder>/models or a hub id (default: OWLv2 base)")
+                   help="'tiny', a folder in <data folder>/models or a hub id (default: OWLv2 base), or "
+                        "trained:NAME for a detector trained on this project (sdaug train-detector)")
     p.add_argument("--threshold", type=float, default=0.2, help="lowest score of a proposal (default 0.2)")
     p.add_argument("--all", dest="only_unlabelled", action="store_false",
                    help="also propose boxes for images that have labels (default: unlabelled images only)")
     p.add_argument("--batch-size", type=int, default=4)
 
 
+def _add_train_detector(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train-detector", help="fine-tune a detector (RT-DETR) on a project's labelled images")
+    _add_project(p)
+    p.add_argument("--name", default="detector", help="the detector's name in the project (default detector)")
+    p.add_argument("--base", default="PekingU/rtdetr_r18vd",
+                   help="RT-DETR to start from: a hub id, a folder, or 'tiny' (random, for a quick CPU run)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--image-size", type=int, default=320, help="images are resized to this square (pixels)")
+    p.add_argument("--learning-rate", type=float, default=1e-3)
+
+
 _BUILDERS = (_add_ui, _add_generate, _add_info, _add_import, _add_export, _add_stats, _add_augment, _add_bench,
-             _add_autolabel)
+             _add_autolabel, _add_train_detector)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _quiet_libraries(args.verbose)
     try:
         limits.configure(limits.Limits.from_env(overrides=args.limit))
-        module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_')}")
+        module = importlib.import_module(f"sdaug.commands.{args.command.replace('import', 'import_').replace('-', '_')}")
         return int(module.run(args) or 0)
     except KeyboardInterrupt:
         print("sdaug: interrupted", file=sys.stderr)

@@ -14,7 +14,9 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+from sdaug.autolabel.train import TRAINED_PREFIX, detector_folder
 from sdaug.dataset.records import Box, ImageFilter, Job, JobItemSpec, JobProgress
 from sdaug.dataset.store import Project
 
@@ -54,16 +56,37 @@ def create_autolabel_job(project: Project, spec: AutolabelSpec) -> Job:
     spec.validate()
     if not project.classes():
         raise ValueError("the project has no classes: add the classes the detector should look for first")
+    if spec.detector.startswith(TRAINED_PREFIX):
+        _trained_folder(project, spec.detector.removeprefix(TRAINED_PREFIX))
     existing = project.job_by_key(spec.key)
     if existing is not None:
         return existing
     where = ImageFilter(kind="source", status=("unlabelled",) if spec.only_unlabelled else None)
     images = project.list_images(0, max(1, project.count_images(where)), where)
     if not images:
-        raise ValueError("no images to label: every image has labels already (leave out --only-unlabelled "
-                         "to get proposals for them too)")
+        raise ValueError("no images to label: every image has labels already (use --all to get proposals "
+                         "for them too)")
     items = [JobItemSpec(source_image_id=image.id, preset=PRESET, variant_index=0, seed=0) for image in images]
     return project.create_job(spec.key, {**asdict(spec), "kind": PRESET}, items)
+
+
+def _trained_folder(project: Project, name: str) -> Path:
+    folder = detector_folder(project, name)
+    if not (folder / "lineage.json").is_file():
+        raise ValueError(f"the project has no trained detector {name!r}: run sdaug train-detector first")
+    return folder
+
+
+def trained_detector(project: Project, name: str) -> object:
+    """A detector trained on ``project`` (``sdaug train-detector``), checked against its classes."""
+    from sdaug.engine.finetune import TrainedDetector
+
+    folder = _trained_folder(project, name)
+    lineage = json.loads((folder / "lineage.json").read_text(encoding="utf-8"))
+    if lineage["classes"] != [c.name for c in project.classes()]:
+        raise ValueError(f"detector {name!r} was trained on the classes {lineage['classes']}; the project's have "
+                         "changed since: train it again")
+    return TrainedDetector.load(folder)
 
 
 def run_autolabel(project: Project, job_id: int, manager: object, on_progress: ProgressCallback | None = None,
@@ -76,8 +99,11 @@ def run_autolabel(project: Project, job_id: int, manager: object, on_progress: P
     # 1. The detector and what it looks for.
     job = project.get_job(job_id)
     spec = AutolabelSpec(**{k: v for k, v in job.config.items() if k != "kind"})
-    detector = ZeroShotDetector.load(spec.detector, manager)  # type: ignore[arg-type]
     classes = project.classes()
+    if spec.detector.startswith(TRAINED_PREFIX):  # fine-tuned on this project: its classes, in order
+        detector = trained_detector(project, spec.detector.removeprefix(TRAINED_PREFIX))
+    else:
+        detector = ZeroShotDetector.load(spec.detector, manager)  # type: ignore[arg-type]
     texts = [class_prompt(c.name, c.description) for c in classes]
     project.set_job_state(job_id, "running")
 
@@ -92,7 +118,8 @@ def run_autolabel(project: Project, job_id: int, manager: object, on_progress: P
                 readable.append((item, load_source(project, project.get_image(item.source_image_id))))
             except ValueError as exc:
                 project.mark_item_failed(item.id, str(exc))
-        found = detector.propose([image for _, image in readable], texts, spec.threshold) if readable else []
+        images = [image for _, image in readable]
+        found = detector.propose(images, texts, spec.threshold) if images else []
         for (item, _), proposals in zip(readable, found, strict=True):
             boxes = [Box(classes[p.class_index].id, *p.box, score=p.score) for p in proposals.boxes]
             project.add_proposals(item.source_image_id, boxes, detector=detector.name,

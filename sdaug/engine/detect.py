@@ -99,14 +99,7 @@ class ZeroShotDetector:
         # 3. Scores and boxes at each image's size; suppression; uncertainty.
         sizes = torch.tensor([(image.height, image.width) for image in rgb])
         found = self.processor.post_process_object_detection(outputs, threshold=PLAUSIBLE, target_sizes=sizes)
-        results = []
-        for image, detections in zip(rgb, found, strict=True):
-            scores, labels, boxes = detections["scores"], detections["labels"], detections["boxes"]
-            uncertainty = float(_entropy(scores).mean()) if len(scores) else 0.0
-            keep = [i for i in _suppress(boxes, scores, labels) if scores[i] >= threshold]
-            found_boxes = [Proposal(int(labels[i]), float(scores[i]), _clip(boxes[i], image.size)) for i in keep]
-            results.append(Proposals([p for p in found_boxes if _has_area(p.box)], uncertainty))
-        return results
+        return [proposals_from(detections, image.size, threshold) for image, detections in zip(rgb, found, strict=True)]
 
     @torch.no_grad()
     def _forward(self, images: list[Image.Image], texts: list[str]) -> Any:
@@ -121,13 +114,24 @@ class ZeroShotDetector:
                           pixel_values=pixels.to(device, self.model.dtype))
 
 
-def _entropy(scores: torch.Tensor) -> torch.Tensor:
+def proposals_from(found: dict[str, torch.Tensor], size: tuple[int, int], threshold: float) -> Proposals:
+    """A detector's post-processed output for one image (``scores``, ``labels``, pixel xyxy ``boxes``
+    down to :data:`PLAUSIBLE`) as :class:`Proposals`: suppressed, thresholded, clipped, with the
+    image's uncertainty."""
+    scores, labels, boxes = found["scores"], found["labels"], found["boxes"]
+    uncertainty = float(entropy(scores).mean()) if len(scores) else 0.0
+    keep = [i for i in suppress(boxes, scores, labels) if scores[i] >= threshold]
+    candidates = [Proposal(int(labels[i]), float(scores[i]), _clip(boxes[i], size)) for i in keep]
+    return Proposals([p for p in candidates if _has_area(p.box)], uncertainty)
+
+
+def entropy(scores: torch.Tensor) -> torch.Tensor:
     """Binary entropy in bits (1 at a score of 0.5, 0 at 0 or 1)."""
     p = scores.clamp(1e-6, 1 - 1e-6)
     return -(p * p.log2() + (1 - p) * (1 - p).log2())
 
 
-def _suppress(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> list[int]:
+def suppress(boxes: torch.Tensor, scores: torch.Tensor, labels: torch.Tensor) -> list[int]:
     """Indices kept by greedy non-maximum suppression per class, best first."""
     kept: list[int] = []
     for index in scores.argsort(descending=True).tolist():

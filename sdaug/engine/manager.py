@@ -232,10 +232,11 @@ class PipelineManager:
                 self._auxiliary[key] = build()
             return self._auxiliary[key]
 
-    def load_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback | None = None) -> Any:
+    def load_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback | None = None,
+                        **kwargs: Any) -> Any:
         """``cls.from_pretrained`` of a folder or hub id (cache first, then download unless
         offline); failures say how to get the model."""
-        return self._from_pretrained(cls, source, status or (lambda message: None))
+        return self._from_pretrained(cls, source, status or (lambda message: None), **kwargs)
 
     def _from_pretrained(self, cls: Any, source: ModelSource, status: StatusCallback, **kwargs: Any) -> Any:
         """``cls.from_pretrained`` for a local folder or a hub id: from the cache first, then

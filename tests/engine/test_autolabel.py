@@ -14,7 +14,7 @@ from PIL import Image
 from sdaug.autolabel.jobs import AutolabelSpec, create_autolabel_job, run_autolabel
 from sdaug.dataset.exporters import export_project
 from sdaug.dataset.store import Box, ImageFilter, Project
-from sdaug.engine.detect import ZeroShotDetector, _entropy, _suppress, tiny_detector, tiny_detector_processor
+from sdaug.engine.detect import ZeroShotDetector, entropy, suppress, tiny_detector, tiny_detector_processor
 from sdaug.engine.tiny import tiny_tokenizer
 
 
@@ -50,11 +50,11 @@ def test_suppression_keeps_the_best_of_overlapping_boxes_per_class() -> None:
     boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 10, 10], [0, 0, 10, 10], [20, 20, 30, 30]], dtype=torch.float)
     scores = torch.tensor([0.9, 0.8, 0.7, 0.6])
     labels = torch.tensor([0, 0, 1, 0])
-    assert _suppress(boxes, scores, labels) == [0, 2, 3]  # box 1 overlaps box 0 (IoU 0.81) in class 0
+    assert suppress(boxes, scores, labels) == [0, 2, 3]  # box 1 overlaps box 0 (IoU 0.81) in class 0
 
 
 def test_uncertainty_is_highest_at_a_score_of_one_half() -> None:
-    values = _entropy(torch.tensor([0.5, 0.1, 0.9, 0.999]))
+    values = entropy(torch.tensor([0.5, 0.1, 0.9, 0.999]))
     assert values[0] == pytest.approx(1.0) and values[1] == pytest.approx(values[2]) and values[3] < 0.02
 
 
