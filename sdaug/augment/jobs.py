@@ -39,6 +39,7 @@ from PIL import Image
 from sdaug.augment.classic import apply_classic
 from sdaug.augment.drift import DriftReport, check_variant
 from sdaug.augment.presets import DriftThresholds, Preset, get_preset
+from sdaug.dataset.job_store import NewVariant
 from sdaug.dataset.store import (
     SPLITS,
     STATUSES,
@@ -51,6 +52,7 @@ from sdaug.dataset.store import (
     Project,
 )
 from sdaug.prompts import format_infotext
+from sdaug.prompts.metadata import encode_png
 from sdaug.prompts.params import VERSION
 from sdaug.settings import Settings
 
@@ -256,6 +258,7 @@ class JobStatus:
     elapsed_s: float = 0.0
     message: str = ""
     error: str | None = None
+    workers: dict[str, int] = field(default_factory=dict)  # variants made per worker (Ray backend)
 
     @property
     def fraction(self) -> float:
@@ -270,6 +273,8 @@ class JobStatus:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         if self.message:
             parts.append(self.message)
+        if self.workers:
+            parts.append("workers: " + " ".join(f"{name} {count}" for name, count in self.workers.items()))
         return ", ".join(parts)
 
 
@@ -279,6 +284,108 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# Making variants: shared by the in-process runner and the Ray workers ---------------------------
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One item to make: the job item, its decoded source image and the source's boxes."""
+
+    item: JobItem
+    image: Image.Image
+    boxes: Sequence[Box]
+
+
+@dataclass(frozen=True)
+class MadeVariant:
+    """One item's outcome, ready for the driver to record: the encoded variant and its drift
+    report, or why it failed. Picklable: Ray workers send it back to the driver."""
+
+    item: JobItem
+    variant: NewVariant | None
+    report: DriftReport | None = None
+    error: str | None = None
+
+
+# ``render(source, preset, seed) -> variant`` replaces the classic effect (benchmarks, tests).
+Render = Callable[[Image.Image, Preset, int], Image.Image]
+
+
+def make_variants(engine: str, preset: Preset, work: Sequence[WorkItem], *, model: str = "",
+                  manager: Callable[[], object] | None = None, cancel: threading.Event | None = None,
+                  on_progress: Callable[[object], None] | None = None, render: Render | None = None,
+                  ) -> list[MadeVariant]:
+    """Make, check and encode the variants of ``work`` (one preset; for diffusion one size).
+
+    ``manager()`` returns the :class:`~sdaug.engine.manager.PipelineManager` (diffusion only).
+    Stops early when ``cancel`` is set: the result then has fewer entries than ``work``.
+    """
+    cancel = cancel or threading.Event()
+    # 1. The images: the classic effect item by item, or one img2img / ControlNet request.
+    if engine == "classic":
+        outputs = []
+        for one in work:
+            if cancel.is_set():
+                break
+            variant = (render or apply_classic)(one.image, preset, one.item.seed)
+            outputs.append((variant, _classic_infotext(preset, one.item.seed, variant.size)))
+    else:
+        outputs = _diffuse(preset, work, model, manager, cancel, on_progress)
+
+    # 2. Each variant: carry the boxes, check drift, encode the file with its infotext.
+    return [_finish(one, preset, variant, infotext)
+            for one, (variant, infotext) in zip(work, outputs, strict=False)]
+
+
+def _diffuse(preset: Preset, work: Sequence[WorkItem], model: str, manager: Callable[[], object] | None,
+             cancel: threading.Event, on_progress: Callable[[object], None] | None) -> list[tuple[Image.Image, str]]:
+    """One img2img / ControlNet request for the whole batch; returns the finished images."""
+    if not work or manager is None:
+        return []
+    from sdaug.engine.run import run as run_engine
+
+    width, height = work[0].image.size
+    request = preset.to_request(
+        init_images=[one.image for one in work], seeds=[one.item.seed for one in work],
+        batch_size=len(work), batch_count=1, width=width, height=height, model=model,
+        extra_params={"sdaug preset": preset.name},
+    )
+    result = run_engine(request, manager(), on_progress=on_progress, cancel=cancel)
+    return list(zip(result.images, result.infotexts, strict=False))
+
+
+def _finish(one: WorkItem, preset: Preset, variant: Image.Image, infotext: str) -> MadeVariant:
+    try:
+        boxes, report = carry_and_check(one.image, one.boxes, variant, preset.drift)
+    except ValueError as exc:
+        return MadeVariant(one.item, None, error=str(exc))
+    new = NewVariant(one.item.source_image_id, encode_png(variant, infotext), variant.width, variant.height,
+                     preset=preset.name, seed=one.item.seed, params=infotext, boxes=tuple(boxes),
+                     status="labelled" if report.passed else "review", job_item_id=one.item.id,
+                     condition=preset.name)
+    return MadeVariant(one.item, new, report)
+
+
+def next_batch(pending: Sequence[JobItem], engine: str, batch_size: int,
+               size_of: Callable[[int], tuple[int, int]]) -> list[JobItem]:
+    """The next batch from the first of ``pending``: the items sharing its preset (diffusion:
+    and its source size, ``size_of(source_image_id)``), at most ``batch_size`` for diffusion."""
+    if not pending:
+        return []
+    if engine == "classic":
+        return [item for item in pending if item.preset == pending[0].preset]
+
+    def group(item: JobItem) -> tuple[str, int, int]:
+        return (item.preset, *size_of(item.source_image_id))
+
+    first = group(pending[0])
+    return [item for item in pending if group(item) == first][:batch_size]
+
+
+def batch_window(engine: str, batch_size: int) -> int:
+    """How many pending items :func:`next_batch` looks at."""
+    return _CLASSIC_BATCH if engine == "classic" else batch_size * 8
 
 
 @dataclass
@@ -317,6 +424,8 @@ class JobRunner:
         self._made = 0  # variants stored by this run (for the rate)
         self._message = ""
         self._error: str | None = None
+        self._lock = project.job_lock(job_id)
+        self._workers: dict[str, int] = {}  # variants recorded per worker (Ray backend)
 
     # Control ------------------------------------------------------------------------------
     @property
@@ -327,6 +436,7 @@ class JobRunner:
         """Run the job in a daemon thread; does nothing while it already runs."""
         if self.running:
             return
+        self._lock.acquire()  # another runner on this job: ValueError, nothing started
         self._stop.clear()
         self._idle.clear()
         threading.Thread(target=self.run, name=f"sdaug-job-{self.job_id}", daemon=True).start()
@@ -351,15 +461,24 @@ class JobRunner:
         eta = progress.pending / rate if rate else None
         return JobStatus(job_id=self.job_id, state=state, total=progress.total, done=progress.done,
                          failed=progress.failed, pending=progress.pending, images_per_s=rate, eta_s=eta,
-                         elapsed_s=elapsed, message=self._message, error=self._error)
+                         elapsed_s=elapsed, message=self._message, error=self._error, workers=dict(self._workers))
 
     # Work ---------------------------------------------------------------------------------
     def run(self) -> JobStatus:
-        """Work through the pending items until none is left or :meth:`stop` is called."""
+        """Work through the pending items until none is left or :meth:`stop` is called.
+
+        Raises ``ValueError`` when another runner (this process or another) works on the job.
+        """
+        try:
+            self._lock.acquire()
+        except ValueError:
+            self._idle.set()
+            raise
         self._idle.clear()
         try:
             return self._run()
         finally:
+            self._lock.release()
             self._idle.set()
 
     def _run(self) -> JobStatus:
@@ -376,11 +495,7 @@ class JobRunner:
 
         # 2. Batches until done or stopped.
         try:
-            while not self._stop.is_set():
-                batch = self._next_batch()
-                if not batch:
-                    break
-                self._run_batch(presets[batch[0].preset], batch)
+            self._work(presets)
         except Exception as exc:  # the worker thread reports every error, it never dies silently
             logger.exception("job %d stopped by an error", self.job_id)
             self._error = str(exc) or type(exc).__name__
@@ -392,85 +507,75 @@ class JobRunner:
         self._message = ""
         return self.status()
 
-    def _next_batch(self) -> list[JobItem]:
-        """Pending items sharing the first one's preset (and, for diffusion, its size)."""
-        limit = _CLASSIC_BATCH if self.spec.engine == "classic" else self.spec.batch_size * 8
-        pending = self.project.pending_items(self.job_id, limit=limit)
-        if not pending:
-            return []
-        if self.spec.engine == "classic":
-            return [item for item in pending if item.preset == pending[0].preset]
-
-        def group(item: JobItem) -> tuple[str, int, int]:
-            record = self._record(item.source_image_id)
-            return item.preset, record.width, record.height
-
-        first = group(pending[0])
-        return [item for item in pending if group(item) == first][: self.spec.batch_size]
+    def _work(self, presets: dict[str, Preset]) -> None:
+        """Run batches in this process until no item is pending or :meth:`stop` is called."""
+        while not self._stop.is_set():
+            pending = self.project.pending_items(self.job_id, limit=batch_window(self.spec.engine,
+                                                                                 self.spec.batch_size))
+            batch = next_batch(pending, self.spec.engine, self.spec.batch_size, self._size)
+            if not batch:
+                break
+            self._run_batch(presets[batch[0].preset], batch)
 
     def _run_batch(self, preset: Preset, items: list[JobItem]) -> None:
-        sources: list[tuple[JobItem, _Source]] = []
+        work: list[WorkItem] = []
         for item in items:
             try:
-                sources.append((item, self._source(item.source_image_id)))
+                source = self._source(item.source_image_id)
             except (OSError, ValueError) as exc:
                 self._fail(item, f"cannot read the source image: {exc}")
+                continue
+            work.append(WorkItem(item, source.image, source.boxes))
         if self.spec.engine == "classic":
-            for item, source in sources:
+            for one in work:  # one at a time: each variant is recorded as soon as it is made
                 if self._stop.is_set():
                     return
-                variant = apply_classic(source.image, preset, item.seed)
-                self._store(item, preset, source, variant, _classic_infotext(preset, item.seed, variant.size))
+                self._record_made(make_variants("classic", preset, [one]))
             return
-        for (item, source), (variant, infotext) in zip(sources, self._diffuse(preset, sources), strict=False):
-            self._store(item, preset, source, variant, infotext)
+        self._message = f"{preset.name}: generating {len(work)} image(s)"
+        made = make_variants("diffusion", preset, work, model=self.spec.model, manager=self._manager,
+                             cancel=self._stop, on_progress=self._on_progress)
+        self._message = ""
+        self._record_made(made)
 
-    def _diffuse(self, preset: Preset, sources: list[tuple[JobItem, _Source]]) -> list[tuple[Image.Image, str]]:
-        """One img2img / ControlNet request for the whole batch; returns the finished images."""
-        if not sources:
-            return []
-        from sdaug.engine.run import run as run_engine
-
+    def _manager(self) -> object:
         if self.manager is None:
             from sdaug.engine.manager import PipelineManager
 
             self.manager = PipelineManager(self.settings or Settings.from_env())
-        width, height = sources[0][1].record.width, sources[0][1].record.height
-        request = preset.to_request(
-            init_images=[source.image for _, source in sources], seeds=[item.seed for item, _ in sources],
-            batch_size=len(sources), batch_count=1, width=width, height=height, model=self.spec.model,
-            extra_params={"sdaug preset": preset.name},
-        )
-        self._message = f"{preset.name}: generating {len(sources)} image(s)"
-        result = run_engine(request, self.manager, on_progress=self._on_progress, cancel=self._stop)
-        self._message = ""
-        return list(zip(result.images, result.infotexts, strict=False))
+        return self.manager
 
     def _on_progress(self, progress: object) -> None:
         message = getattr(progress, "message", "")
         self._message = message or f"step {getattr(progress, 'step', 0)}/{getattr(progress, 'total_steps', 0)}"
 
-    def _store(self, item: JobItem, preset: Preset, source: _Source, variant: Image.Image, infotext: str) -> None:
-        """Carry the boxes, check drift, and record the variant (marks the item done)."""
-        try:
-            boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
-            record = self.project.add_variant(
-                source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
-                status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name)
-        except ValueError as exc:
-            self._fail(item, str(exc))
-            return
-        self._made += 1
-        if self.on_variant is not None:
-            self.on_variant(item, record, report)
+    def _record_made(self, made: Sequence[MadeVariant]) -> int:
+        """Record made variants (files, then one transaction; each marks its item done) and
+        mark the items that failed; returns how many were recorded."""
+        ready = [one for one in made if one.variant is not None]
+        for one in made:
+            if one.variant is None:
+                self._fail(one.item, one.error or "no variant was made")
+        outcomes = self.project.record_variants([one.variant for one in ready if one.variant is not None])
+        recorded = 0
+        for one, outcome in zip(ready, outcomes, strict=True):
+            if outcome.error is not None or outcome.image_id is None:
+                self._fail(one.item, outcome.error or "not recorded")
+                continue
+            recorded += 1
+            if self.on_variant is not None and one.report is not None:
+                self.on_variant(one.item, self.project.get_image(outcome.image_id), one.report)
+        self._made += recorded
+        return recorded
 
     def _fail(self, item: JobItem, error: str) -> None:
         logger.warning("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)
         self.project.mark_item_failed(item.id, error)
 
-    def _record(self, image_id: int) -> ImageRecord:
+    def _size(self, image_id: int) -> tuple[int, int]:
         source = self._sources.get(image_id)
-        return source.record if source is not None else self.project.get_image(image_id)
+        record = source.record if source is not None else self.project.get_image(image_id)
+        return record.width, record.height
 
     def _source(self, image_id: int) -> _Source:
         if image_id not in self._sources:

@@ -7,15 +7,21 @@ and the generated variants they record (see the store's module docstring for the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sqlite3
+import tempfile
 import time
-import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
+from sdaug.dataset.job_lock import JobLock
 from sdaug.dataset.records import (
     ITEM_STATES,
     JOB_STATES,
@@ -31,7 +37,67 @@ from sdaug.dataset.records import (
     job_from_row,
 )
 from sdaug.dataset.schema import IMAGE_COLUMNS, ITEM_COLUMNS
-from sdaug.prompts.metadata import save_png
+from sdaug.prompts.metadata import encode_png
+
+# Files of a batch are synced to disk in parallel: the file system then commits them together
+# (one journal commit for many fsyncs), several times faster than one after the other.
+_SYNC_THREADS = 16
+
+
+@dataclass(frozen=True)
+class NewVariant:
+    """A generated variant ready to record: its encoded file and its rows' values."""
+
+    source_id: int
+    data: bytes
+    width: int
+    height: int
+    preset: str
+    seed: int | None
+    params: str
+    boxes: tuple[Box, ...]
+    status: str
+    job_item_id: int | None = None
+    condition: str | None = None
+    suffix: str = ".png"
+
+
+@dataclass(frozen=True)
+class VariantOutcome:
+    """What :meth:`JobStore.record_variants` did with one variant: its image id, or why not."""
+
+    image_id: int | None
+    error: str | None
+
+
+def write_files(folder: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (name -> bytes) into ``folder``, each durably and atomically: every file
+    goes to a temp name (``.tmp-<name>.*``), all are synced to disk, then each is moved into place."""
+    if not files:
+        return
+    temps: list[tuple[int, str, str]] = []
+    try:
+        for name, data in files.items():
+            descriptor, temp_name = tempfile.mkstemp(dir=folder, prefix=f".tmp-{name}.", suffix=".tmp")
+            temps.append((descriptor, temp_name, name))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view):]
+        if len(temps) == 1:
+            os.fsync(temps[0][0])
+        else:
+            with ThreadPoolExecutor(min(_SYNC_THREADS, len(temps))) as pool:
+                list(pool.map(os.fsync, [descriptor for descriptor, _, _ in temps]))
+        for descriptor, temp_name, name in temps:
+            os.close(descriptor)
+            os.replace(temp_name, folder / name)
+        temps = []
+    finally:
+        for descriptor, temp_name, _ in temps:
+            with contextlib.suppress(OSError):
+                os.close(descriptor)
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
 
 
 class JobStore:
@@ -118,37 +184,88 @@ class JobStore:
             done = self.read("SELECT image_id FROM job_items WHERE id = ? AND state = 'done'", (job_item_id,))
             if done and done[0][0] is not None:
                 return self.get_image(done[0][0])
-        source = self.get_image(source_id)
-        box_list = [clamp_box(b, image.width, image.height) for b in boxes]
-        # 1. The file first, named by its hash: a crash after this leaves at most an unreferenced
-        #    file, which the retried item replaces (same seed, same bytes, same name).
-        tmp = self.images_dir / f".variant-{uuid.uuid4().hex}.png"
-        save_png(image, tmp, params)
-        sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
-        file_name = sha + ".png"
-        os.replace(tmp, self.images_dir / file_name)
-        # 2. Row, boxes and job item in one transaction.
+        variant = NewVariant(source_id, encode_png(image, params), image.width, image.height, preset=preset,
+                             seed=seed, params=params, boxes=tuple(boxes), status=status, job_item_id=job_item_id,
+                             condition=condition)
+        outcome = self.record_variants([variant])[0]
+        if outcome.error is not None:
+            raise ValueError(outcome.error)
+        return self.get_image(outcome.image_id)
+
+    def record_variants(self, variants: Sequence[NewVariant]) -> list[VariantOutcome]:
+        """Store already-encoded variants: all files first, then one transaction for all rows.
+
+        All or nothing per variant: a variant that fails (bad box, pixel-identical to another
+        image) is rolled back alone and reported in its :class:`VariantOutcome`; the others are
+        recorded. A variant whose job item is already done is not added again (its outcome
+        names the recorded image).
+        """
+        # 1. Checks that need no database: a bad variant writes no file.
+        outcomes: list[VariantOutcome | None] = []
+        checked: list[tuple[NewVariant, list[Box], str] | None] = []
+        for variant in variants:
+            try:
+                check_choice("status", variant.status, STATUSES)
+                box_list = [clamp_box(b, variant.width, variant.height) for b in variant.boxes]
+            except ValueError as exc:
+                outcomes.append(VariantOutcome(None, str(exc)))
+                checked.append(None)
+                continue
+            outcomes.append(None)
+            checked.append((variant, box_list, hashlib.sha256(variant.data).hexdigest()))
+
+        # 2. The files, named by their hash: a crash after this leaves at most unreferenced
+        #    files, which the retried items replace (same seed, same bytes, same name).
+        write_files(self.images_dir, {sha + variant.suffix: variant.data for variant, _, sha in filter(None, checked)})
+
+        # 3. Rows, boxes and job items in one transaction, one savepoint per variant.
+        sources: dict[int, sqlite3.Row] = {}
         with self._write() as conn:
-            if job_item_id is not None:
-                item = conn.execute("SELECT state, image_id FROM job_items WHERE id = ?", (job_item_id,)).fetchone()
-                if item is None:
-                    raise ValueError(f"job item {job_item_id} does not exist in this project")
-                if item["state"] == "done" and item["image_id"] is not None:
-                    image_id = item["image_id"]
-                    return self.get_image(image_id)
-            other = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha,)).fetchone()
-            if other is not None:
-                raise ValueError(f"this variant is pixel-identical to image id {other[0]}; not added twice")
-            image_id = conn.execute(
-                "INSERT INTO images (file_name, sha256, width, height, split, status, source_image_id, preset, "
-                "condition, seed, params, original_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (file_name, sha, image.width, image.height, source.split, status, source_id, preset, condition,
-                 seed, params, source.original_name, time.time())).lastrowid
-            self._insert_boxes(conn, image_id, box_list)
-            if job_item_id is not None:
-                conn.execute("UPDATE job_items SET state = 'done', image_id = ?, error = NULL WHERE id = ?",
-                             (image_id, job_item_id))
-        return self.get_image(image_id)
+            for index, entry in enumerate(checked):
+                if entry is None:
+                    continue
+                conn.execute("SAVEPOINT variant")
+                try:
+                    outcomes[index] = VariantOutcome(self._insert_variant(conn, sources, *entry), None)
+                except ValueError as exc:
+                    conn.execute("ROLLBACK TO variant")
+                    outcomes[index] = VariantOutcome(None, str(exc))
+                conn.execute("RELEASE variant")
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _insert_variant(self, conn: sqlite3.Connection, sources: dict[int, sqlite3.Row], variant: NewVariant,
+                        boxes: list[Box], sha: str) -> int:
+        """Insert one variant's row and boxes and mark its job item done; returns the image id."""
+        if variant.job_item_id is not None:
+            item = conn.execute("SELECT state, image_id FROM job_items WHERE id = ?", (variant.job_item_id,)).fetchone()
+            if item is None:
+                raise ValueError(f"job item {variant.job_item_id} does not exist in this project")
+            if item["state"] == "done" and item["image_id"] is not None:
+                return item["image_id"]
+        if variant.source_id not in sources:
+            source = conn.execute("SELECT split, original_name FROM images WHERE id = ?", (variant.source_id,)).fetchone()
+            if source is None:
+                raise ValueError(f"image id {variant.source_id} does not exist in this project")
+            sources[variant.source_id] = source
+        source = sources[variant.source_id]
+        other = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha,)).fetchone()
+        if other is not None:
+            raise ValueError(f"this variant is pixel-identical to image id {other[0]}; not added twice")
+        image_id = conn.execute(
+            "INSERT INTO images (file_name, sha256, width, height, split, status, source_image_id, preset, "
+            "condition, seed, params, original_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (sha + variant.suffix, sha, variant.width, variant.height, source["split"], variant.status,
+             variant.source_id, variant.preset, variant.condition, variant.seed, variant.params,
+             source["original_name"], time.time())).lastrowid
+        self._insert_boxes(conn, image_id, boxes)
+        if variant.job_item_id is not None:
+            conn.execute("UPDATE job_items SET state = 'done', image_id = ?, error = NULL WHERE id = ?",
+                         (image_id, variant.job_item_id))
+        return image_id
+
+    def job_lock(self, job_id: int) -> JobLock:
+        """The lock that lets one runner at a time work on ``job_id`` (see :mod:`.job_lock`)."""
+        return JobLock(self.folder, job_id)
 
     def variants(self, source_id: int) -> list[ImageRecord]:
         rows = self.read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE source_image_id = ? ORDER BY id",

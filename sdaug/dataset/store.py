@@ -70,7 +70,9 @@ source_image_id, preset, variant_index, seed, state pending|done|failed, image_i
     project.retry_failed(job_id) -> int                  # failed items back to pending
     project.add_variant(source_id, image, *, preset, seed, params, boxes, status,
                         job_item_id=None, condition=None) -> ImageRecord
+    project.record_variants(list[NewVariant]) -> list[VariantOutcome]  # encoded files, one transaction
     project.variants(source_id) -> list[ImageRecord]
+    project.job_lock(job_id) -> JobLock                  # one runner per job (raises ValueError when held)
 
 ``add_variant`` writes the PNG (with the infotext in its ``parameters`` chunk, through
 :func:`sdaug.prompts.metadata.save_png`) atomically,

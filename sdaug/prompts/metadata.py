@@ -9,6 +9,7 @@ reading guesses the byte order when there is no byte-order mark.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -45,10 +46,18 @@ def save_png(image: Image.Image, path: str | Path, infotext: str) -> Path:
     crash never leaves a half-written image at ``path``.
     """
     path = Path(path)
+    data = encode_png(image, infotext)
+    write_atomic(path, lambda handle: handle.write(data))
+    return path
+
+
+def encode_png(image: Image.Image, infotext: str) -> bytes:
+    """The bytes :func:`save_png` writes: ``image`` as PNG with ``infotext`` in ``parameters``."""
     info = PngImagePlugin.PngInfo()
     info.add_text(PNG_KEY, infotext)
-    write_atomic(path, lambda handle: image.save(handle, format="PNG", pnginfo=info))
-    return path
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
 
 
 def exif_with_infotext(infotext: str) -> bytes:
