@@ -59,6 +59,7 @@ from sdaug.settings import Settings
 logger = logging.getLogger(__name__)
 
 ENGINES = ("diffusion", "classic")
+BACKENDS = ("in-process", "ray")  # where a job's batches run (see sdaug.augment.ray_backend)
 # Sources used when no status filter is given: images a person has labelled.
 DEFAULT_SOURCE_STATUSES = ("labelled", "reviewed")
 # Temp files of interrupted atomic writes (kill -9) older than this are removed when a job
@@ -406,6 +407,8 @@ class JobRunner:
     is called after each variant is stored.
     """
 
+    backend = "in-process"
+
     def __init__(self, project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
                  on_variant: VariantCallback | None = None) -> None:
         self.project = project
@@ -549,23 +552,23 @@ class JobRunner:
         message = getattr(progress, "message", "")
         self._message = message or f"step {getattr(progress, 'step', 0)}/{getattr(progress, 'total_steps', 0)}"
 
-    def _record_made(self, made: Sequence[MadeVariant]) -> int:
+    def _record_made(self, made: Sequence[MadeVariant]) -> list[MadeVariant]:
         """Record made variants (files, then one transaction; each marks its item done) and
-        mark the items that failed; returns how many were recorded."""
+        mark the items that failed; returns those recorded."""
         ready = [one for one in made if one.variant is not None]
         for one in made:
             if one.variant is None:
                 self._fail(one.item, one.error or "no variant was made")
         outcomes = self.project.record_variants([one.variant for one in ready if one.variant is not None])
-        recorded = 0
+        recorded = []
         for one, outcome in zip(ready, outcomes, strict=True):
             if outcome.error is not None or outcome.image_id is None:
                 self._fail(one.item, outcome.error or "not recorded")
                 continue
-            recorded += 1
+            recorded.append(one)
+            self._made += 1
             if self.on_variant is not None and one.report is not None:
                 self.on_variant(one.item, self.project.get_image(outcome.image_id), one.report)
-        self._made += recorded
         return recorded
 
     def _fail(self, item: JobItem, error: str) -> None:
@@ -606,18 +609,38 @@ _RUNNERS: dict[tuple[Path, int], JobRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
 
-def runner_for(project: Project, job_id: int, settings: Settings | None = None, manager: object = None) -> JobRunner:
+def runner_for(project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
+               backend: str | None = None, address: str | None = None) -> JobRunner:
     """The runner of ``job_id`` in this process (made on first use), shared by every caller.
 
     A ``settings`` or ``manager`` given later fills in one the runner was made without, so
     the app's one model cache is used even when a status poll made the runner first.
+    ``backend`` (``in-process`` or ``ray``; ``None``: the existing runner's, else in-process)
+    and the Ray ``address`` replace an idle runner made with other ones.
     """
     key = (Path(project.folder).resolve(), job_id)
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
-        if runner is None:
-            runner = JobRunner(project, job_id, settings=settings, manager=manager)
+        other = backend is not None and runner is not None and not runner.running and (
+            runner.backend != backend or getattr(runner, "address", None) != (address or None))
+        if runner is None or other:
+            runner = new_runner(project, job_id, settings=settings, manager=manager, backend=backend or "in-process",
+                                address=address)
             _RUNNERS[key] = runner
         runner.settings = runner.settings or settings
         runner.manager = runner.manager or manager
         return runner
+
+
+def new_runner(project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
+               backend: str = "in-process", address: str | None = None, workers: int | None = None) -> JobRunner:
+    """A runner for ``job_id`` on ``backend``: ``in-process``, or ``ray`` (at ``address``: ``None``
+    starts a local Ray instance, ``auto`` or ``HOST:PORT`` joins a cluster; ``workers`` caps
+    the number of Ray workers)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "in-process":
+        return JobRunner(project, job_id, settings=settings, manager=manager)
+    from sdaug.augment.ray_backend import RayJobRunner  # ray is imported only here
+
+    return RayJobRunner(project, job_id, settings=settings, address=address, workers=workers)

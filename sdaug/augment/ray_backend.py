@@ -1,0 +1,320 @@
+"""Augment jobs on a Ray cluster: one job spread over many GPUs, CPU slots or machines.
+
+Imported only when a job runs with ``--backend ray`` (``import sdaug.augment.jobs`` never
+imports ray). Ray does the scheduling, the object store and fault detection; this module only
+decides what each worker makes and records what comes back.
+
+- :class:`RayJobRunner` is a :class:`~sdaug.augment.jobs.JobRunner` whose batches run on Ray
+  workers instead of in this process: same controls (``start``, ``stop``, ``status``), same
+  job lock, same final states. Without an address it starts a local Ray instance
+  (``ray.init(num_cpus=...)``); with ``auto`` or ``HOST:PORT`` it joins a running cluster
+  (``ray start --head`` on one machine, ``ray start --address=HOST:PORT`` on the others).
+- Workers are long-lived actors (:class:`VariantWorker`): one per GPU (``num_gpus=1``) for
+  the diffusion engine, one per CPU slot otherwise. Each keeps its own
+  :class:`~sdaug.engine.manager.PipelineManager`, so a model loads once per worker.
+- The driver is the only writer: it puts each source image's file bytes into the object store
+  (workers need no access to the project folder), workers return encoded variants
+  (:class:`~sdaug.augment.jobs.MadeVariant`), and the driver writes the files and records the
+  rows (:meth:`Project.record_variants`: one transaction for all results at hand, all or
+  nothing per variant). Batches are the in-process runner's batches and seeds are per item,
+  so every variant is byte-identical to the in-process one.
+- Faults: a batch whose worker died (``kill -9``, node lost) or failed is retried item by item
+  on whichever worker is free (Ray restarts a killed actor); an item that failed twice is
+  marked failed and the job goes on. Items are only marked done by the driver's transaction,
+  so a killed driver loses nothing: running again resumes the pending items.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import Counter, OrderedDict, deque
+from collections.abc import Sequence
+from io import BytesIO
+
+from PIL import Image
+
+from sdaug.augment.jobs import (
+    _SOURCE_CACHE,
+    JobRunner,
+    MadeVariant,
+    Render,
+    VariantCallback,
+    WorkItem,
+    batch_window,
+    make_variants,
+    next_batch,
+)
+from sdaug.augment.presets import Preset
+from sdaug.dataset.store import Box, JobItem, Project
+from sdaug.settings import Settings
+
+try:
+    import ray
+    from ray.exceptions import RayError
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ValueError("the Ray backend needs the 'ray' package: pip install 'ray>=2.40' "
+                     "(or use the in-process backend)") from exc
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # an item whose batch failed this many times is marked failed
+IN_FLIGHT_PER_WORKER = 3  # batches queued at each worker, so none waits for the driver
+RAY_CLASSIC_BATCH = 64  # classic items per Ray task (the classic effect works item by item)
+WORKER_GIVE_UP = 3  # a worker that fails this many batches in a row is not used again
+_SOURCE_REFS = 512  # source images the driver keeps in the object store
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> None:
+    """Join the Ray cluster at ``address`` (``auto`` or ``HOST:PORT``), or start a local Ray
+    instance with ``num_cpus`` CPU slots (default: every core). Does nothing when this process
+    is already connected."""
+    if ray.is_initialized():
+        return
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING)
+    except ConnectionError as exc:
+        raise ValueError(f"cannot reach the Ray cluster at {address!r}: {exc}. Start it with `ray start --head` "
+                         "(and `ray start --address=HOST:PORT` on the other machines), or leave the address "
+                         "out to start a local Ray instance") from exc
+
+
+@ray.remote(concurrency_groups={"control": 1}, max_restarts=4, max_task_retries=0)
+class VariantWorker:
+    """A long-lived worker: makes the variants of the batches the driver sends it.
+
+    :meth:`cancel` runs in its own concurrency group, so it reaches the worker while
+    :meth:`make` is busy (the diffusion engine then stops within one step).
+    """
+
+    def __init__(self, engine: str, model: str, settings: Settings | None, render: Render | None) -> None:
+        self.engine, self.model, self.settings, self.render = engine, model, settings, render
+        self.manager: object = None
+        self.cancelled = threading.Event()
+        self.sources: OrderedDict[int, Image.Image] = OrderedDict()
+
+    @ray.method(concurrency_group="control")
+    def pid(self) -> int:
+        return os.getpid()
+
+    @ray.method(concurrency_group="control")
+    def cancel(self) -> None:
+        self.cancelled.set()
+
+    def make(self, preset: Preset, items: Sequence[JobItem], sources: dict[int, tuple[list, tuple[Box, ...]]],
+             ) -> list[MadeVariant]:
+        """The variants of ``items``; ``sources`` maps a source id to ``([file bytes ref], boxes)``.
+        Every failure comes back as a :class:`MadeVariant` with an error, never as an exception."""
+        # 1. Decode the sources (kept for the next batches: items come preset by preset).
+        work, made = [], []
+        for item in items:
+            try:
+                work.append(WorkItem(item, self._source(item.source_image_id, sources), sources[item.source_image_id][1]))
+            except (OSError, ValueError) as exc:
+                made.append(MadeVariant(item, None, error=f"cannot read the source image: {exc}"))
+        # 2. Make them, as the in-process runner does.
+        try:
+            made += make_variants(self.engine, preset, work, model=self.model, manager=self._manager,
+                                  cancel=self.cancelled, render=self.render)
+        except Exception as exc:  # the driver decides: retry elsewhere, or mark failed
+            logger.exception("batch of %d item(s) failed", len(work))
+            made += [MadeVariant(one.item, None, error=f"{type(exc).__name__}: {exc}") for one in work]
+        return made
+
+    def _source(self, image_id: int, sources: dict[int, tuple[list, tuple[Box, ...]]]) -> Image.Image:
+        if image_id not in self.sources:
+            data = ray.get(sources[image_id][0][0])
+            with Image.open(BytesIO(data)) as opened:
+                self.sources[image_id] = opened.convert("RGB")
+            if len(self.sources) > _SOURCE_CACHE:
+                self.sources.popitem(last=False)
+        self.sources.move_to_end(image_id)
+        return self.sources[image_id]
+
+    def _manager(self) -> object:
+        if self.manager is None:
+            from sdaug.engine.manager import PipelineManager
+
+            self.manager = PipelineManager(self.settings or Settings.from_env())
+        return self.manager
+
+
+class RayJobRunner(JobRunner):
+    """Runs a job's batches on Ray workers; this process records every result.
+
+    ``address``: ``None`` starts a local Ray instance (``num_cpus`` slots), ``auto`` or
+    ``HOST:PORT`` joins a cluster. ``workers``: how many workers (default: one per GPU for the
+    diffusion engine when the cluster has GPUs, else one per CPU slot). ``render`` replaces
+    the classic effect (benchmarks).
+    """
+
+    backend = "ray"
+
+    def __init__(self, project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
+                 on_variant: VariantCallback | None = None, *, address: str | None = None,
+                 workers: int | None = None, num_cpus: int | None = None, render: Render | None = None) -> None:
+        super().__init__(project, job_id, settings=settings, manager=manager, on_variant=on_variant)
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+            raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
+        self.address, self.workers, self.num_cpus, self.render = address or None, workers, num_cpus, render
+        self.actors: list = []
+        self._source_refs: OrderedDict[int, list] = OrderedDict()
+
+    def start(self) -> None:
+        connect(self.address, self.num_cpus)  # a bad address is reported here, before the thread starts
+        super().start()
+
+    def worker_pids(self) -> list[int]:
+        """The process id of each worker (tests kill them)."""
+        return ray.get([actor.pid.remote() for actor in self.actors])
+
+    # Work ---------------------------------------------------------------------------------
+    def _work(self, presets: dict[str, Preset]) -> None:
+        # 1. Ray, the batches (the in-process runner's, so results are identical) and the workers.
+        connect(self.address, self.num_cpus)
+        queue = deque(self._plan())
+        if not queue:
+            return
+        self._start_workers(min(self._worker_count(), len(queue)))
+        attempts: Counter[int] = Counter()
+        failures_in_row: Counter[int] = Counter()
+        in_flight: dict[object, tuple[int, list[JobItem]]] = {}
+        alive = set(range(len(self.actors)))
+        cancelled = False
+        try:
+            while queue or in_flight:
+                # 2. Keep every worker busy; on Stop, cancel what runs and wait for it.
+                if self._stop.is_set() and not cancelled:
+                    for index in alive:
+                        self.actors[index].cancel.remote()
+                    cancelled = True
+                if not cancelled:
+                    self._submit(queue, in_flight, alive, presets)
+                if not in_flight:
+                    break
+                # 3. Record everything that has come back, in one transaction.
+                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
+                if ready:
+                    ready, _ = ray.wait(list(in_flight), num_returns=len(in_flight), timeout=0)
+                made: list[tuple[int, MadeVariant]] = []
+                for ref in ready:
+                    index, batch = in_flight.pop(ref)
+                    try:
+                        results = ray.get(ref)
+                    except RayError as exc:
+                        failures_in_row[index] += 1
+                        if failures_in_row[index] >= WORKER_GIVE_UP and index in alive:
+                            logger.warning("Ray worker w%d failed %d batches in a row; not used again", index + 1,
+                                           failures_in_row[index])
+                            alive.discard(index)
+                        self._retry(batch, f"the Ray worker failed ({type(exc).__name__})", attempts, queue,
+                                    cancelled)
+                        continue
+                    failures_in_row[index] = 0
+                    made += [(index, one) for one in results]
+                    returned = {one.item.id for one in results}
+                    if not cancelled:  # items a cancelled batch did not reach stay pending
+                        queue.extendleft([item] for item in reversed(batch) if item.id not in returned)
+                self._record(made, attempts, queue, cancelled)
+                if not alive and (queue or in_flight):
+                    raise RuntimeError("every Ray worker failed; see the Ray logs (ray logs) on the worker machines")
+        finally:
+            # 4. Workers go (their GPU memory with them); Ray itself stays up for the next job.
+            for actor in self.actors:
+                ray.kill(actor)
+            self.actors = []
+            self._source_refs.clear()
+
+    def _plan(self) -> list[list[JobItem]]:
+        engine, batch_size = self.spec.engine, self.spec.batch_size
+        pending = self.project.pending_items(self.job_id)
+        window = RAY_CLASSIC_BATCH if engine == "classic" else batch_window(engine, batch_size)
+        batches = []
+        while pending:
+            batch = next_batch(pending[:window], engine, batch_size, self._size)
+            batches.append(batch)
+            taken = {item.id for item in batch}
+            pending = [item for item in pending if item.id not in taken]
+        return batches
+
+    def _worker_count(self) -> int:
+        resources = ray.cluster_resources()
+        gpus, cpus = int(resources.get("GPU", 0)), max(1, int(resources.get("CPU", 1)))
+        if self.workers is not None:
+            return self.workers
+        return gpus if self.spec.engine == "diffusion" and gpus else cpus
+
+    def _start_workers(self, count: int) -> None:
+        gpus = self.spec.engine == "diffusion" and ray.cluster_resources().get("GPU", 0) >= 1
+        options = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
+        self.actors = [VariantWorker.options(**options).remote(self.spec.engine, self.spec.model, self.settings,
+                                                               self.render) for _ in range(count)]
+        self._workers = {f"w{index + 1}": 0 for index in range(count)}
+        logger.info("job %d: %d Ray worker(s) (%s)", self.job_id, count, "one GPU each" if gpus else "one CPU each")
+
+    def _submit(self, queue: deque, in_flight: dict, alive: set[int], presets: dict[str, Preset]) -> None:
+        load = Counter(index for index, _ in in_flight.values())
+        while queue and alive:
+            index = min(alive, key=lambda i: (load[i], i))  # the least busy worker
+            if load[index] >= IN_FLIGHT_PER_WORKER:
+                return
+            batch, sources = self._with_sources(queue.popleft())
+            if batch:
+                in_flight[self.actors[index].make.remote(presets[batch[0].preset], batch, sources)] = (index, batch)
+                load[index] += 1
+
+    def _with_sources(self, batch: list[JobItem]) -> tuple[list[JobItem], dict[int, tuple[list, tuple[Box, ...]]]]:
+        """The batch's items whose source can be read (the others are marked failed, as in
+        process) and their sources for the worker."""
+        sources, readable = {}, []
+        for item in batch:
+            try:
+                sources[item.source_image_id] = self._source_ref(item.source_image_id)
+            except (OSError, ValueError) as exc:
+                self._fail(item, f"cannot read the source image: {exc}")
+                continue
+            readable.append(item)
+        return readable, sources
+
+    def _source_ref(self, image_id: int) -> tuple[list, tuple[Box, ...]]:
+        """The source's file bytes in the object store (wrapped in a list, so the worker
+        fetches them only when it has not decoded that source yet) and its boxes."""
+        if image_id not in self._source_refs:
+            record = self.project.get_image(image_id)
+            data = self.project.image_path(record).read_bytes()
+            self._source_refs[image_id] = [[ray.put(data)], tuple(self.project.boxes(image_id))]
+            if len(self._source_refs) > _SOURCE_REFS:
+                self._source_refs.popitem(last=False)
+        self._source_refs.move_to_end(image_id)
+        refs, boxes = self._source_refs[image_id]
+        return refs, boxes
+
+    def _retry(self, batch: Sequence[JobItem], error: str, attempts: Counter[int], queue: deque,
+               cancelled: bool) -> None:
+        """Count a failed attempt for each item: retried alone, or marked failed after the second."""
+        for item in batch:
+            attempts[item.id] += 1
+            if attempts[item.id] >= MAX_ATTEMPTS:
+                self._fail(item, f"failed {attempts[item.id]} times: {error}")
+            elif not cancelled:
+                queue.append([item])
+
+    def _record(self, made: list[tuple[int, MadeVariant]], attempts: Counter[int], queue: deque,
+                cancelled: bool) -> None:
+        for _, one in made:
+            if one.error is not None:
+                self._retry([one.item], one.error, attempts, queue, cancelled)
+        good = [(index, one) for index, one in made if one.error is None]
+        if not good:
+            return
+        recorded = {one.item.id for one in self._record_made([one for _, one in good])}
+        counts = dict(self._workers)  # a new dict: status() may be reading the old one
+        for index, one in good:
+            if one.item.id in recorded:
+                counts[f"w{index + 1}"] += 1
+        self._workers = counts
