@@ -39,6 +39,8 @@ def add_ui_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-mb", type=int, default=200, help="largest upload accepted, in MB")
     p.add_argument("--max-queue", type=int, default=16, metavar="N",
                    help="most requests waiting for the GPU; more are told to retry later (default 16)")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT|local",
+                   help="offer the Ray backend for augment jobs: join this cluster ('local': start a local Ray)")
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -109,6 +111,12 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--status-filter", dest="status_filter", help="only sources with this review status")
     p.add_argument("--class", dest="class_filter", help="only sources that have a box of this class")
     p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--backend", choices=["in-process", "ray"], default="in-process",
+                   help="where the images are made: this process, or Ray workers (many GPUs or machines)")
+    p.add_argument("--address", metavar="auto|HOST:PORT",
+                   help="Ray cluster to join (default $SDAUG_RAY_ADDRESS; none: start a local Ray instance)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="Ray workers to use (default: one per GPU, or one per CPU slot for --engine classic)")
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
     p.add_argument("--home", help="data folder (default ~/sdaug or $SDAUG_HOME)")
 

@@ -45,6 +45,9 @@ class Settings:
     compile: bool = False
     vae_tiling: bool = False
     attention_slicing: bool = False
+    # Ray cluster for augment jobs: "" = Ray backend not offered in the app, "local" = start a
+    # local Ray instance, "auto" or "HOST:PORT" = join a cluster (see sdaug.augment.ray_backend).
+    ray_address: str = ""
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()

@@ -622,7 +622,7 @@ def runner_for(project: Project, job_id: int, settings: Settings | None = None, 
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         other = backend is not None and runner is not None and not runner.running and (
-            runner.backend != backend or getattr(runner, "address", None) != (address or None))
+            runner.backend != backend or getattr(runner, "address", None) != ray_address(address))
         if runner is None or other:
             runner = new_runner(project, job_id, settings=settings, manager=manager, backend=backend or "in-process",
                                 address=address)
@@ -632,13 +632,19 @@ def runner_for(project: Project, job_id: int, settings: Settings | None = None, 
         return runner
 
 
+def ray_address(address: str | None) -> str | None:
+    """The address to pass to Ray: ``None`` (start a local instance) for ``""`` or ``local``."""
+    return None if address in (None, "", "local") else address
+
+
 def new_runner(project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
                backend: str = "in-process", address: str | None = None, workers: int | None = None) -> JobRunner:
     """A runner for ``job_id`` on ``backend``: ``in-process``, or ``ray`` (at ``address``: ``None``
-    starts a local Ray instance, ``auto`` or ``HOST:PORT`` joins a cluster; ``workers`` caps
+    or ``local`` starts a local Ray instance, ``auto`` or ``HOST:PORT`` joins a cluster; ``workers`` caps
     the number of Ray workers)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    address = ray_address(address)
     if backend == "in-process":
         return JobRunner(project, job_id, settings=settings, manager=manager)
     from sdaug.augment.ray_backend import RayJobRunner  # ray is imported only here
