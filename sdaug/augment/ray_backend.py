@@ -11,7 +11,8 @@ decides what each worker makes and records what comes back.
   (``ray start --head`` on one machine, ``ray start --address=HOST:PORT`` on the others).
 - Workers are long-lived actors (:class:`VariantWorker`): one per GPU (``num_gpus=1``) for
   the diffusion engine, one per CPU slot otherwise. Each keeps its own
-  :class:`~sdaug.engine.manager.PipelineManager`, so a model loads once per worker.
+  :class:`~sdaug.engine.manager.PipelineManager`, so a model loads once per worker and job.
+  They end with the job, so an idle app holds no CPU or GPU slot of the cluster.
 - The driver is the only writer: it puts each source image's file bytes into the object store
   (workers need no access to the project folder), workers return encoded variants
   (:class:`~sdaug.augment.jobs.MadeVariant`), and the driver writes the files and records the
@@ -19,8 +20,9 @@ decides what each worker makes and records what comes back.
   nothing per variant). Batches are the in-process runner's batches and seeds are per item,
   so every variant is byte-identical to the in-process one.
 - Faults: a batch whose worker died (``kill -9``, node lost) or failed is retried item by item
-  on whichever worker is free (Ray restarts a killed actor); an item that failed twice is
-  marked failed and the job goes on. Items are only marked done by the driver's transaction,
+  on whichever worker is free; the worker gets no more work until it answers again (Ray
+  restarts a killed actor up to 4 times). An item that failed twice is marked failed and the
+  job goes on. Items are only marked done by the driver's transaction,
   so a killed driver loses nothing: running again resumes the pending items.
 """
 
@@ -62,7 +64,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # an item whose batch failed this many times is marked failed
 IN_FLIGHT_PER_WORKER = 3  # batches queued at each worker, so none waits for the driver
 RAY_CLASSIC_BATCH = 64  # classic items per Ray task (the classic effect works item by item)
-WORKER_GIVE_UP = 3  # a worker that fails this many batches in a row is not used again
 _SOURCE_REFS = 512  # source images the driver keeps in the object store
 
 
@@ -106,10 +107,11 @@ class VariantWorker:
     def cancel(self) -> None:
         self.cancelled.set()
 
-    def make(self, preset: Preset, items: Sequence[JobItem], sources: dict[int, tuple[list, tuple[Box, ...]]],
-             ) -> list[MadeVariant]:
-        """The variants of ``items``; ``sources`` maps a source id to ``([file bytes ref], boxes)``.
-        Every failure comes back as a :class:`MadeVariant` with an error, never as an exception."""
+    def make(self, preset: Preset, items: Sequence[JobItem],
+             sources: dict[int, tuple[list, tuple[Box, ...]]]) -> list[MadeVariant]:
+        """The variants of ``items``; ``sources`` maps a source id to ``([file bytes ref],
+        boxes)``. Every failure comes back as a :class:`MadeVariant` with an error, never as
+        an exception."""
         # 1. Decode the sources (kept for the next batches: items come preset by preset).
         work, made = [], []
         for item in items:
@@ -163,6 +165,7 @@ class RayJobRunner(JobRunner):
             raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
         self.address, self.workers, self.num_cpus, self.render = address or None, workers, num_cpus, render
         self.actors: list = []
+        self.retried = 0  # items run again after a failed attempt (this run)
         self._source_refs: OrderedDict[int, list] = OrderedDict()
 
     def start(self) -> None:
@@ -182,64 +185,78 @@ class RayJobRunner(JobRunner):
             return
         self._start_workers(min(self._worker_count(), len(queue)))
         attempts: Counter[int] = Counter()
-        failures_in_row: Counter[int] = Counter()
-        in_flight: dict[object, tuple[int, list[JobItem]]] = {}
-        alive = set(range(len(self.actors)))
+        in_flight: dict[object, tuple[int, list[JobItem]]] = {}  # batch running -> (worker, items)
+        probes: dict[object, int] = {}  # a worker whose batch failed gets no work until it answers
+        usable = set(range(len(self.actors)))
         cancelled = False
         try:
             while queue or in_flight:
                 # 2. Keep every worker busy; on Stop, cancel what runs and wait for it.
                 if self._stop.is_set() and not cancelled:
-                    for index in alive:
-                        self.actors[index].cancel.remote()
+                    for actor in self.actors:
+                        actor.cancel.remote()
                     cancelled = True
-                if not cancelled:
-                    self._submit(queue, in_flight, alive, presets)
-                if not in_flight:
+                if cancelled and not in_flight:
                     break
-                # 3. Record everything that has come back, in one transaction.
-                ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=0.5)
+                if not cancelled:
+                    self._submit(queue, in_flight, usable, presets)
+                if not in_flight and not probes:
+                    raise RuntimeError("every Ray worker is gone; see `ray status` and the Ray logs on the workers")
+
+                # 3. Everything that has come back: failed batches are retried item by item (a
+                #    worker that died is asked whether Ray restarted it); results are recorded
+                #    in one transaction.
+                waiting = [*in_flight, *probes]
+                ready, _ = ray.wait(waiting, num_returns=1, timeout=0.5)
                 if ready:
-                    ready, _ = ray.wait(list(in_flight), num_returns=len(in_flight), timeout=0)
+                    ready, _ = ray.wait(waiting, num_returns=len(waiting), timeout=0)
                 made: list[tuple[int, MadeVariant]] = []
                 for ref in ready:
+                    if ref in probes:
+                        index = probes.pop(ref)
+                        try:
+                            ray.get(ref)
+                            usable.add(index)
+                        except RayError:
+                            logger.warning("Ray worker w%d is gone for good", index + 1)
+                        continue
                     index, batch = in_flight.pop(ref)
                     try:
                         results = ray.get(ref)
                     except RayError as exc:
-                        failures_in_row[index] += 1
-                        if failures_in_row[index] >= WORKER_GIVE_UP and index in alive:
-                            logger.warning("Ray worker w%d failed %d batches in a row; not used again", index + 1,
-                                           failures_in_row[index])
-                            alive.discard(index)
+                        if index in usable:
+                            logger.warning("Ray worker w%d failed (%s); its items run again", index + 1,
+                                           type(exc).__name__)
+                            usable.discard(index)
+                            probes[self.actors[index].pid.remote()] = index
                         self._retry(batch, f"the Ray worker failed ({type(exc).__name__})", attempts, queue,
                                     cancelled)
                         continue
-                    failures_in_row[index] = 0
                     made += [(index, one) for one in results]
                     returned = {one.item.id for one in results}
                     if not cancelled:  # items a cancelled batch did not reach stay pending
                         queue.extendleft([item] for item in reversed(batch) if item.id not in returned)
                 self._record(made, attempts, queue, cancelled)
-                if not alive and (queue or in_flight):
-                    raise RuntimeError("every Ray worker failed; see the Ray logs (ray logs) on the worker machines")
         finally:
-            # 4. Workers go (their GPU memory with them); Ray itself stays up for the next job.
+            # 4. The workers end, so their CPU or GPU slots are free for other jobs on the cluster.
             for actor in self.actors:
                 ray.kill(actor)
             self.actors = []
             self._source_refs.clear()
 
     def _plan(self) -> list[list[JobItem]]:
+        """All pending items as batches: each one :func:`next_batch` of the next window of
+        pending items, exactly as the in-process runner takes them."""
         engine, batch_size = self.spec.engine, self.spec.batch_size
-        pending = self.project.pending_items(self.job_id)
-        window = RAY_CLASSIC_BATCH if engine == "classic" else batch_window(engine, batch_size)
-        batches = []
-        while pending:
-            batch = next_batch(pending[:window], engine, batch_size, self._size)
+        size = RAY_CLASSIC_BATCH if engine == "classic" else batch_window(engine, batch_size)
+        rest, window, batches = deque(self.project.pending_items(self.job_id)), [], []
+        while rest or window:
+            while rest and len(window) < size:
+                window.append(rest.popleft())
+            batch = next_batch(window, engine, batch_size, self._size)
             batches.append(batch)
             taken = {item.id for item in batch}
-            pending = [item for item in pending if item.id not in taken]
+            window = [item for item in window if item.id not in taken]
         return batches
 
     def _worker_count(self) -> int:
@@ -265,7 +282,8 @@ class RayJobRunner(JobRunner):
                 return
             batch, sources = self._with_sources(queue.popleft())
             if batch:
-                in_flight[self.actors[index].make.remote(presets[batch[0].preset], batch, sources)] = (index, batch)
+                ref = self.actors[index].make.remote(presets[batch[0].preset], batch, sources)
+                in_flight[ref] = (index, batch)
                 load[index] += 1
 
     def _with_sources(self, batch: list[JobItem]) -> tuple[list[JobItem], dict[int, tuple[list, tuple[Box, ...]]]]:
@@ -303,6 +321,7 @@ class RayJobRunner(JobRunner):
                 self._fail(item, f"failed {attempts[item.id]} times: {error}")
             elif not cancelled:
                 queue.append([item])
+                self.retried += 1
 
     def _record(self, made: list[tuple[int, MadeVariant]], attempts: Counter[int], queue: deque,
                 cancelled: bool) -> None:

@@ -1,0 +1,179 @@
+"""Augment jobs on a local Ray cluster (``ray.init(num_cpus=2)``, no dashboard; one per module):
+results byte-identical to the in-process backend (classic engine; the tiny model under
+``-m slow``), Stop and resume, a worker killed with ``kill -9`` mid-job, a driver killed
+mid-job, an item that fails twice, two drivers on one job.
+
+Skipped when ray is not installed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from sdaug.augment import ray_backend  # noqa: E402
+from sdaug.augment.jobs import JobRunner, JobSpec, create_job  # noqa: E402
+from sdaug.augment.ray_backend import RayJobRunner  # noqa: E402
+from sdaug.dataset.store import ImageFilter, Project  # noqa: E402
+from sdaug.settings import Settings  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_augment_jobs import check_variants, make_project, tiny_settings  # noqa: E402, F401
+
+
+@pytest.fixture(scope="module")
+def cluster() -> str:
+    """A local Ray instance shared by this module's tests; yields its address."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classic batches of 2 items, so a job has many batches in flight on every worker."""
+    monkeypatch.setattr(ray_backend, "RAY_CLASSIC_BATCH", 2)
+
+
+def variant_files(project: Project, approx: bool = False) -> dict[tuple[int, str, int], tuple[bytes, str, str, list]]:
+    """Every variant by (source index, preset, seed): file bytes, status, infotext and boxes.
+    ``approx``: drift scores compare to 1e-6 (OpenCV's float32 filters can differ in the last
+    bits between processes; the files themselves compare byte for byte)."""
+    sources = {image_id: index for index, image_id in enumerate(project.image_ids(ImageFilter(kind="source")))}
+    out = {}
+    for variant in project.list_images(0, 10_000, ImageFilter(kind="variant")):
+        boxes = [(b.class_id, b.x1, b.y1, b.x2, b.y2, pytest.approx(b.drift, abs=1e-6) if approx else b.drift,
+                  b.needs_review)
+                 for b in project.boxes(variant.id)]
+        out[(sources[variant.source_image_id], variant.preset, variant.seed)] = (
+            project.image_path(variant).read_bytes(), variant.status, variant.params, boxes)
+    return out
+
+
+def in_process_reference(folder: Path, spec: JobSpec, n_images: int, settings: Settings | None = None) -> dict:
+    project = make_project(folder, n_images=n_images)
+    status = JobRunner(project, create_job(project, spec, settings).id, settings=settings).run()
+    assert status.state == "done" and status.failed == 0
+    return variant_files(project)
+
+
+def test_classic_job_on_ray_stops_resumes_and_equals_in_process(cluster: str, tmp_path: Path,
+                                                                small_batches: None) -> None:
+    spec = JobSpec(presets=("fog", "night"), variants=2, engine="classic")
+    expected = in_process_reference(tmp_path / "reference", spec, 4)
+    project = make_project(tmp_path / "p", n_images=4)
+    job = create_job(project, spec)
+
+    # 1. Stop after the first recorded variant: what was made is kept, the rest stays pending.
+    runner = RayJobRunner(project, job.id)
+    runner.on_variant = lambda item, record, report: runner.stop()
+    runner.start()
+    assert runner.join(timeout=120)
+    stopped = runner.status()
+    assert stopped.state == "stopped" and stopped.error is None and 1 <= stopped.done < 16
+    assert stopped.done + stopped.pending == 16 and stopped.failed == 0
+
+    # 2. Resume on Ray: every item exactly once, each variant byte for byte the in-process one.
+    runner = RayJobRunner(project, job.id)
+    status = runner.run()
+    assert (status.state, status.done, status.failed, status.error) == ("done", 16, 0, None)
+    assert sum(status.workers.values()) == 16 - stopped.done and len(status.workers) == 2
+    check_variants(project, job.id, 4, spec.presets, 2)
+    assert variant_files(project, approx=True) == expected
+
+
+@pytest.mark.slow  # ~30 s more: each Ray worker imports torch and builds the tiny pipeline
+def test_diffusion_job_on_ray_equals_in_process(cluster: str, tmp_path: Path,
+                                                tiny_settings: Settings) -> None:  # noqa: F811
+    # The presets exist only in the driver's data folder: workers get them from the driver.
+    spec = JobSpec(presets=("test_fog", "test_night"), variants=1, engine="diffusion", model="tiny", batch_size=2)
+    expected = in_process_reference(tmp_path / "reference", spec, 3, tiny_settings)
+    project = make_project(tmp_path / "p", n_images=3)
+    job = create_job(project, spec, tiny_settings)
+    status = RayJobRunner(project, job.id, settings=tiny_settings, workers=1).run()
+    assert (status.state, status.done, status.failed, status.error) == ("done", 6, 0, None)
+    check_variants(project, job.id, 3, spec.presets, 1)
+    assert variant_files(project, approx=True) == expected
+
+
+def test_worker_killed_mid_job_its_items_rerun_elsewhere(cluster: str, tmp_path: Path, small_batches: None) -> None:
+    spec = JobSpec(presets=("light_rain", "dusk"), variants=2, engine="classic")
+    expected = in_process_reference(tmp_path / "reference", spec, 8)
+    project = make_project(tmp_path / "p", n_images=8)
+    job = create_job(project, spec)
+    runner = RayJobRunner(project, job.id)
+    killed: list[tuple[int, int]] = []
+
+    def kill_first_worker(item: object, record: object, report: object) -> None:
+        if not killed:
+            pid = runner.worker_pids()[0]
+            killed.append((pid, project.job_progress(job.id).done))
+            os.kill(pid, signal.SIGKILL)
+
+    runner.on_variant = kill_first_worker
+    status = runner.run()
+    assert killed and killed[0][1] < 32, "the kill did not land mid-job"
+    assert (status.state, status.done, status.failed, status.error) == ("done", 32, 0, None)
+    assert runner.retried >= 1  # the killed worker's batches in flight were run again
+    check_variants(project, job.id, 8, spec.presets, 2)
+    assert variant_files(project, approx=True) == expected
+
+
+def test_item_failing_twice_is_marked_failed_and_the_job_goes_on(cluster: str, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=3)
+    broken = project.list_images(0, 10, ImageFilter(kind="source"))[1]
+    project.image_path(broken).write_bytes(b"not an image any more")  # the driver reads it; workers cannot
+    job = create_job(project, JobSpec(presets=("haze",), variants=2, engine="classic"))
+    status = RayJobRunner(project, job.id).run()
+    assert (status.state, status.done, status.failed) == ("done", 4, 2)
+    failed = project.job_items(job.id, "failed")
+    assert {item.source_image_id for item in failed} == {broken.id}
+    assert all(item.error.startswith("failed 2 times: cannot read the source image") for item in failed)
+    assert project.count_images(ImageFilter(kind="variant")) == 4
+
+
+def test_a_second_driver_on_the_same_job_is_refused(cluster: str, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    job = create_job(project, JobSpec(presets=("fog",), engine="classic"))
+    holder = project.job_lock(job.id)
+    holder.acquire()
+    try:
+        with pytest.raises(ValueError, match=rf"job {job.id} is already running \(process {os.getpid()} on "):
+            RayJobRunner(project, job.id).run()
+    finally:
+        holder.release()
+    assert project.job_progress(job.id).done == 0
+    assert RayJobRunner(project, job.id).run().done == 1
+
+
+def test_driver_killed_mid_job_resumes_exactly(cluster: str, tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=24)
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+               "--preset", "night", "--variants", "2", "--engine", "classic", "--backend", "ray",
+               "--address", cluster]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        jobs = project.jobs()
+        if jobs and project.job_progress(jobs[0].id).done >= 10:
+            break
+        time.sleep(0.01)
+    process.kill()
+    output, _ = process.communicate(timeout=60)
+    job = project.jobs()[0]
+    killed_at = project.job_progress(job.id)
+    assert 10 <= killed_at.done < 96, f"the kill did not land mid-job ({killed_at}): {output}"
+    # The same command again (in process this time): it resumes the job, nothing twice, no gap.
+    result = subprocess.run(command[:-4], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"job {job.id}: resuming" in result.stdout and "96/96 done, 0 failed" in result.stdout
+    assert project.get_job(job.id).state == "done"
+    check_variants(project, job.id, 24, ("fog", "night"), 2)
