@@ -33,6 +33,7 @@ import os
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from io import BytesIO
 
 from PIL import Image
@@ -189,6 +190,11 @@ class RayJobRunner(JobRunner):
         probes: dict[object, int] = {}  # a worker whose batch failed gets no work until it answers
         usable = set(range(len(self.actors)))
         cancelled = False
+        # The driver records in a thread of its own, so this loop never waits for the disk;
+        # whatever arrives while it records is recorded next, in one transaction.
+        recorder = ThreadPoolExecutor(1, thread_name_prefix="sdaug-record")
+        recording: Future | None = None
+        backlog: list[tuple[int, MadeVariant]] = []
         try:
             while queue or in_flight:
                 # 2. Keep every worker busy; on Stop, cancel what runs and wait for it.
@@ -204,8 +210,8 @@ class RayJobRunner(JobRunner):
                     raise RuntimeError("every Ray worker is gone; see `ray status` and the Ray logs on the workers")
 
                 # 3. Everything that has come back: failed batches are retried item by item (a
-                #    worker that died is asked whether Ray restarted it); results are recorded
-                #    in one transaction.
+                #    worker that died is asked whether Ray restarted it); results go to the
+                #    recorder.
                 waiting = [*in_flight, *probes]
                 ready, _ = ray.wait(waiting, num_returns=1, timeout=0.5)
                 if ready:
@@ -236,9 +242,17 @@ class RayJobRunner(JobRunner):
                     returned = {one.item.id for one in results}
                     if not cancelled:  # items a cancelled batch did not reach stay pending
                         queue.extendleft([item] for item in reversed(batch) if item.id not in returned)
-                self._record(made, attempts, queue, cancelled)
+                backlog += self._triage(made, attempts, queue, cancelled)
+                if backlog and (recording is None or recording.done()):
+                    if recording is not None:
+                        recording.result()  # an error while recording ends the job here
+                    recording, backlog = recorder.submit(self._record, backlog), []
+            if recording is not None:
+                recording.result()
+            self._record(backlog)
         finally:
             # 4. The workers end, so their CPU or GPU slots are free for other jobs on the cluster.
+            recorder.shutdown(wait=True)
             for actor in self.actors:
                 ray.kill(actor)
             self.actors = []
@@ -323,17 +337,21 @@ class RayJobRunner(JobRunner):
                 queue.append([item])
                 self.retried += 1
 
-    def _record(self, made: list[tuple[int, MadeVariant]], attempts: Counter[int], queue: deque,
-                cancelled: bool) -> None:
+    def _triage(self, made: list[tuple[int, MadeVariant]], attempts: Counter[int], queue: deque,
+                cancelled: bool) -> list[tuple[int, MadeVariant]]:
+        """Items a worker could not make go back to the queue (or are failed); returns the others."""
         for _, one in made:
             if one.error is not None:
                 self._retry([one.item], one.error, attempts, queue, cancelled)
-        good = [(index, one) for index, one in made if one.error is None]
-        if not good:
+        return [(index, one) for index, one in made if one.error is None]
+
+    def _record(self, made: list[tuple[int, MadeVariant]]) -> None:
+        """Record made variants (one transaction) and count them per worker."""
+        if not made:
             return
-        recorded = {one.item.id for one in self._record_made([one for _, one in good])}
+        recorded = {one.item.id for one in self._record_made([one for _, one in made])}
         counts = dict(self._workers)  # a new dict: status() may be reading the old one
-        for index, one in good:
+        for index, one in made:
             if one.item.id in recorded:
                 counts[f"w{index + 1}"] += 1
         self._workers = counts

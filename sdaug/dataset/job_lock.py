@@ -55,6 +55,13 @@ class JobLock:
         if self.held:
             self._lock.release(force=True)
 
+    def __enter__(self) -> JobLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
     def holder(self) -> str:
         """``"process 123 on host1 since 07:20:03 UTC"``, as far as the owner file tells."""
         try:

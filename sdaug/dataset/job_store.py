@@ -2,7 +2,7 @@
 and the generated variants they record (see the store's module docstring for the API).
 
 :class:`JobStore` is a mixin: it uses the project's connection helpers (``_write``, ``read``),
-``get_image``, ``_insert_boxes`` and ``images_dir``.
+``get_image``, ``folder`` and ``images_dir``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -41,7 +42,9 @@ from sdaug.prompts.metadata import encode_png
 
 # Files of a batch are synced to disk in parallel: the file system then commits them together
 # (one journal commit for many fsyncs), several times faster than one after the other.
-_SYNC_THREADS = 16
+_SYNC_THREADS = 32
+_sync_pool: ThreadPoolExecutor | None = None
+_sync_pool_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -70,34 +73,60 @@ class VariantOutcome:
     error: str | None
 
 
-def write_files(folder: Path, files: dict[str, bytes]) -> None:
-    """Write ``files`` (name -> bytes) into ``folder``, each durably and atomically: every file
-    goes to a temp name (``.tmp-<name>.*``), all are synced to disk, then each is moved into place."""
-    if not files:
-        return
-    temps: list[tuple[int, str, str]] = []
-    try:
-        for name, data in files.items():
-            descriptor, temp_name = tempfile.mkstemp(dir=folder, prefix=f".tmp-{name}.", suffix=".tmp")
-            temps.append((descriptor, temp_name, name))
+class _FileBatch:
+    """Files written into ``folder`` in the background: each goes to a temp name
+    (``.tmp-<name>.*``) and is synced to disk, all in parallel (the file system then commits
+    them together, several times faster than one after the other). :meth:`finish` waits and
+    moves them into place; :meth:`abandon` removes the temp files."""
+
+    def __init__(self, folder: Path, files: dict[str, bytes]) -> None:
+        self.folder = folder
+        self.temps: list[tuple[str, str]] = []
+        self.futures = [_pool().submit(self._write, name, data) for name, data in files.items()]
+
+    def _write(self, name: str, data: bytes) -> tuple[str, str]:
+        descriptor, temp_name = tempfile.mkstemp(dir=self.folder, prefix=f".tmp-{name}.", suffix=".tmp")
+        try:
             view = memoryview(data)
             while view:
                 view = view[os.write(descriptor, view):]
-        if len(temps) == 1:
-            os.fsync(temps[0][0])
-        else:
-            with ThreadPoolExecutor(min(_SYNC_THREADS, len(temps))) as pool:
-                list(pool.map(os.fsync, [descriptor for descriptor, _, _ in temps]))
-        for descriptor, temp_name, name in temps:
+            os.fsync(descriptor)
+        except BaseException:
             os.close(descriptor)
-            os.replace(temp_name, folder / name)
-        temps = []
-    finally:
-        for descriptor, temp_name, _ in temps:
-            with contextlib.suppress(OSError):
-                os.close(descriptor)
-            with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+            raise
+        os.close(descriptor)
+        return temp_name, name
+
+    def finish(self) -> None:
+        self.temps = [future.result() for future in self.futures]
+        for temp_name, name in self.temps:
+            os.replace(temp_name, self.folder / name)
+        self.temps = []
+
+    def abandon(self) -> None:
+        for future in self.futures:
+            with contextlib.suppress(Exception):
+                temp_name, _ = future.result()
                 os.unlink(temp_name)
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _sync_pool
+    with _sync_pool_lock:
+        if _sync_pool is None:
+            _sync_pool = ThreadPoolExecutor(_SYNC_THREADS, thread_name_prefix="sdaug-files")
+        return _sync_pool
+
+
+def _rows_in(conn: sqlite3.Connection, sql: str, values: set) -> list[sqlite3.Row]:
+    """``sql`` with its ``IN ({})`` filled for ``values``, 500 at a time (SQLite's limit on
+    parameters)."""
+    ordered, rows = sorted(values, key=str), []
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
 
 
 class JobStore:
@@ -193,75 +222,108 @@ class JobStore:
         return self.get_image(outcome.image_id)
 
     def record_variants(self, variants: Sequence[NewVariant]) -> list[VariantOutcome]:
-        """Store already-encoded variants: all files first, then one transaction for all rows.
+        """Store already-encoded variants: their files and, in one transaction, their rows.
 
-        All or nothing per variant: a variant that fails (bad box, pixel-identical to another
-        image) is rolled back alone and reported in its :class:`VariantOutcome`; the others are
-        recorded. A variant whose job item is already done is not added again (its outcome
-        names the recorded image).
+        All or nothing per variant: a variant that cannot be recorded (bad box, unknown class,
+        pixel-identical to another image) is left out and its :class:`VariantOutcome` says why;
+        the others are recorded. A variant whose job item is already done is not added again
+        (its outcome names the recorded image). Every check is made before anything is written,
+        and the files are written and synced to disk while the rows are inserted; they are moved
+        into place before the commit, so a committed row always has its whole file.
         """
-        # 1. Checks that need no database: a bad variant writes no file.
-        outcomes: list[VariantOutcome | None] = []
-        checked: list[tuple[NewVariant, list[Box], str] | None] = []
-        for variant in variants:
-            try:
-                check_choice("status", variant.status, STATUSES)
-                box_list = [clamp_box(b, variant.width, variant.height) for b in variant.boxes]
-            except ValueError as exc:
-                outcomes.append(VariantOutcome(None, str(exc)))
-                checked.append(None)
-                continue
-            outcomes.append(None)
-            checked.append((variant, box_list, hashlib.sha256(variant.data).hexdigest()))
-
-        # 2. The files, named by their hash: a crash after this leaves at most unreferenced
-        #    files, which the retried items replace (same seed, same bytes, same name).
-        write_files(self.images_dir, {sha + variant.suffix: variant.data for variant, _, sha in filter(None, checked)})
-
-        # 3. Rows, boxes and job items in one transaction, one savepoint per variant.
-        sources: dict[int, sqlite3.Row] = {}
+        outcomes: list[VariantOutcome | None] = [None] * len(variants)
         with self._write() as conn:
-            for index, entry in enumerate(checked):
-                if entry is None:
-                    continue
-                conn.execute("SAVEPOINT variant")
-                try:
-                    outcomes[index] = VariantOutcome(self._insert_variant(conn, sources, *entry), None)
-                except ValueError as exc:
-                    conn.execute("ROLLBACK TO variant")
-                    outcomes[index] = VariantOutcome(None, str(exc))
-                conn.execute("RELEASE variant")
+            # 1. Checks, with one query per kind for the whole batch.
+            repeats: list[tuple[int, int]] = []
+            accepted = self._check_variants(conn, variants, outcomes, repeats)
+            # 2. The files (named by their hash) are written and synced in the background ...
+            files = _FileBatch(self.images_dir, {sha + variant.suffix: variant.data for _, variant, _, sha in accepted})
+            try:
+                # 3. ... while the rows, boxes and job items are inserted.
+                for index, image_id in self._insert_variants(conn, accepted).items():
+                    outcomes[index] = VariantOutcome(image_id, None)
+                files.finish()
+            except BaseException:
+                files.abandon()
+                raise
+        for index, first in repeats:
+            outcomes[index] = outcomes[first]
         return [outcome for outcome in outcomes if outcome is not None]
 
-    def _insert_variant(self, conn: sqlite3.Connection, sources: dict[int, sqlite3.Row], variant: NewVariant,
-                        boxes: list[Box], sha: str) -> int:
-        """Insert one variant's row and boxes and mark its job item done; returns the image id."""
-        if variant.job_item_id is not None:
-            item = conn.execute("SELECT state, image_id FROM job_items WHERE id = ?", (variant.job_item_id,)).fetchone()
-            if item is None:
-                raise ValueError(f"job item {variant.job_item_id} does not exist in this project")
-            if item["state"] == "done" and item["image_id"] is not None:
-                return item["image_id"]
-        if variant.source_id not in sources:
-            source = conn.execute("SELECT split, original_name FROM images WHERE id = ?", (variant.source_id,)).fetchone()
-            if source is None:
-                raise ValueError(f"image id {variant.source_id} does not exist in this project")
-            sources[variant.source_id] = source
-        source = sources[variant.source_id]
-        other = conn.execute("SELECT id FROM images WHERE sha256 = ?", (sha,)).fetchone()
-        if other is not None:
-            raise ValueError(f"this variant is pixel-identical to image id {other[0]}; not added twice")
-        image_id = conn.execute(
-            "INSERT INTO images (file_name, sha256, width, height, split, status, source_image_id, preset, "
-            "condition, seed, params, original_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sha + variant.suffix, sha, variant.width, variant.height, source["split"], variant.status,
-             variant.source_id, variant.preset, variant.condition, variant.seed, variant.params,
-             source["original_name"], time.time())).lastrowid
-        self._insert_boxes(conn, image_id, boxes)
-        if variant.job_item_id is not None:
-            conn.execute("UPDATE job_items SET state = 'done', image_id = ?, error = NULL WHERE id = ?",
-                         (image_id, variant.job_item_id))
-        return image_id
+    def _check_variants(self, conn: sqlite3.Connection, variants: Sequence[NewVariant],
+                        outcomes: list[VariantOutcome | None], repeats: list[tuple[int, int]],
+                        ) -> list[tuple[int, NewVariant, list[Box], str]]:
+        """Fill ``outcomes`` for the variants that are not to be inserted and ``repeats`` with
+        (index, index of the first) for a job item given twice; return the others as (index,
+        variant, clamped boxes, sha256)."""
+        items = {row["id"]: row for row in _rows_in(conn, "SELECT id, state, image_id FROM job_items WHERE id IN ({})",
+                                                    {v.job_item_id for v in variants if v.job_item_id is not None})}
+        sources = {row["id"] for row in _rows_in(conn, "SELECT id FROM images WHERE id IN ({})",
+                                                 {v.source_id for v in variants})}
+        classes = {row["id"] for row in conn.execute("SELECT id FROM classes")}
+        hashes = [hashlib.sha256(v.data).hexdigest() for v in variants]
+        taken = {row["sha256"]: row["id"] for row in _rows_in(
+            conn, "SELECT id, sha256 FROM images WHERE sha256 IN ({})", set(hashes))}
+        accepted, first_of_item = [], {}
+        for index, (variant, sha) in enumerate(zip(variants, hashes, strict=True)):
+            if variant.job_item_id in first_of_item:  # the same item twice: recorded once
+                repeats.append((index, first_of_item[variant.job_item_id]))
+                continue
+            try:
+                check_choice("status", variant.status, STATUSES)
+                boxes = [clamp_box(b, variant.width, variant.height) for b in variant.boxes]
+                item = items.get(variant.job_item_id) if variant.job_item_id is not None else None
+                if variant.job_item_id is not None and item is None:
+                    raise ValueError(f"job item {variant.job_item_id} does not exist in this project")
+                if item is not None and item["state"] == "done" and item["image_id"] is not None:
+                    outcomes[index] = VariantOutcome(item["image_id"], None)
+                    continue
+                if variant.source_id not in sources:
+                    raise ValueError(f"image id {variant.source_id} does not exist in this project")
+                for class_id in {box.class_id for box in boxes} - classes:
+                    raise ValueError(f"class id {class_id} does not exist in this project; add the class first")
+                if sha in taken:
+                    other = f"image id {taken[sha]}" if taken[sha] is not None else "another variant of this batch"
+                    raise ValueError(f"this variant is pixel-identical to {other}; not added twice")
+            except ValueError as exc:
+                outcomes[index] = VariantOutcome(None, str(exc))
+                continue
+            taken[sha] = None
+            if variant.job_item_id is not None:
+                first_of_item[variant.job_item_id] = index
+            accepted.append((index, variant, boxes, sha))
+        return accepted
+
+    def _insert_variants(self, conn: sqlite3.Connection, accepted: list[tuple[int, NewVariant, list[Box], str]],
+                         ) -> dict[int, int]:
+        """Insert checked variants' rows and boxes and mark their job items done, three
+        statements for the whole batch; returns {index: image id}. The ids are the ones SQLite
+        would give (max + 1, ...): the write transaction keeps every other writer out."""
+        if not accepted:
+            return {}
+        sources = {row["id"]: row for row in _rows_in(conn, "SELECT id, split, original_name FROM images WHERE id IN ({})",
+                                                      {variant.source_id for _, variant, _, _ in accepted})}
+        first_id = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM images").fetchone()[0]
+        ids, images, boxes, items = {}, [], [], []
+        now = time.time()
+        for image_id, (index, variant, variant_boxes, sha) in enumerate(accepted, start=first_id):
+            source = sources[variant.source_id]
+            ids[index] = image_id
+            images.append((image_id, sha + variant.suffix, sha, variant.width, variant.height, source["split"],
+                           variant.status, variant.source_id, variant.preset, variant.condition, variant.seed,
+                           variant.params, source["original_name"], now))
+            boxes += [(image_id, b.class_id, b.x1, b.y1, b.x2, b.y2, b.origin, b.drift, int(b.needs_review))
+                      for b in variant_boxes]
+            if variant.job_item_id is not None:
+                items.append((image_id, variant.job_item_id))
+        conn.executemany(
+            "INSERT INTO images (id, file_name, sha256, width, height, split, status, source_image_id, preset, "
+            "condition, seed, params, original_name, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            images)
+        conn.executemany("INSERT INTO boxes (image_id, class_id, x1, y1, x2, y2, origin, drift, needs_review) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", boxes)
+        conn.executemany("UPDATE job_items SET state = 'done', image_id = ?, error = NULL WHERE id = ?", items)
+        return ids
 
     def job_lock(self, job_id: int) -> JobLock:
         """The lock that lets one runner at a time work on ``job_id`` (see :mod:`.job_lock`)."""
