@@ -173,3 +173,35 @@ def test_driver_killed_mid_job_resumes_exactly(cluster: str, tmp_path: Path) -> 
     assert f"job {job.id}: resuming" in result.stdout and "96/96 done, 0 failed" in result.stdout
     assert project.get_job(job.id).state == "done"
     check_variants(project, job.id, 24, ("fog", "night"), 2)
+
+
+def test_augment_panel_runs_a_job_on_ray(cluster: str, tmp_path: Path) -> None:
+    """The server offers Ray (``sdaug ui --ray-address local``): Start with "Ray cluster" runs the
+    job on Ray workers and the status line shows each worker's count."""
+    import gradio as gr
+    from gradio_client import Client
+
+    from sdaug.ui import augment_tab, dataset_tab
+    from sdaug.ui.context import AppContext
+
+    project = make_project(tmp_path / "p", n_images=3)
+    ctx = AppContext(settings=Settings(home=tmp_path / "home", ray_address="local"), model="tiny")
+    with gr.Blocks() as demo, gr.Tab("Dataset"):
+        dataset_tab.build(ctx)
+    fns = {fn.name: index for index, fn in demo.fns.items()}
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, i18n=ctx.build_i18n())
+    try:
+        client = Client(url, verbose=False)
+        started = client.predict(str(project.folder), ["fog"], ["dusk"], 2, "classic", "", "ray",
+                                 fn_index=fns["on_start"])
+        assert started[0].startswith("Job #1")
+        deadline = time.monotonic() + 120
+        while " · done · " not in (status := client.predict(str(project.folder), fn_index=fns["on_tick"]))[0]:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.3)
+        assert "12/12 done · 0 failed" in status[0] and " · per worker: w1 " in status[0], status[0]
+    finally:
+        demo.close()
+    assert augment_tab.runner_for(project, 1).backend == "ray"
+    check_variants(project, 1, 3, ("fog", "dusk"), 2)

@@ -108,7 +108,8 @@ def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, c
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, i18n=ctx.build_i18n())
     try:
         client = Client(url, verbose=False)
-        started = client.predict(str(project.folder), ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
+        started = client.predict(str(project.folder), ["fog"], [], 1, "classic", "", "in-process",
+                                 fn_index=fns["on_start"])
         assert started[0].startswith("Job #1")
         deadline = time.monotonic() + 60
         while " · done · " not in (status := client.predict(str(project.folder), fn_index=fns["on_tick"]))[0]:
@@ -116,7 +117,7 @@ def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, c
             time.sleep(0.2)
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
-        resumed = client.predict(str(project.folder), [], [], 1, "classic", "", fn_index=fns["on_start"])
+        resumed = client.predict(str(project.folder), [], [], 1, "classic", "", "in-process", fn_index=fns["on_start"])
         assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
         assert len(project.jobs()) == 1
     finally:
