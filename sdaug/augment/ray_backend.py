@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections import Counter, OrderedDict, deque
 from collections.abc import Sequence
@@ -65,6 +66,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2  # an item whose batch failed this many times is marked failed
 IN_FLIGHT_PER_WORKER = 3  # batches queued at each worker, so none waits for the driver
 RAY_CLASSIC_BATCH = 64  # classic items per Ray task (the classic effect works item by item)
+CONNECT_TIMEOUT_S = 5.0
 _SOURCE_REFS = 512  # source images the driver keeps in the object store
 
 
@@ -74,6 +76,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
     is already connected."""
     if ray.is_initialized():
         return
+    if address and address != "auto":
+        check_reachable(address)
     try:
         if address:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
@@ -81,9 +85,22 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING)
     except ConnectionError as exc:
-        raise ValueError(f"cannot reach the Ray cluster at {address!r}: {exc}. Start it with `ray start --head` "
-                         "(and `ray start --address=HOST:PORT` on the other machines), or leave the address "
-                         "out to start a local Ray instance") from exc
+        raise ValueError(f"cannot reach the Ray cluster at {address!r}: {str(exc).rstrip('.')}. Start it with "
+                         "`ray start --head` (and `ray start --address=HOST:PORT` on the other machines), or "
+                         "leave the address out to start a local Ray instance") from exc
+
+
+def check_reachable(address: str) -> None:
+    """Raise ``ValueError`` unless ``HOST:PORT`` (or ``ray://HOST:PORT``) answers within a few
+    seconds: Ray itself keeps retrying an unreachable address for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"the Ray address must be auto or HOST:PORT (e.g. 10.0.0.5:6379), got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ValueError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it there with "
+                         "`ray start --head`, or leave the address out to start a local Ray instance") from None
 
 
 @ray.remote(concurrency_groups={"control": 1}, max_restarts=4, max_task_retries=0)

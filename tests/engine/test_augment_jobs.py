@@ -294,3 +294,21 @@ def test_a_second_run_of_a_running_job_is_refused(tmp_path: Path) -> None:
     assert not runner.running
     assert JobRunner(project, job.id).run().state == "done"
     check_variants(project, job.id, 12, ("fog", "night"), 2)
+
+
+def test_importing_jobs_does_not_import_ray() -> None:
+    code = "import sys, sdaug.augment.jobs, sdaug.commands.augment; print(sorted({'ray', 'torch'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_ray_backend_without_ray_installed_says_how_to_get_it(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    code = ("import sys; sys.modules['ray'] = None; from sdaug.cli import main; "  # None: import ray fails
+            f"sys.exit(main(['augment', '--project', {str(project.folder)!r}, '--preset', 'fog', "
+            "'--engine', 'classic', '--backend', 'ray']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDAUG_HOME": str(tmp_path / "home")})
+    assert result.returncode == 2, result.stderr
+    assert "sdaug: error: the Ray backend needs the 'ray' package: pip install 'ray>=2.40'" in result.stderr
+    assert project.job_progress(project.jobs()[0].id).done == 0

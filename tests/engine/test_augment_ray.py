@@ -205,3 +205,16 @@ def test_augment_panel_runs_a_job_on_ray(cluster: str, tmp_path: Path) -> None:
         demo.close()
     assert augment_tab.runner_for(project, 1).backend == "ray"
     check_variants(project, 1, 3, ("fog", "dusk"), 2)
+
+
+def test_an_unreachable_cluster_is_one_clear_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    base = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+            "--engine", "classic", "--backend", "ray", "--address"]
+    for address, message in (("127.0.0.1:1", "cannot reach the Ray cluster at 127.0.0.1:1 (Connection refused); "
+                                             "start it there with `ray start --head`"),
+                             ("nonsense", "the Ray address must be auto or HOST:PORT")):
+        result = subprocess.run([*base, address], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and f"sdaug: error: {message}" in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
