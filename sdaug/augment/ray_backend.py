@@ -82,8 +82,8 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
         if address:
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     logging_level=logging.WARNING)
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.WARNING)  # "local": a new instance, even beside a `ray start` one
     except ConnectionError as exc:
         raise ValueError(f"cannot reach the Ray cluster at {address!r}: {str(exc).rstrip('.')}. Start it with "
                          "`ray start --head` (and `ray start --address=HOST:PORT` on the other machines), or "
@@ -198,10 +198,11 @@ class RayJobRunner(JobRunner):
     def _work(self, presets: dict[str, Preset]) -> None:
         # 1. Ray, the batches (the in-process runner's, so results are identical) and the workers.
         connect(self.address, self.num_cpus)
-        queue = deque(self._plan())
+        workers = self._worker_count()
+        queue = deque(self._plan(workers))
         if not queue:
             return
-        self._start_workers(min(self._worker_count(), len(queue)))
+        self._start_workers(min(workers, len(queue)))
         attempts: Counter[int] = Counter()
         in_flight: dict[object, tuple[int, list[JobItem]]] = {}  # batch running -> (worker, items)
         probes: dict[object, int] = {}  # a worker whose batch failed gets no work until it answers
@@ -275,12 +276,17 @@ class RayJobRunner(JobRunner):
             self.actors = []
             self._source_refs.clear()
 
-    def _plan(self) -> list[list[JobItem]]:
+    def _plan(self, workers: int) -> list[list[JobItem]]:
         """All pending items as batches: each one :func:`next_batch` of the next window of
-        pending items, exactly as the in-process runner takes them."""
+        pending items, exactly as the in-process runner takes them (classic: smaller windows
+        for a small job, so that every worker gets some)."""
         engine, batch_size = self.spec.engine, self.spec.batch_size
-        size = RAY_CLASSIC_BATCH if engine == "classic" else batch_window(engine, batch_size)
-        rest, window, batches = deque(self.project.pending_items(self.job_id)), [], []
+        pending = self.project.pending_items(self.job_id)
+        if engine == "classic":
+            size = max(1, min(RAY_CLASSIC_BATCH, len(pending) // (workers * IN_FLIGHT_PER_WORKER)))
+        else:
+            size = batch_window(engine, batch_size)
+        rest, window, batches = deque(pending), [], []
         while rest or window:
             while rest and len(window) < size:
                 window.append(rest.popleft())

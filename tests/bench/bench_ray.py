@@ -83,7 +83,7 @@ def main() -> None:
     project = make_project(folder / "project", args.sources)
     job = create_job(project, JobSpec(presets=PRESETS, variants=args.variants, engine="classic"))
     items = project.job_progress(job.id).total
-    ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
     runner = TimedRunner(project, job.id, render=trivial_render)
     profile = cProfile.Profile() if args.profile else None
 

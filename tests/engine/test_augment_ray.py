@@ -31,7 +31,7 @@ from test_augment_jobs import check_variants, make_project, tiny_settings  # noq
 @pytest.fixture(scope="module")
 def cluster() -> str:
     """A local Ray instance shared by this module's tests; yields its address."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
