@@ -218,3 +218,33 @@ def test_an_unreachable_cluster_is_one_clear_line(tmp_path: Path) -> None:
         result = subprocess.run([*base, address], env=env, capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and f"sdaug: error: {message}" in result.stderr, result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_cli_progress_bar_on_a_terminal_shows_rate_eta_and_workers(cluster: str, tmp_path: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    project = make_project(tmp_path / "p", n_images=12)
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))  # a 160-column terminal
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog", "--preset",
+         "dusk", "--variants", "4", "--engine", "classic", "--backend", "ray", "--address", cluster],
+        env={**os.environ, "SDAUG_HOME": str(tmp_path / "home")}, stdout=secondary,
+        stderr=subprocess.DEVNULL)
+    os.close(secondary)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=120) == 0
+    text = output.decode(errors="replace")
+    assert "96/96" in text and "img/s" in text and "w1:" in text and "w2:" in text, text
+    assert "done: 96/96 done, 0 failed" in text
