@@ -21,6 +21,11 @@ A job is recorded in the project (``jobs`` and ``job_items`` tables, see
 - Each variant gets every source box, scaled when its size differs, with a drift score
   (:mod:`sdaug.augment.drift`); it is stored ``labelled`` when every box and the whole image
   pass the preset's thresholds, else ``review``.
+- :func:`make_variants` (make, check, encode) and the recording (``JobRunner._record_made`` ->
+  :meth:`Project.record_variants`) are shared by both backends: in-process, and Ray
+  (:mod:`sdaug.augment.ray_backend`, imported only when used; :func:`new_runner` picks one).
+- One runner per job at a time, in any process: a runner takes the job's lock
+  (:meth:`Project.job_lock`) when it starts; a second one is refused with a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -442,7 +447,7 @@ class JobRunner:
         self._lock.acquire()  # another runner on this job: ValueError, nothing started
         self._stop.clear()
         self._idle.clear()
-        threading.Thread(target=self.run, name=f"sdaug-job-{self.job_id}", daemon=True).start()
+        threading.Thread(target=self._run_holding_lock, name=f"sdaug-job-{self.job_id}", daemon=True).start()
 
     def stop(self, wait: bool = False, timeout: float | None = None) -> None:
         """Ask the worker to stop after the current item (diffusion: within one step)."""
@@ -472,12 +477,11 @@ class JobRunner:
 
         Raises ``ValueError`` when another runner (this process or another) works on the job.
         """
-        try:
-            self._lock.acquire()
-        except ValueError:
-            self._idle.set()
-            raise
+        self._lock.acquire()
         self._idle.clear()
+        return self._run_holding_lock()
+
+    def _run_holding_lock(self) -> JobStatus:
         try:
             return self._run()
         finally:

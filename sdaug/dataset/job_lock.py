@@ -40,10 +40,10 @@ class JobLock:
         return self._lock.is_locked
 
     def acquire(self) -> None:
-        """Take the lock now or raise ``ValueError`` saying who holds it."""
-        if self.held:
-            return
+        """Take the lock now or raise ``ValueError`` saying who holds it (this lock too)."""
         try:
+            if self.held:
+                raise Timeout(str(self.path))
             self._lock.acquire()
         except Timeout:
             raise ValueError(f"job {self.job_id} is already running ({self.holder()}); wait for it to end or "

@@ -312,3 +312,16 @@ def test_ray_backend_without_ray_installed_says_how_to_get_it(tmp_path: Path) ->
     assert result.returncode == 2, result.stderr
     assert "sdaug: error: the Ray backend needs the 'ray' package: pip install 'ray>=2.40'" in result.stderr
     assert project.job_progress(project.jobs()[0].id).done == 0
+
+
+def test_a_running_runner_refuses_a_second_run_and_keeps_running(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("fog",), variants=3, engine="classic"))
+    runner = JobRunner(project, job.id)
+    runner.on_variant = lambda item, record, report: time.sleep(0.3)
+    runner.start()
+    with pytest.raises(ValueError, match=f"job {job.id} is already running"):
+        runner.run()
+    assert runner.running
+    assert runner.join(timeout=60) and runner.status().state == "done"
+    check_variants(project, job.id, 2, ("fog",), 3)

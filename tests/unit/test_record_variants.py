@@ -95,3 +95,4 @@ def test_one_runner_per_job(setup) -> None:
         project.job_lock(2).acquire()  # another job is free
     with project.job_lock(1):  # released: taken again
         pass
+
