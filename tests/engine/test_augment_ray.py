@@ -126,6 +126,31 @@ def test_worker_killed_mid_job_its_items_rerun_elsewhere(cluster: str, tmp_path:
     assert variant_files(project, approx=True) == expected
 
 
+@pytest.mark.slow
+def test_chaos_workers_killed_again_and_again(cluster: str, tmp_path: Path, small_batches: None) -> None:
+    """Every worker is killed twice (Ray restarts them) while a 480-item job runs: exact counts."""
+    spec = JobSpec(presets=("fog", "night", "haze"), variants=10, engine="classic")
+    project = make_project(tmp_path / "p", n_images=16)
+    job = create_job(project, spec)
+    runner = RayJobRunner(project, job.id)
+    kills: list[int] = []
+
+    def kill_now_and_then(item: object, record: object, report: object) -> None:
+        if len(kills) < 4 and project.job_progress(job.id).done >= 30 * (len(kills) + 1):
+            try:
+                pid = ray.get(runner.actors[len(kills) % 2].pid.remote(), timeout=10)
+            except (ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+                return  # still restarting: kill it a little later
+            kills.append(pid)
+            os.kill(pid, signal.SIGKILL)
+
+    runner.on_variant = kill_now_and_then
+    status = runner.run()
+    assert len(kills) == 4
+    assert (status.state, status.done, status.failed, status.error) == ("done", 480, 0, None)
+    check_variants(project, job.id, 16, spec.presets, 10)
+
+
 def test_item_failing_twice_is_marked_failed_and_the_job_goes_on(cluster: str, tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", n_images=3)
     broken = project.list_images(0, 10, ImageFilter(kind="source"))[1]
