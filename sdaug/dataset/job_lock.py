@@ -10,6 +10,7 @@ on Windows).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -49,7 +50,11 @@ class JobLock:
             raise ValueError(f"job {self.job_id} is already running ({self.holder()}); wait for it to end or "
                              "stop it, then run the same command again to resume") from None
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-        write_atomic(self.owner_path, lambda handle: handle.write(json.dumps(owner).encode()))
+        try:
+            write_atomic(self.owner_path, lambda handle: handle.write(json.dumps(owner).encode()))
+        except OSError:  # it only names the holder in messages: a full disk is reported by the run itself
+            with contextlib.suppress(OSError):
+                self.owner_path.unlink()  # never name an earlier holder
 
     def release(self) -> None:
         if self.held:
