@@ -67,7 +67,7 @@ from sdaug.settings import Settings
 
 try:
     import ray
-    from ray.exceptions import RayError
+    from ray.exceptions import ActorUnavailableError, RayError
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ValueError("the Ray backend needs the 'ray' package: pip install 'ray>=2.40' "
                      "(or use the in-process backend)") from exc
@@ -268,6 +268,8 @@ class RayJobRunner(JobRunner):
                         try:
                             ray.get(ref)
                             usable.add(index)
+                        except ActorUnavailableError:  # still restarting: ask again
+                            probes[self.actors[index].pid.remote()] = index
                         except RayError:
                             logger.warning("Ray worker w%d is gone for good", index + 1)
                         continue
