@@ -67,6 +67,8 @@ def add_ui_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", metavar="ADDRESS", help="address to listen on with --listen (default 0.0.0.0: all)")
     p.add_argument("--import-root", action="append", default=[], metavar="DIR",
                    help="a server folder users may import photos and datasets from (repeatable)")
+    p.add_argument("--ray-address", metavar="auto|HOST:PORT|local",
+                   help="offer the Ray backend for augment jobs: join this cluster ('local': start a local Ray)")
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -145,6 +147,12 @@ def _add_augment(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--semantic-check", nargs="?", const="openai/clip-vit-base-patch32", default="", metavar="CLIP",
                    help="also check each carried box with CLIP: 'tiny', a folder in <data folder>/models or a "
                         "hub id (default openai/clip-vit-base-patch32)")
+    p.add_argument("--backend", choices=["in-process", "ray"], default="in-process",
+                   help="where the images are made: this process, or Ray workers (many GPUs or machines)")
+    p.add_argument("--address", metavar="auto|HOST:PORT",
+                   help="Ray cluster to join (default $SDAUG_RAY_ADDRESS; none: start a local Ray instance)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="Ray workers to use (default: one per GPU, or one per CPU slot for --engine classic)")
     p.add_argument("--status", action="store_true", help="report the progress of the project's jobs and exit")
     p.add_argument("--retry-failed", action="store_true",
                    help="also try again the failed images that reached the retry limit")

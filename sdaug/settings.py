@@ -52,6 +52,9 @@ class Settings:
     variant_quality: int = 95
     # Size limits of inputs (sdaug.limits): SDAUG_MAX_* variables or the CLI's --limit NAME=VALUE.
     limits: _limits.Limits = field(default_factory=_limits.active)
+    # Ray cluster for augment jobs: "" = Ray backend not offered in the app, "local" = start a
+    # local Ray instance, "auto" or "HOST:PORT" = join a cluster (see sdaug.augment.ray_backend).
+    ray_address: str = ""
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser()

@@ -97,7 +97,10 @@ def structure_similarity(a: np.ndarray, b: np.ndarray) -> float:
     weight = np.maximum(strength_a, strength_b)
     if float(weight.max()) < _FLAT:
         return 1.0
-    return float(np.clip(np.average(_ssim_map(map_a, map_b), weights=weight), 0.0, 1.0))
+    # The weighted mean in float64, then rounded to float32: a float32 sum depends on the
+    # array's memory alignment, which made the same variant score differently run to run.
+    score = np.average(_ssim_map(map_a, map_b).astype(np.float64), weights=weight.astype(np.float64))
+    return float(np.float32(np.clip(score, 0.0, 1.0)))
 
 
 def _gray(image: Image.Image) -> np.ndarray:

@@ -27,13 +27,21 @@ A job is recorded in the project (``jobs`` and ``job_items`` tables, see
 - What a killed run leaves in ``images/`` (temp files of its writes) is removed when the next
   run starts or a run ends (:func:`clean_stale_temp_files`).
 - Each variant gets every source box, scaled when its size differs, with a drift score
-  (:mod:`sdaug.augment.drift`); it is stored ``labelled`` when every box and the whole image
-  pass the preset's thresholds, else ``review``.
+  (:mod:`sdaug.augment.drift`) and, with :attr:`JobSpec.semantic_model`, a CLIP score; it is
+  stored ``labelled`` when every box and the whole image pass the preset's thresholds, else
+  ``review``.
+- :func:`make_variants` (make, check, encode) and the recording (``JobRunner._record_made`` ->
+  :meth:`Project.record_variants`) are shared by both backends: in-process, and Ray
+  (:mod:`sdaug.augment.ray_backend`, imported only when used; :func:`new_runner` picks one).
+  A source that cannot be processed fails its own items the same way on both.
+- One runner per job at a time, in any process: a runner takes the job's lock
+  (:meth:`Project.job_lock`) when it starts; a second one is refused with a ``ValueError``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import threading
@@ -47,10 +55,12 @@ from PIL import Image
 from sdaug.augment.classic import apply_classic
 from sdaug.augment.drift import DriftReport, check_variant
 from sdaug.augment.presets import DriftThresholds, Preset, get_preset
+from sdaug.dataset.job_store import NewVariant, encode_variant
 from sdaug.dataset.store import (
     SPLITS,
     STATUSES,
     Box,
+    ClassRecord,
     ImageFilter,
     ImageRecord,
     Job,
@@ -69,6 +79,7 @@ from sdaug.settings import Settings
 logger = logging.getLogger(__name__)
 
 ENGINES = ("diffusion", "classic")
+BACKENDS = ("in-process", "ray")  # where a job's batches run (see sdaug.augment.ray_backend)
 # Sources used when no status filter is given: images a person has labelled.
 DEFAULT_SOURCE_STATUSES = ("labelled", "reviewed")
 # A run puts failed items back to pending until they failed this many times (then only a
@@ -280,6 +291,7 @@ class JobStatus:
     message: str = ""
     error: str | None = None
     gave_up: int = 0  # failed items that reached MAX_ITEM_ATTEMPTS: only a forced retry runs them again
+    workers: dict[str, int] = field(default_factory=dict)  # variants made per worker (Ray backend)
 
     @property
     def fraction(self) -> float:
@@ -294,6 +306,8 @@ class JobStatus:
             parts.append(f"ETA {format_duration(self.eta_s)}")
         if self.message:
             parts.append(self.message)
+        if self.workers:
+            parts.append("workers: " + " ".join(f"{name} {count}" for name, count in self.workers.items()))
         return ", ".join(parts)
 
 
@@ -324,6 +338,187 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+# Making variants: shared by the in-process runner and the Ray workers ---------------------------
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One item to make: the job item, its decoded source image, the source's boxes, and the
+    source named for messages (:func:`describe_source`)."""
+
+    item: JobItem
+    image: Image.Image
+    boxes: Sequence[Box]
+    where: str = "the source image"
+
+
+@dataclass(frozen=True)
+class MadeVariant:
+    """One item's outcome, ready for the driver to record: the encoded variant and its drift
+    report, or why it failed. Picklable: Ray workers send it back to the driver."""
+
+    item: JobItem
+    variant: NewVariant | None
+    report: DriftReport | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class VariantOptions:
+    """How a job's variants are checked and stored, the same on every backend: the CLIP model
+    of the semantic check ("" = none) with the project's classes, and the file format."""
+
+    semantic_model: str = ""
+    classes: tuple[ClassRecord, ...] = ()
+    image_format: str = "png"
+    quality: int = 95
+
+
+# ``render(source, preset, seed) -> variant`` replaces the classic effect (benchmarks, tests).
+Render = Callable[[Image.Image, Preset, int], Image.Image]
+
+
+def make_variants(engine: str, preset: Preset, work: Sequence[WorkItem], *, model: str = "",
+                  manager: Callable[[], object] | None = None, cancel: threading.Event | None = None,
+                  on_progress: Callable[[object], None] | None = None, render: Render | None = None,
+                  options: VariantOptions | None = None) -> list[MadeVariant]:
+    """Make, check and encode the variants of ``work`` (one preset; for diffusion one size).
+
+    ``manager()`` returns the :class:`~sdaug.engine.manager.PipelineManager` (diffusion and the
+    semantic check). A source the engine cannot process fails its own item (a
+    :class:`MadeVariant` with an error naming the file); a failing diffusion batch is tried
+    again image by image; errors about the model (:data:`_JOB_ERRORS`) are raised. Stops early
+    when ``cancel`` is set: the result then has fewer entries than ``work``.
+    """
+    cancel = cancel or threading.Event()
+    options = options or VariantOptions()
+    # 1. Classic: one image at a time.
+    if engine == "classic":
+        made = []
+        for one in work:
+            if cancel.is_set():
+                break
+            try:
+                if render is not None:
+                    variant = render(one.image, preset, one.item.seed)
+                else:
+                    variant = apply_classic(one.image, preset, one.item.seed, boxes=_xyxy(one.boxes))
+            except Exception as exc:  # one image that cannot be processed never stops the job
+                made.append(_source_failed(one, exc))
+                continue
+            infotext = _classic_infotext(preset, one.item.seed, variant.size)
+            made.append(_finish(one, preset, variant, infotext, options, manager))
+        return made
+    # 2. Diffusion: one img2img / ControlNet request for the batch.
+    return _diffuse_batch(preset, work, model, manager, cancel, on_progress, options)
+
+
+def _diffuse_batch(preset: Preset, work: Sequence[WorkItem], model: str, manager: Callable[[], object] | None,
+                   cancel: threading.Event, on_progress: Callable[[object], None] | None,
+                   options: VariantOptions) -> list[MadeVariant]:
+    """Diffuse a batch. When it fails, each image is tried alone, so that only the one that
+    cannot be processed fails; an error about the model stops the job instead."""
+    try:
+        finished = _diffuse(preset, work, model, manager, cancel, on_progress)
+    except _JOB_ERRORS:
+        raise
+    except Exception as exc:
+        if len(work) == 1:
+            return [_source_failed(work[0], exc)]
+        logger.warning("a batch of %d failed (%s); trying its images one by one", len(work), exc)
+        made = []
+        for one in work:
+            if cancel.is_set():
+                break
+            made += _diffuse_batch(preset, [one], model, manager, cancel, on_progress, options)
+        return made
+    return [_finish(one, preset, variant, infotext, options, manager)
+            for one, (variant, infotext) in zip(work, finished, strict=False)]
+
+
+def _diffuse(preset: Preset, work: Sequence[WorkItem], model: str, manager: Callable[[], object] | None,
+             cancel: threading.Event, on_progress: Callable[[object], None] | None) -> list[tuple[Image.Image, str]]:
+    """One img2img / ControlNet request for the whole batch; returns the finished images."""
+    if not work or manager is None:
+        return []
+    from sdaug.engine.run import run as run_engine
+
+    width, height = work[0].image.size
+    request = preset.to_request(
+        init_images=[one.image for one in work], seeds=[one.item.seed for one in work],
+        batch_size=len(work), batch_count=1, width=width, height=height, model=model,
+        extra_params={"sdaug preset": preset.name},
+        region_boxes=[_xyxy(one.boxes) for one in work] if preset.region is not None else [],
+    )
+    result = run_engine(request, manager(), on_progress=on_progress, cancel=cancel)
+    return list(zip(result.images, result.infotexts, strict=False))
+
+
+def _finish(one: WorkItem, preset: Preset, variant: Image.Image, infotext: str, options: VariantOptions,
+            manager: Callable[[], object] | None) -> MadeVariant:
+    """Carry the boxes, check drift (and meaning), and encode the variant's file."""
+    try:
+        boxes, report = carry_and_check(one.image, one.boxes, variant, preset.drift)
+        if options.semantic_model and manager is not None:
+            boxes = check_semantics(manager(), options, one.image, variant, boxes, preset.drift.semantic_drop)
+        passed = report.passed and not any(box.needs_review for box in boxes)
+        data, suffix = encode_variant(variant, infotext, options.image_format, options.quality)
+    except _JOB_ERRORS:
+        raise
+    except ValueError as exc:
+        return MadeVariant(one.item, None, error=str(exc))
+    new = NewVariant(one.item.source_image_id, data, variant.width, variant.height, preset=preset.name,
+                     seed=one.item.seed, params=infotext, boxes=tuple(boxes),
+                     status="labelled" if passed else "review", job_item_id=one.item.id, condition=preset.name,
+                     suffix=suffix)
+    return MadeVariant(one.item, new, report)
+
+
+def check_semantics(manager: object, options: VariantOptions, source: Image.Image, variant: Image.Image,
+                    boxes: list[Box], max_drop: float) -> list[Box]:
+    """The CLIP check of each carried box: its score and note, and ``needs_review`` if it failed."""
+    from sdaug.engine.semantic import SemanticChecker
+
+    checker = SemanticChecker.load(options.semantic_model, manager)
+    classes = {record.id: record for record in options.classes}
+    scores = checker.check(
+        source, variant, [(classes[box.class_id].name, (box.x1, box.y1, box.x2, box.y2)) for box in boxes],
+        [record.name for record in classes.values()],
+        {record.name: record.description for record in classes.values() if record.description},
+        max_drop=max_drop)
+    return [replace(box, semantic=score.variant_score, needs_review=box.needs_review or not score.passed,
+                    semantic_note=json.dumps({"source": round(score.source_score, 4), "best": score.best_class,
+                                              "reason": score.reason}, ensure_ascii=False))
+            for box, score in zip(boxes, scores, strict=True)]
+
+
+def _source_failed(one: WorkItem, exc: Exception) -> MadeVariant:
+    """``one``'s item failed because the engine could not process its source image."""
+    if not isinstance(exc, ValueError):  # not an expected failure: keep the traceback in the log
+        logger.error("item %d: unexpected error", one.item.id, exc_info=exc)
+    return MadeVariant(one.item, None, error=f"{one.where}: {str(exc) or type(exc).__name__}")
+
+
+def next_batch(pending: Sequence[JobItem], engine: str, batch_size: int,
+               size_of: Callable[[int], tuple[int, int]]) -> list[JobItem]:
+    """The next batch from the first of ``pending``: the items sharing its preset (diffusion:
+    and its source size, ``size_of(source_image_id)``), at most ``batch_size`` for diffusion."""
+    if not pending:
+        return []
+    if engine == "classic":
+        return [item for item in pending if item.preset == pending[0].preset]
+
+    def group(item: JobItem) -> tuple[str, int, int]:
+        return (item.preset, *size_of(item.source_image_id))
+
+    first = group(pending[0])
+    return [item for item in pending if group(item) == first][:batch_size]
+
+
+def batch_window(engine: str, batch_size: int) -> int:
+    """How many pending items :func:`next_batch` looks at."""
+    return _CLASSIC_BATCH if engine == "classic" else batch_size * 8
+
+
 @dataclass
 class _Source:
     record: ImageRecord
@@ -341,6 +536,8 @@ class JobRunner:
     engine makes one from ``settings`` when none is given). ``on_variant(item, record, report)``
     is called after each variant is stored.
     """
+
+    backend = "in-process"
 
     def __init__(self, project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
                  on_variant: VariantCallback | None = None) -> None:
@@ -360,6 +557,8 @@ class JobRunner:
         self._made = 0  # variants stored by this run (for the rate)
         self._message = ""
         self._error: str | None = None
+        self._lock = project.job_lock(job_id)
+        self._workers: dict[str, int] = {}  # variants recorded per worker (Ray backend)
 
     # Control ------------------------------------------------------------------------------
     @property
@@ -370,9 +569,10 @@ class JobRunner:
         """Run the job in a daemon thread; does nothing while it already runs (see :meth:`run`)."""
         if self.running:
             return
+        self._lock.acquire()  # another runner on this job: ValueError, nothing started
         self._stop.clear()
         self._idle.clear()
-        threading.Thread(target=self.run, kwargs={"retry_failed": retry_failed}, name=f"sdaug-job-{self.job_id}",
+        threading.Thread(target=self._run_holding_lock, args=(retry_failed,), name=f"sdaug-job-{self.job_id}",
                          daemon=True).start()
 
     def stop(self, wait: bool = False, timeout: float | None = None) -> None:
@@ -392,7 +592,7 @@ class JobRunner:
         status.elapsed_s = time.monotonic() - self._started_at if self._started_at is not None else 0.0
         status.images_per_s = self._made / status.elapsed_s if status.elapsed_s > 0 and self._made else 0.0
         status.eta_s = status.pending / status.images_per_s if status.images_per_s else None
-        status.message, status.error = self._message, self._error
+        status.message, status.error, status.workers = self._message, self._error, dict(self._workers)
         return status
 
     # Work ---------------------------------------------------------------------------------
@@ -402,11 +602,17 @@ class JobRunner:
         Failed items that failed fewer than :data:`MAX_ITEM_ATTEMPTS` times are tried again;
         with ``retry_failed`` every failed item is. The job ends ``done`` when every item is,
         ``failed`` when all were tried and some failed, ``stopped`` when stopped or on an error.
+        Raises ``ValueError`` when another runner (this process or another) works on the job.
         """
+        self._lock.acquire()
         self._idle.clear()
+        return self._run_holding_lock(retry_failed)
+
+    def _run_holding_lock(self, retry_failed: bool) -> JobStatus:
         try:
             return self._run(retry_failed)
         finally:
+            self._lock.release()
             self._idle.set()
 
     def _run(self, retry_failed: bool) -> JobStatus:
@@ -429,11 +635,7 @@ class JobRunner:
 
         # 2. Batches until done or stopped.
         try:
-            while not self._stop.is_set():
-                batch = self._next_batch()
-                if not batch:
-                    break
-                self._run_batch(presets[batch[0].preset], batch)
+            self._work(presets)
         except Exception as exc:  # the worker thread reports every error, it never dies silently
             logger.exception("job %d stopped by an error", self.job_id)
             self._error = describe(exc)
@@ -446,129 +648,74 @@ class JobRunner:
         self._message = ""
         return self.status()
 
-    def _next_batch(self) -> list[JobItem]:
-        """Pending items sharing the first one's preset (and, for diffusion, its size)."""
-        limit = _CLASSIC_BATCH if self.spec.engine == "classic" else self.spec.batch_size * 8
-        pending = self.project.pending_items(self.job_id, limit=limit)
-        if not pending:
-            return []
-        if self.spec.engine == "classic":
-            return [item for item in pending if item.preset == pending[0].preset]
-
-        def group(item: JobItem) -> tuple[str, int, int]:
-            record = self._record(item.source_image_id)
-            return item.preset, record.width, record.height
-
-        first = group(pending[0])
-        return [item for item in pending if group(item) == first][: self.spec.batch_size]
+    def _work(self, presets: dict[str, Preset]) -> None:
+        """Run batches in this process until no item is pending or :meth:`stop` is called."""
+        while not self._stop.is_set():
+            pending = self.project.pending_items(self.job_id, limit=batch_window(self.spec.engine,
+                                                                                 self.spec.batch_size))
+            batch = next_batch(pending, self.spec.engine, self.spec.batch_size, self._size)
+            if not batch:
+                break
+            self._run_batch(presets[batch[0].preset], batch)
 
     def _run_batch(self, preset: Preset, items: list[JobItem]) -> None:
         # 1. The sources: one that cannot be read fails its own items only.
-        sources: list[tuple[JobItem, _Source]] = []
+        work: list[WorkItem] = []
         for item in items:
             try:
-                sources.append((item, self._source(item.source_image_id)))
+                source = self._source(item.source_image_id)
             except ValueError as exc:
                 self._fail(item, str(exc))
-        # 2. Classic: one image at a time.
+                continue
+            work.append(WorkItem(item, source.image, source.boxes, describe_source(self.project, source.record)))
+        options = self._options()
+        # 2. Classic: one image at a time, each recorded as soon as it is made.
         if self.spec.engine == "classic":
-            for item, source in sources:
+            for one in work:
                 if self._stop.is_set():
                     return
-                try:
-                    variant = apply_classic(source.image, preset, item.seed, boxes=_xyxy(source.boxes))
-                except Exception as exc:  # one image that cannot be processed never stops the job
-                    self._fail_source(item, source, exc)
-                    continue
-                self._store(item, preset, source, variant, _classic_infotext(preset, item.seed, variant.size))
+                self._record_made(make_variants("classic", preset, [one], manager=self._engine, options=options))
             return
-        # 3. Diffusion: one request for the batch.
-        self._diffuse_batch(preset, sources)
-
-    def _diffuse_batch(self, preset: Preset, sources: list[tuple[JobItem, _Source]]) -> None:
-        """Diffuse and store a batch. When it fails, each image is tried alone, so that only the
-        one that cannot be processed fails; an error about the model stops the job instead."""
-        try:
-            finished = self._diffuse(preset, sources)
-        except _JOB_ERRORS:
-            raise
-        except Exception as exc:
-            if len(sources) == 1:
-                self._fail_source(*sources[0], exc)
-                return
-            logger.warning("job %d: a batch of %d failed (%s); trying its images one by one", self.job_id,
-                           len(sources), exc)
-            for one in sources:
-                if self._stop.is_set():
-                    return
-                self._diffuse_batch(preset, [one])
+        # 3. Diffusion: one request for the batch (image by image when it fails).
+        if not work:
             return
-        for (item, source), (variant, infotext) in zip(sources, finished, strict=False):
-            self._store(item, preset, source, variant, infotext)
-
-    def _diffuse(self, preset: Preset, sources: list[tuple[JobItem, _Source]]) -> list[tuple[Image.Image, str]]:
-        """One img2img / ControlNet request for the whole batch; returns the finished images."""
-        if not sources:
-            return []
-        from sdaug.engine.run import run as run_engine
-
-        manager = self._engine()
-        width, height = sources[0][1].record.width, sources[0][1].record.height
-        request = preset.to_request(
-            init_images=[source.image for _, source in sources], seeds=[item.seed for item, _ in sources],
-            batch_size=len(sources), batch_count=1, width=width, height=height, model=self.spec.model,
-            extra_params={"sdaug preset": preset.name},
-            region_boxes=[_xyxy(source.boxes) for _, source in sources] if preset.region is not None else [],
-        )
-        self._message = f"{preset.name}: generating {len(sources)} image(s)"
-        result = run_engine(request, manager, on_progress=self._on_progress, cancel=self._stop)
+        self._message = f"{preset.name}: generating {len(work)} image(s)"
+        made = make_variants("diffusion", preset, work, model=self.spec.model, manager=self._engine,
+                             cancel=self._stop, on_progress=self._on_progress, options=options)
         self._message = ""
-        return list(zip(result.images, result.infotexts, strict=False))
+        self._record_made(made)
 
     def _on_progress(self, progress: object) -> None:
         message = getattr(progress, "message", "")
         self._message = message or f"step {getattr(progress, 'step', 0)}/{getattr(progress, 'total_steps', 0)}"
 
-    def _file_format(self) -> dict[str, object]:
-        """How variant files are stored (``Settings.variant_format``; PNG without settings)."""
+    def _options(self) -> VariantOptions:
+        """The semantic check (with the project's classes as they are now) and the file format
+        (``Settings.variant_format``; PNG without settings)."""
+        classes = tuple(self.project.classes()) if self.spec.semantic_model else ()
         if self.settings is None:
-            return {}
-        return {"image_format": self.settings.variant_format, "quality": self.settings.variant_quality}
+            return VariantOptions(self.spec.semantic_model, classes)
+        return VariantOptions(self.spec.semantic_model, classes, self.settings.variant_format,
+                              self.settings.variant_quality)
 
-    def _store(self, item: JobItem, preset: Preset, source: _Source, variant: Image.Image, infotext: str) -> None:
-        """Carry the boxes, check drift, and record the variant (marks the item done)."""
-        try:
-            boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
-            if self.spec.semantic_model:
-                boxes = self._check_semantics(source.image, variant, boxes, preset.drift.semantic_drop)
-            passed = report.passed and not any(box.needs_review for box in boxes)
-            record = self.project.add_variant(
-                source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
-                status="labelled" if passed else "review", job_item_id=item.id, condition=preset.name,
-                **self._file_format())
-        except ValueError as exc:
-            self._fail(item, str(exc))
-            return
-        self._made += 1
-        if self.on_variant is not None:
-            self.on_variant(item, record, report)
-
-    def _check_semantics(self, source: Image.Image, variant: Image.Image, boxes: list[Box],
-                         max_drop: float) -> list[Box]:
-        """The CLIP check of each carried box: its score and note, and ``needs_review`` if it failed."""
-        from sdaug.engine.semantic import SemanticChecker
-
-        checker = SemanticChecker.load(self.spec.semantic_model, self._engine())
-        classes = {record.id: record for record in self.project.classes()}
-        scores = checker.check(
-            source, variant, [(classes[box.class_id].name, (box.x1, box.y1, box.x2, box.y2)) for box in boxes],
-            [record.name for record in classes.values()],
-            {record.name: record.description for record in classes.values() if record.description},
-            max_drop=max_drop)
-        return [replace(box, semantic=score.variant_score, needs_review=box.needs_review or not score.passed,
-                        semantic_note=json.dumps({"source": round(score.source_score, 4), "best": score.best_class,
-                                                  "reason": score.reason}, ensure_ascii=False))
-                for box, score in zip(boxes, scores, strict=True)]
+    def _record_made(self, made: Sequence[MadeVariant]) -> list[MadeVariant]:
+        """Record made variants (files, then one transaction; each marks its item done) and
+        mark the items that failed; returns those recorded."""
+        ready = [one for one in made if one.variant is not None]
+        for one in made:
+            if one.variant is None:
+                self._fail(one.item, one.error or "no variant was made")
+        outcomes = self.project.record_variants([one.variant for one in ready if one.variant is not None])
+        recorded = []
+        for one, outcome in zip(ready, outcomes, strict=True):
+            if outcome.error is not None or outcome.image_id is None:
+                self._fail(one.item, outcome.error or "not recorded")
+                continue
+            recorded.append(one)
+            self._made += 1
+            if self.on_variant is not None and one.report is not None:
+                self.on_variant(one.item, self.project.get_image(outcome.image_id), one.report)
+        return recorded
 
     def _engine(self) -> object:
         """The model cache: the app's, or one made for this runner on first use."""
@@ -578,19 +725,14 @@ class JobRunner:
             self.manager = PipelineManager(self.settings or Settings.from_env())
         return self.manager
 
-    def _fail(self, item: JobItem, error: str) -> None:
+    def _fail(self, item: JobItem, error: str, attempts: int = 1) -> None:
         logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)  # reported by status
-        self.project.mark_item_failed(item.id, error)
+        self.project.mark_item_failed(item.id, error, attempts)
 
-    def _fail_source(self, item: JobItem, source: _Source, exc: Exception) -> None:
-        """Fail ``item`` because the engine could not process its source image."""
-        if not isinstance(exc, ValueError):  # not an expected failure: keep the traceback in the log
-            logger.error("job %d item %d: unexpected error", self.job_id, item.id, exc_info=exc)
-        self._fail(item, f"{describe_source(self.project, source.record)}: {str(exc) or type(exc).__name__}")
-
-    def _record(self, image_id: int) -> ImageRecord:
+    def _size(self, image_id: int) -> tuple[int, int]:
         source = self._sources.get(image_id)
-        return source.record if source is not None else self.project.get_image(image_id)
+        record = source.record if source is not None else self.project.get_image(image_id)
+        return record.width, record.height
 
     def _source(self, image_id: int) -> _Source:
         if image_id not in self._sources:
@@ -615,19 +757,34 @@ def load_source(project: Project, record: ImageRecord) -> Image.Image:
     """The pixels of a job's source image, RGB. ``ValueError`` naming the file when it is too
     large (more pixels than Pillow's decompression-bomb limit), missing, not decodable, or not
     the image the project recorded (its size changed: it was replaced outside sdaug)."""
+    return decode_source(read_source(project, record), record, describe_source(project, record))
+
+
+def read_source(project: Project, record: ImageRecord) -> bytes:
+    """The file of a job's source image (the Ray driver sends it to the workers). ``ValueError``
+    naming the file when the image is too large (:func:`load_source`) or the file is missing."""
     where = describe_source(project, record)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and record.width * record.height > limit:
         raise ValueError(f"{where}: {record.width}x{record.height} is too large (more than {limit} pixels); "
                          "import a smaller copy of it")
     try:
-        with Image.open(project.image_path(record)) as opened:
+        return project.image_path(record).read_bytes()
+    except FileNotFoundError:
+        raise ValueError(f"{where}: the file is missing; import the image again") from None
+    except OSError as exc:
+        raise ValueError(f"{where}: the file cannot be read ({exc.strerror or exc}); import the image again") from exc
+
+
+def decode_source(data: bytes, record: ImageRecord, where: str) -> Image.Image:
+    """The pixels of a source image's file ``data`` (see :func:`load_source`), RGB; ``where``
+    (:func:`describe_source`) names it in the ``ValueError``."""
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
             if opened.size != (record.width, record.height):
                 raise ValueError(f"{where}: the file is {opened.width}x{opened.height} but the image was imported "
                                  f"as {record.width}x{record.height}; it was changed outside sdaug, import it again")
             return opened.convert("RGB")
-    except FileNotFoundError:
-        raise ValueError(f"{where}: the file is missing; import the image again") from None
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ValueError(f"{where}: the file cannot be decoded ({exc}); import the image again") from exc
 
@@ -654,21 +811,47 @@ _RUNNERS: dict[tuple[Path, int], JobRunner] = {}
 _RUNNERS_LOCK = threading.Lock()
 
 
-def runner_for(project: Project, job_id: int, settings: Settings | None = None, manager: object = None) -> JobRunner:
+def runner_for(project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
+               backend: str | None = None, address: str | None = None) -> JobRunner:
     """The runner of ``job_id`` in this process (made on first use), shared by every caller.
 
     A ``settings`` or ``manager`` given later fills in one the runner was made without, so
     the app's one model cache is used even when a status poll made the runner first.
+    ``backend`` (``in-process`` or ``ray``; ``None``: the existing runner's, else in-process)
+    and the Ray ``address`` replace an idle runner made with other ones.
     """
     key = (Path(project.folder).resolve(), job_id)
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
-        if runner is None:
-            runner = JobRunner(project, job_id, settings=settings, manager=manager)
+        other = backend is not None and runner is not None and not runner.running and (
+            runner.backend != backend or getattr(runner, "address", None) != ray_address(address))
+        if runner is None or other:
+            runner = new_runner(project, job_id, settings=settings, manager=manager, backend=backend or "in-process",
+                                address=address)
             _RUNNERS[key] = runner
         runner.settings = runner.settings or settings
         runner.manager = runner.manager or manager
         return runner
+
+
+def ray_address(address: str | None) -> str | None:
+    """The address to pass to Ray: ``None`` (start a local instance) for ``""`` or ``local``."""
+    return None if address in (None, "", "local") else address
+
+
+def new_runner(project: Project, job_id: int, settings: Settings | None = None, manager: object = None,
+               backend: str = "in-process", address: str | None = None, workers: int | None = None) -> JobRunner:
+    """A runner for ``job_id`` on ``backend``: ``in-process``, or ``ray`` (at ``address``: ``None``
+    or ``local`` starts a local Ray instance, ``auto`` or ``HOST:PORT`` joins a cluster; ``workers`` caps
+    the number of Ray workers)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    address = ray_address(address)
+    if backend == "in-process":
+        return JobRunner(project, job_id, settings=settings, manager=manager)
+    from sdaug.augment.ray_backend import RayJobRunner  # ray is imported only here
+
+    return RayJobRunner(project, job_id, settings=settings, address=address, workers=workers)
 
 
 def running_jobs(folder: str | Path) -> list[int]:

@@ -1,15 +1,19 @@
 """``sdaug augment --project DIR --preset NAME [--preset NAME ...] --variants N [--engine ...]``.
 
 Running the same command again resumes the same job (its key is a hash of the options that
-change what is made) and tries its failed images again, up to a limit of tries per image;
-``--retry-failed`` tries them again past the limit. ``--status`` prints the progress of every
-job of the project. Ctrl-C stops after the current image; nothing finished is lost. The exit
-status is 0 only when every image of the job was made.
+change what is made), on either backend, and tries its failed images again, up to a limit of
+tries per image; ``--retry-failed`` tries them again past the limit. ``--backend ray [--address
+auto|HOST:PORT]`` runs the batches on Ray workers (:mod:`sdaug.augment.ray_backend`).
+``--status`` prints the progress of every job of the project. Ctrl-C stops after the current
+image; nothing finished is lost. A second run of a job that is running is refused. On a
+terminal the progress is a bar (tqdm) with images/s, ETA and per-worker counts; otherwise one
+line every 2 seconds. The exit status is 0 only when every image of the job was made.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sdaug.augment.jobs import (
     MAX_ITEM_ATTEMPTS,
@@ -20,6 +24,7 @@ from sdaug.augment.jobs import (
     failure_lines,
     format_duration,
     job_report,
+    new_runner,
     status_of,
 )
 from sdaug.augment.presets import load_all_presets
@@ -45,18 +50,19 @@ def run(args: argparse.Namespace) -> int:
                        status=args.status_filter, class_name=args.class_filter, batch_size=args.batch_size,
                        semantic_model=args.semantic_check)
         job = create_job(project, spec, settings)
-        runner = JobRunner(project, job.id, settings=settings)
+        runner = new_runner(project, job.id, settings=settings, backend=args.backend,
+                            address=args.address or settings.ray_address, workers=args.workers)
         before = runner.status()
         verb = "resuming" if before.done or before.failed else "starting"
+        where = f", backend {runner.backend}" if runner.backend != "in-process" else ""
         print(f"job {job.id}: {verb}, {before.total} variants ({', '.join(spec.presets)} × {spec.variants} "
-              f"per source, engine {spec.engine}), {before.done} already done"
+              f"per source, engine {spec.engine}{where}), {before.done} already done"
               + (f", {before.failed} failed before" if before.failed else ""), flush=True)
 
-        # 2. Run it in the background and print progress until it ends or Ctrl-C.
-        runner.start(retry_failed=args.retry_failed)
+        # 2. Run it in the background and show progress until it ends or Ctrl-C.
+        runner.start(retry_failed=args.retry_failed)  # another run of this job: ValueError (one line, exit 1)
         try:
-            while not runner.join(timeout=PRINT_EVERY_S):
-                print(runner.status().line(), flush=True)
+            _follow(runner)
         except KeyboardInterrupt:
             print("stopping after the current image ...", flush=True)
             runner.stop(wait=True)
@@ -71,6 +77,30 @@ def run(args: argparse.Namespace) -> int:
             print("fix it and run the same command again to resume")
             return 1
         return 0 if status.state == "done" else 1
+
+
+def _follow(runner: JobRunner) -> None:
+    """Progress until the run ends: a bar on a terminal, else a line every few seconds."""
+    if not sys.stdout.isatty():
+        while not runner.join(timeout=PRINT_EVERY_S):
+            print(runner.status().line(), flush=True)
+        return
+    from tqdm import tqdm
+
+    status = runner.status()
+    with tqdm(total=status.total, initial=status.done + status.failed, unit="img", dynamic_ncols=True,
+              file=sys.stdout, smoothing=0.1) as bar:
+        while not runner.join(timeout=0.5):
+            status = runner.status()
+            bar.update(status.done + status.failed - bar.n)
+            extra = [f"{status.failed} failed"] if status.failed else []
+            if status.workers:
+                extra.append(" ".join(f"{name}:{count}" for name, count in status.workers.items()))
+            if status.message:
+                extra.append(status.message)
+            bar.set_postfix_str(", ".join(extra), refresh=False)
+        status = runner.status()
+        bar.update(status.done + status.failed - bar.n)
 
 
 def _print_status(project: Project) -> int:

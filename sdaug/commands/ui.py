@@ -12,7 +12,7 @@ def run(args: argparse.Namespace) -> int:
     # 1. Settings: --home is the data folder (exported so every part of the app agrees).
     if args.home:
         os.environ["SDAUG_HOME"] = args.home
-    settings = Settings.from_env(allow_pickle=args.allow_pickle or None, lang=args.lang)
+    settings = Settings.from_env(allow_pickle=args.allow_pickle or None, lang=args.lang, ray_address=args.ray_address)
     forced_lang = args.lang or os.environ.get("SDAUG_LANG") or None
 
     # 2. Logins and serving options.

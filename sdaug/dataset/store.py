@@ -75,15 +75,18 @@ attempts: how many times it failed)::
     project.pending_items(job_id, limit=None) -> list[JobItem]
     project.job_items(job_id, state=None) -> list[JobItem]
     project.job_progress(job_id) -> JobProgress(total, pending, done, failed)
-    project.mark_item_failed(item_id, error)             # counts the attempt
+    project.mark_item_failed(item_id, error, attempts=1) # counts the attempt(s)
     project.retry_failed(job_id, max_attempts=None) -> int   # failed items (under the limit) back to pending
     project.add_variant(source_id, image, *, preset, seed, params, boxes, status,
-                        job_item_id=None, condition=None) -> ImageRecord
+                        job_item_id=None, condition=None, image_format="png", quality=95) -> ImageRecord
+    project.record_variants(list[NewVariant]) -> list[VariantOutcome]  # encoded files, one transaction
     project.variants(source_id) -> list[ImageRecord]
+    project.job_lock(job_id) -> JobLock                  # one runner per job (raises ValueError when held)
 
-``add_variant`` writes the PNG (with the infotext in its ``parameters`` chunk, through
-:func:`sdaug.prompts.metadata.save_png`) atomically,
-then inserts the image row, its boxes and marks the job item done in one transaction. Calling
+``add_variant`` encodes the file (``job_store.encode_variant``: PNG with the infotext in its
+``parameters`` chunk, or JPEG with it in the EXIF UserComment) and records it with
+``record_variants``: the file is written and synced, then moved into place before the
+transaction that inserts the image row and its boxes and marks the job item done commits. Calling
 it again for a job item that is already done returns the recorded image instead of adding a
 second one. Variants inherit their source's split.
 

@@ -136,6 +136,19 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Call ``write(handle)`` on a temporary file beside ``path`` (named ``.tmp-<pid>-<name>.*``), sync
     it to disk, then move it to ``path``: a crash leaves the old file or the new one, never half of one
     (and at most a temporary file, which :func:`temp_file_is_orphaned` recognises)."""
+    temp_name = write_temp(path, write)
+    try:
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+
+
+def write_temp(path: Path, write: Callable[[IO[bytes]], object]) -> str:
+    """The first half of :func:`write_atomic`: ``write(handle)`` on a temporary file beside ``path``,
+    synced to disk; returns its name. The caller moves it to ``path`` (``os.replace``) or removes it
+    (batches of files are written in parallel and moved into place together)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-{path.name}.",
                                              suffix=".tmp")
@@ -144,13 +157,13 @@ def write_atomic(path: Path, write: Callable[[IO[bytes]], object]) -> None:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp_name, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         if isinstance(exc, OSError) and exc.errno is not None and exc.filename is None:
             exc.filename = str(path)  # a failed write() or fsync() names no file
         raise
+    return temp_name
 
 
 def temp_file_is_orphaned(path: Path) -> bool:

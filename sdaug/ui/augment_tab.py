@@ -9,6 +9,12 @@ latest job again on reload; "Start" with no preset ticked resumes that job (afte
 restart of the app), trying its failed images again up to the limit of tries; "Retry failed"
 tries them again past it. The status names each failed image and why. A ``gr.Timer`` polls the
 progress while a job runs.
+
+"Run on" chooses the backend: this computer (in-process), or the Ray cluster that whoever
+started the server named (``sdaug ui --ray-address auto|HOST:PORT|local``, or
+``SDAUG_RAY_ADDRESS``); the choice is shown only when the server offers Ray. A Ray job shows
+how many images each worker made; Stop and "Retry failed" (on the backend the job last ran on)
+work the same on both.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Any
 import gradio as gr
 
 from sdaug.augment.jobs import (
+    BACKENDS,
     ENGINES,
     MAX_ITEM_ATTEMPTS,
     JobSpec,
@@ -60,6 +67,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {rate} images/s · ETA {eta}",
                    "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · {rate} 张/秒 · 剩余 {eta}"),
     "job.status.message": (" · {message}", " · {message}"),
+    "job.status.workers": (" · per worker: {workers}", " · 各工作进程：{workers}"),
+    "job.backend": ("Run on", "运行位置"),
+    "job.backend.in-process": ("This computer", "本机"),
+    "job.backend.ray": ("Ray cluster (several GPUs or machines)", "Ray 集群（多块 GPU 或多台机器）"),
     "job.status.error": ("\n\n⚠️ {error}", "\n\n⚠️ {error}"),
     "job.state.pending": ("waiting", "等待中"),
     "job.state.running": ("running", "运行中"),
@@ -139,6 +150,9 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         variants = gr.Slider(1, 20, value=1, step=1, label=label("job.variants"))
         engine = gr.Radio([(label(f"job.engine.{e}"), e) for e in ENGINES], value="classic" if ctx.is_tiny else
                           "diffusion", label=label("job.engine"))
+        ray_address = ctx.settings.ray_address
+        backend = gr.Radio([(label(f"job.backend.{b}"), b) for b in BACKENDS], value="in-process",
+                           label=label("job.backend"), info=f"Ray: {ray_address}", visible=bool(ray_address))
         split = gr.Dropdown([(label("job.split.any"), ""), *((s, s) for s in SPLITS)], value="",
                             label=label("job.split"))
     with gr.Row():
@@ -173,6 +187,9 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         text = ctx.tr("job.status", lang, **params)
         if status.message:
             text += ctx.tr("job.status.message", lang, message=status.message)
+        if status.workers:
+            workers = ", ".join(f"{name} {count}" for name, count in status.workers.items())
+            text += ctx.tr("job.status.workers", lang, workers=workers)
         if status.error:
             text += ctx.tr("job.status.error", lang, error=status.error)
         if status.failed and not runner.running:
@@ -208,7 +225,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
 
     @ctx.handle_errors
     def on_start(st: AugmentState, text: str, weather_names: list[str], lighting_names: list[str], n: float,
-                 eng: str, split_name: str, request: gr.Request) -> tuple[Any, ...]:
+                 eng: str, split_name: str, where: str, request: gr.Request) -> tuple[Any, ...]:
         project = project_of(text)
         if weather_names or lighting_names:
             job_id = create_job(project, spec_of(weather_names, lighting_names, n, eng, split_name), ctx.settings).id
@@ -216,19 +233,22 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             job_id = st.job_id
         else:
             raise ctx.user_error("job.no_presets", request)
-        return run_job(project, st, job_id, False, request)
+        if where not in BACKENDS or (where == "ray" and not ctx.settings.ray_address):
+            where = "in-process"  # Ray only where the server offers it
+        return run_job(project, st, job_id, where, False, request)
 
-    def run_job(project: Project, st: AugmentState, job_id: int, retry_failed: bool,
+    def run_job(project: Project, st: AugmentState, job_id: int, where: str | None, retry_failed: bool,
                 request: gr.Request) -> tuple[Any, ...]:
+        """Start ``job_id`` on backend ``where`` (``None``: the one it last ran on in this server)."""
         st.job_id = job_id
-        runner = runner_for(project, job_id, ctx.settings)
-        if runner.spec.engine == "diffusion" and runner.manager is None:
+        runner = runner_for(project, job_id, ctx.settings, backend=where, address=ctx.settings.ray_address)
+        if runner.backend == "in-process" and runner.spec.engine == "diffusion" and runner.manager is None:
             runner.manager = ctx.manager  # share the app's model cache instead of loading a second copy
         runner.start(retry_failed=retry_failed)
         return show(project, st, request)
 
     outputs = [state, status_md, report, timer]
-    start_button.click(on_start, [state, *form], outputs, **api)
+    start_button.click(on_start, [state, *form, backend], outputs, **api)
 
     @ctx.handle_errors
     def on_stop(st: AugmentState, text: str, request: gr.Request) -> tuple[Any, ...]:
@@ -246,7 +266,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         job_id = st.job_id if st.job_id is not None else latest_job(project)
         if job_id is None:
             raise ctx.user_error("job.no_job", request)
-        return run_job(project, st, job_id, True, request)
+        return run_job(project, st, job_id, None, True, request)
 
     retry_button.click(on_retry, [state, folder], outputs, **api)
 

@@ -468,3 +468,65 @@ def test_carried_boxes_are_scaled_to_the_variant_size() -> None:
     boxes = [Box(1, 10, 20, 30, 40, origin="manual", drift=0.1, needs_review=True, id=5, image_id=2)]
     carried = carry_boxes(boxes, (100, 100), (200, 50))
     assert carried == [Box(1, 20, 10, 60, 20, origin="carried")]
+
+
+def test_a_second_run_of_a_running_job_is_refused(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=12, size=256)
+    env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
+               "--preset", "night", "--variants", "2", "--engine", "classic"]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        jobs = project.jobs()
+        if jobs and project.job_progress(jobs[0].id).done >= 1:
+            break
+        time.sleep(0.01)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=60)
+    job = project.jobs()[0]
+    assert second.returncode == 1, second.stdout + second.stderr
+    assert f"sdaug: error: job {job.id} is already running (process {first.pid} on " in second.stderr
+    assert "Traceback" not in second.stderr
+    # In one process too: a second runner of the job is refused while the first holds it.
+    runner = JobRunner(project, job.id)
+    with project.job_lock(job.id):
+        with pytest.raises(ValueError, match=f"job {job.id} is already running"):
+            runner.start()
+        with pytest.raises(ValueError, match=f"job {job.id} is already running"):
+            runner.run()
+    assert not runner.running
+    assert JobRunner(project, job.id).run().state == "done"
+    check_variants(project, job.id, 12, ("fog", "night"), 2)
+
+
+def test_importing_jobs_does_not_import_ray() -> None:
+    code = "import sys, sdaug.augment.jobs, sdaug.commands.augment; print(sorted({'ray', 'torch'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+def test_ray_backend_without_ray_installed_says_how_to_get_it(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=1)
+    code = ("import sys; sys.modules['ray'] = None; from sdaug.cli import main; "  # None: import ray fails
+            f"sys.exit(main(['augment', '--project', {str(project.folder)!r}, '--preset', 'fog', "
+            "'--engine', 'classic', '--backend', 'ray']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "SDAUG_HOME": str(tmp_path / "home")})
+    assert result.returncode == 1, result.stderr
+    assert "sdaug: error: the Ray backend needs the 'ray' package: pip install 'ray>=2.40'" in result.stderr
+    assert project.job_progress(project.jobs()[0].id).done == 0
+
+
+def test_a_running_runner_refuses_a_second_run_and_keeps_running(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "p", n_images=2)
+    job = create_job(project, JobSpec(presets=("fog",), variants=3, engine="classic"))
+    runner = JobRunner(project, job.id)
+    runner.on_variant = lambda item, record, report: time.sleep(0.3)
+    runner.start()
+    with pytest.raises(ValueError, match=f"job {job.id} is already running"):
+        runner.run()
+    assert runner.running
+    assert runner.join(timeout=60) and runner.status().state == "done"
+    check_variants(project, job.id, 2, ("fog",), 3)

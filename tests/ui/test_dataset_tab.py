@@ -129,12 +129,12 @@ def poll_until(client: Any, fns: dict[str, int], name: str, text: str) -> tuple[
 def test_start_runs_in_the_background_and_the_timer_follows_it(ctx: AppContext, project: Project) -> None:
     """Start (classic engine) returns at once; polling (the timer's handler) sees the job finish."""
     with served(ctx) as (client, fns):
-        started = client.predict(project.folder.name, ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
+        started = client.predict(project.folder.name, ["fog"], [], 1, "classic", "", "in-process", fn_index=fns["on_start"])
         assert started[0].startswith("Job #1")
         status = poll_until(client, fns, project.folder.name, " · done · ")
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
-        resumed = client.predict(project.folder.name, [], [], 1, "classic", "", fn_index=fns["on_start"])
+        resumed = client.predict(project.folder.name, [], [], 1, "classic", "", "in-process", fn_index=fns["on_start"])
         assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
         assert len(project.jobs()) == 1
 
@@ -145,7 +145,7 @@ def test_a_job_with_a_spoiled_image_shows_it_and_the_retry_button_finishes_it(ct
     original = path.read_bytes()
     path.write_bytes(original[: len(original) // 2])  # truncated behind the store's back
     with served(ctx) as (client, fns):
-        client.predict(project.folder.name, [], ["dusk"], 1, "classic", "", fn_index=fns["on_start"])
+        client.predict(project.folder.name, [], ["dusk"], 1, "classic", "", "in-process", fn_index=fns["on_start"])
         status = poll_until(client, fns, project.folder.name, " · finished with failures · ")
         assert "2/3 done" in status[0] and "1 failed" in status[0]
         assert "1 image(s) failed" in status[0] and str(path) in status[0] and "Press Start" in status[0]
