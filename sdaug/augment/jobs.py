@@ -487,7 +487,7 @@ def check_semantics(manager: object, options: VariantOptions, source: Image.Imag
         max_drop=max_drop)
     return [replace(box, semantic=score.variant_score, needs_review=box.needs_review or not score.passed,
                     semantic_note=json.dumps({"source": round(score.source_score, 4), "best": score.best_class,
-                                              "reason": score.reason}, ensure_ascii=False))
+                                              "rule": score.rule, "reason": score.reason}, ensure_ascii=False))
             for box, score in zip(boxes, scores, strict=True)]
 
 

@@ -52,7 +52,7 @@ class Box:
     id: int | None = None
     image_id: int | None = None
     semantic: float | None = None  # CLIP probability of its class in a variant (None: not checked)
-    semantic_note: str = ""  # JSON: {"source": score, "best": class, "reason": words} when checked
+    semantic_note: str = ""  # JSON when checked: {"source": score, "best": class, "rule": "best"|"drop"|"", "reason": words}
     score: float | None = None  # a proposal's detector score (origin "auto"; kept once accepted)
     detector: str = ""  # the detector that proposed it
 

@@ -56,6 +56,7 @@ class SemanticScore:
     best_class: str  # the best match in the variant ("" = background)
     passed: bool
     reason: str = ""  # why it failed, in words ("" when it passed)
+    rule: str = ""  # which rule failed it: "best" (another class matches best) or "drop" ("" = passed)
 
 
 class SemanticChecker:
@@ -107,13 +108,14 @@ class SemanticChecker:
             best_name = names[best] if best < len(names) else ""
             was_best = int(p_source.argmax()) == own
             source_score, variant_score = float(p_source[own]), float(p_variant[own])
-            reason = ""
+            reason, rule = "", ""
             if was_best and best != own:
-                reason = (f"the {name} looks like {best_name} now" if best_name
-                          else f"the {name} looks like background now")
+                rule = "best"
+                reason = f"the {name} looks like {best_name or 'background'} now"
             elif source_score > 0 and (source_score - variant_score) / source_score > max_drop:
+                rule = "drop"
                 reason = f"the {name} is hard to recognise now: {source_score:.2f} -> {variant_score:.2f}"
-            scores.append(SemanticScore(name, source_score, variant_score, best_name, not reason, reason))
+            scores.append(SemanticScore(name, source_score, variant_score, best_name, not reason, reason, rule))
         return scores
 
     @torch.no_grad()

@@ -52,7 +52,7 @@ def test_semantic_check_scores_every_carried_box(tmp_path: Path) -> None:
         assert len(boxes) == 2
         for box in boxes:
             note = json.loads(box.semantic_note)
-            assert 0.0 <= box.semantic <= 1.0 and set(note) == {"source", "best", "reason"}
+            assert 0.0 <= box.semantic <= 1.0 and set(note) == {"source", "best", "rule", "reason"}
             assert box.needs_review == bool(note["reason"]) or box.drift < 0.45
         if any(json.loads(box.semantic_note)["reason"] for box in boxes):
             assert record.status == "review"

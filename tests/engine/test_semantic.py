@@ -50,6 +50,7 @@ def test_verdicts_follow_the_rules(checker: SemanticChecker, photo: Image.Image,
     monkeypatch.setattr(checker, "_probabilities", lambda crops, names, descriptions: torch.tensor([before, after]))
     (score,) = checker.check(photo, photo, [("bin not full", BOX)], CLASSES, max_drop=0.5)
     assert (score.passed, score.reason) == (not reason, reason)
+    assert score.rule == ("best" if "looks like" in reason else "drop" if reason else "")
     assert (score.source_score, score.variant_score) == pytest.approx((before[0], after[0]))
 
 
