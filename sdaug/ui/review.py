@@ -300,4 +300,4 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         msg = action(ann, rs, name) if name else None
         return (*respond(ann, rs, msg, request), *[gr.skip()] * len(fix_outputs))
 
-    keys.click(on_key, [annotate.state, state], [*outputs, *fix_outputs], **quiet)
+    keys.click(on_key, [annotate.state, state], [*outputs, *fix_outputs], trigger_mode="multiple", **quiet)

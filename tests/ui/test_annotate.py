@@ -116,11 +116,16 @@ def test_boxes_go_to_the_image_they_were_drawn_on(tmp_path: Path) -> None:
     assert project.boxes(state.image_id) == []
 
 
-def test_no_class_yet_saves_nothing_and_says_so(tmp_path: Path) -> None:
+def test_first_box_without_a_class_asks_for_one_and_keeps_the_box(tmp_path: Path) -> None:
+    """Issue 14 item 2: drawing in a new project did nothing; now the box waits for its class."""
     project, state = make_project(tmp_path, [(64, 64)], classes=())
     outcome = core.canvas_changed(project, state, payload(project, state.image_id, [drawn(2, 2, 20, 20)]))
-    assert outcome.message == ("ann.msg.add_class_first", {})
-    assert outcome.canvas and project.boxes(state.image_id) == []
+    assert outcome.message == ("ann.msg.name_first_class", {})
+    assert not outcome.canvas and project.boxes(state.image_id) == []  # the box stays on the canvas
+    outcome = core.add_class(project, state, "person", None)
+    assert outcome.message == ("ann.msg.first_class_saved", {"name": "person", "count": 1})
+    assert coords(project, state.image_id) == [("person", 2, 2, 20, 20)]
+    assert outcome.canvas and state.pending == []
 
 
 # Undo / redo -----------------------------------------------------------------------------------
@@ -184,21 +189,53 @@ def test_class_keys_map_to_class_positions(tmp_path: Path) -> None:
     assert core.class_for_key(classes[:2], "3") is None
 
 
-def test_class_key_relabels_the_newest_box_or_the_selected_one(tmp_path: Path) -> None:
-    project, state = make_project(tmp_path, [(64, 64)])
+def test_class_key_after_drawing_sets_the_next_box_and_leaves_the_drawn_one(tmp_path: Path) -> None:
+    """Issue 14 item 3: a `person` box became `cat` when the user pressed 2 for the NEXT box."""
+    project, state = make_project(tmp_path, [(64, 64)], classes=("person", "cat"))
     image_id = state.image_id
     core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10)]))
-    core.canvas_changed(project, state, payload(project, image_id, [drawn(20, 20, 40, 40),
-                                                                    drawn(1, 1, 10, 10, "bin")]))
     outcome = core.press_class_key(project, state, "2")
-    assert outcome.message == ("ann.msg.relabelled", {"name": "garbage"}) and outcome.canvas
-    assert coords(project, image_id) == [("bin", 1, 1, 10, 10), ("garbage", 20, 20, 40, 40)]
-    assert state.active_class_id == project.classes()[1].id
+    assert coords(project, image_id) == [("person", 1, 1, 10, 10)]
+    assert outcome.message == ("ann.msg.active_class", {"name": "cat"}) and not outcome.canvas
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(20, 20, 40, 40),
+                                                                    drawn(1, 1, 10, 10, "person")]))
+    assert coords(project, image_id) == [("cat", 20, 20, 40, 40), ("person", 1, 1, 10, 10)]
+    assert core.press_class_key(project, state, "7").message == ("ann.msg.no_class_for_key", {"key": "7"})
+
+
+def test_class_key_relabels_a_box_selected_in_the_list_or_on_the_canvas(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(640, 480)], classes=("person", "cat"))
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
     row = next(i for i, r in enumerate(core.box_rows(project, state)) if r[2:6] == [1, 1, 10, 10])
     assert core.select_box(project, state, row).message == ("ann.msg.box_selected", {"index": row + 1})
-    core.press_class_key(project, state, "2")
-    assert [name for name, *_ in coords(project, image_id)] == ["garbage", "garbage"]
-    assert core.press_class_key(project, state, "7").message == ("ann.msg.no_class_for_key", {"key": "7"})
+    outcome = core.press_class_key(project, state, "2")
+    assert outcome.message == ("ann.msg.relabelled", {"name": "cat"}) and outcome.canvas
+    assert coords(project, image_id) == [("cat", 1, 1, 10, 10), ("person", 20, 20, 40, 40)]
+    # A box clicked on a zoomed-out canvas comes back a few pixels off.
+    core.press_class_key(project, state, "2", clicked=[22.4, 17.6, 43.0, 38.9])
+    assert coords(project, image_id) == [("cat", 1, 1, 10, 10), ("cat", 20, 20, 40, 40)]
+    # A click far from every box selects nothing: only the class of the next box changes.
+    state.target_box = None
+    assert core.press_class_key(project, state, "1", clicked=[300, 300, 400, 400]).message[0] == "ann.msg.active_class"
+    with pytest.raises(ValueError, match="4 numbers"):
+        core.press_class_key(project, state, "1", clicked=[1, 2, float("nan"), 4])
+
+
+def test_delete_removes_the_box_selected_on_the_canvas_or_in_the_list(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
+    assert core.delete_selected_box(project, state).message == ("ann.msg.select_box_first", {})
+    assert len(project.boxes(image_id)) == 2
+    outcome = core.delete_selected_box(project, state, clicked=[20, 20, 41, 40])
+    assert outcome.message == ("ann.msg.box_deleted", {"count": 1}) and outcome.canvas
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10)]
+    core.select_box(project, state, 0)
+    core.delete_selected_box(project, state)
+    assert project.boxes(image_id) == []
+    core.undo(project, state)
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10)]
 
 
 # Navigation, filters, paging -------------------------------------------------------------------
