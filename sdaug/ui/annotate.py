@@ -190,12 +190,15 @@ class AnnotateTab:
     outputs: list[Any]
     # render(project, state, outcome, lang) -> values for ``outputs``
     render: Callable[[Project | None, core.AnnotateState, core.Outcome, str], tuple[Any, ...]]
+    # viewable(path) -> a path gradio may serve for a project image (see :func:`viewable`)
+    viewable: Callable[[Path], str]
 
 
 def build(ctx: AppContext) -> AnnotateTab:
     """Build the tab (annotator and review queue) inside the current ``gr.Tab``."""
     ctx.add_translations(STRINGS)
     ctx.add_translations(review.STRINGS)
+    common.add_preset_titles(ctx)
     with gr.Tabs() as tabs:
         with gr.Tab(ctx.label("ann.tab.annotate"), id="draw"):
             tab = _build_annotator(ctx, tabs)
@@ -253,7 +256,7 @@ def info_text(ctx: AppContext, lang: str, project: Project, state: core.Annotate
     if key != "ann.info.image":
         return ctx.tr(key, lang, **values)
     preset = values.pop("variant")
-    values["variant"] = ctx.tr("ann.info.variant", lang, preset=preset) if preset else ""
+    values["variant"] = ctx.tr("ann.info.variant", lang, preset=common.preset_title(ctx, lang, preset)) if preset else ""
     values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
     return ctx.tr(key, lang, **values)
 
@@ -295,7 +298,8 @@ def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, 
     thumbs = thumbnails_html(project, state)
     if outcome.page:
         page = core.page_rows(project, state)
-        rows = [[*r[:3], ctx.tr(f"ann.status.{r[3]}", lang), *r[4:]] for r in page.rows]
+        rows = [[*r[:3], ctx.tr(f"ann.status.{r[3]}", lang), r[4], common.preset_title(ctx, lang, r[5])]
+                for r in page.rows]
         page_table = table(ctx, lang, PAGE_COLUMNS, rows)
         page_label = ctx.tr("ann.page.label", lang, page=page.page + 1, pages=page.pages, total=page.total)
         page_number = gr.update(value=page.page + 1, maximum=page.pages)
@@ -664,7 +668,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
     export_button.click(on_export, [state, export_format, export_ratios, export_seed, export_zip, export_train_only,
                                     export_out], [export_report, export_file], **api)
 
-    return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx))
+    return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx),
+                       viewable=functools.partial(viewable, ctx))
 
 
 def on_page_load(fn: Any, inputs: list[Any], outputs: list[Any]) -> None:

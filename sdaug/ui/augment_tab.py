@@ -28,6 +28,7 @@ from sdaug.augment.jobs import (
 from sdaug.augment.presets import KINDS, load_presets
 from sdaug.dataset.store import SPLITS, Project
 from sdaug.ui import annotate_core as core
+from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
 PREVIEW_SAMPLES = 4
@@ -103,8 +104,8 @@ def status_params(status: JobStatus) -> dict[str, object]:
             "eta": format_duration(status.eta_s) if status.eta_s is not None else "—"}
 
 
-def report_rows(project: Project, job_id: int) -> list[list[object]]:
-    return [[r.preset, f"{r.done}/{r.total}", r.failed,
+def report_rows(ctx: AppContext, lang: str, project: Project, job_id: int) -> list[list[object]]:
+    return [[common.preset_title(ctx, lang, r.preset), f"{r.done}/{r.total}", r.failed,
              f"{r.passed} ({r.pass_rate:.0%})" if r.pass_rate is not None else r.passed, r.review]
             for r in job_report(project, job_id)]
 
@@ -115,6 +116,7 @@ REPORT_COLUMNS = ("job.col.preset", "job.col.done", "job.col.failed", "job.col.p
 def build(ctx: AppContext, folder: gr.Textbox) -> None:
     """Build the section inside the current block; ``folder`` is the Dataset tab's project box."""
     ctx.add_translations(STRINGS)
+    common.add_preset_titles(ctx)
     label = ctx.label
     pickers = {}
     for kind in KINDS:
@@ -164,7 +166,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             text += ctx.tr("job.status.message", lang, message=status.message)
         if status.error:
             text += ctx.tr("job.status.error", lang, error=status.error)
-        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(project, st.job_id)}
+        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(ctx, lang, project, st.job_id)}
         return st, text, gr.update(value=table, visible=True), gr.Timer(active=runner.running)
 
     @ctx.handle_errors

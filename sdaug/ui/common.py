@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sdaug.augment.presets import KINDS, load_presets
 from sdaug.engine.request import MAX_SEED, RANGES, GenerationRequest
 from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
 from sdaug.ui import i18n
@@ -107,6 +108,20 @@ def wire_run(ctx: AppContext, buttons: RunButtons, fn: Callable[..., Any], input
 
 def session_of(request: gr.Request | None) -> str:
     return (request.session_hash if request is not None else None) or "default"
+
+
+# Presets by name ----------------------------------------------------------------------------------
+def add_preset_titles(ctx: AppContext) -> None:
+    """Register every preset's English and Chinese title under ``preset.name.<name>`` (for the
+    tables, charts and info lines that show the preset a variant was made with)."""
+    ctx.add_translations({f"preset.name.{p.name}": (p.title_en, p.title_zh or p.title_en)
+                          for kind in KINDS for p in load_presets(kind, ctx.settings)})
+
+
+def preset_title(ctx: AppContext, lang: str, name: str) -> str:
+    """The title of preset ``name`` in ``lang`` (the name itself when no preset has it)."""
+    key = f"preset.name.{name}"
+    return ctx.tr(key, lang) if name and key in ctx.extra_translations else name
 
 
 # Results -------------------------------------------------------------------------------------------

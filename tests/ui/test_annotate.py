@@ -375,16 +375,19 @@ def test_apply_source_boxes_to_variants_again_scales_and_checks_them(tmp_path: P
     assert project.get_image(bigger).status in ("labelled", "review")
 
 
-def test_side_by_side_shows_source_and_variant(tmp_path: Path) -> None:
-    project, _ = make_project(tmp_path, [(64, 32)])
+def test_side_by_side_shows_source_and_variant_with_names_for_the_browser(tmp_path: Path) -> None:
+    """The review panels carry class names (any script; the browser draws them) and drift scores."""
+    project, _ = make_project(tmp_path, [(64, 32)], classes=("垃圾桶", "garbage"))
     source = project.image_ids()[0]
+    project.set_boxes(source, [Box(project.classes()[0].id, 1, 1, 8, 8)])
     variant = add_variants(project, source, 1, (64, 32))[0]
-    picture = review.side_by_side(project, variant, height=100)
-    assert picture.size == (200 + 200 + 8, 100)
-    # The flagged carried box is outlined in red on the variant (right panel).
-    assert picture.getpixel((208 + 3, 3))[0] > 200
-    alone = review.side_by_side(project, source, height=50)
-    assert alone.size == (100, 50)
+    left, right = review.side_by_side(project, variant)
+    assert left["image"] == str(project.image_path(source)) and right["image"] == str(project.image_path(variant))
+    assert [b["label"] for b in left["boxes"]] == ["1 垃圾桶"]
+    flagged = right["boxes"][0]
+    assert flagged["label"].startswith("1 垃圾桶 · ") and flagged["color"] == (255, 0, 0)
+    image_annotator(value=right).postprocess(right)  # a value the component accepts
+    assert review.side_by_side(project, source)[0] is None
 
 
 # The page --------------------------------------------------------------------------------------

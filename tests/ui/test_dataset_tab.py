@@ -13,7 +13,7 @@ from sdaug.augment.jobs import create_job, runner_for
 from sdaug.dataset.stats import project_stats
 from sdaug.dataset.store import Box, Project
 from sdaug.settings import Settings
-from sdaug.ui import annotate, augment_tab, dataset_tab
+from sdaug.ui import annotate, augment_tab, common, dataset_tab
 from sdaug.ui.context import AppContext
 
 
@@ -84,8 +84,9 @@ def test_classic_job_progress_and_report(ctx: AppContext, project: Project) -> N
     assert runner.join(timeout=60)
     params = augment_tab.status_params(runner.status())
     assert (params["done"], params["total"], params["failed"]) == (2, 2, 0)
-    rows = augment_tab.report_rows(project, job.id)
-    assert rows[0][:3] == ["fog", "2/2", 0]
+    common.add_preset_titles(ctx)
+    assert augment_tab.report_rows(ctx, "en", project, job.id)[0][:3] == ["Fog", "2/2", 0]
+    assert augment_tab.report_rows(ctx, "zh", project, job.id)[0][:3] == ["雾", "2/2", 0]  # the preset's own title
     assert augment_tab.latest_job(project) == job.id
 
 
