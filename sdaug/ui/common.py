@@ -187,7 +187,7 @@ class Advanced:
     width: gr.Slider | None = None
     height: gr.Slider | None = None
     batch_count: gr.Slider | None = None
-    last_seed: gr.State | None = None  # the first seed of the tab's last run (for ♻️)
+    last_seed: gr.State | None = None  # the first seed of the tab's last run (for "Reuse last")
 
     def fields(self) -> dict[str, Any]:
         """GenerationRequest field name -> component (used by PNG Info's "Send to")."""

@@ -77,7 +77,7 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     first = next(iter(presets.values()), None)
     defaults = first.to_request() if first else GenerationRequest()
     for problem in problems:
-        gr.Markdown(f"⚠️ {problem}")
+        gr.Markdown(f"⚠ {problem}")
     with gr.Row():
         with gr.Column(scale=2):
             photos = gr.Gallery(label=ctx.label("aug.inputs"), type="filepath", interactive=True,
