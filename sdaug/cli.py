@@ -23,7 +23,8 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 def add_ui_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``sdaug ui`` and ``python app.py``."""
     p.add_argument("--model", help="model to use: hub id, local folder, .safetensors file, or 'tiny'")
-    p.add_argument("--project", help="project folder to open in the Annotate and Dataset tabs")
+    p.add_argument("--project", metavar="NAME",
+                   help="project to open first (a name in <data folder>/projects; created when missing)")
     p.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
     p.add_argument("--listen", action="store_true", help="listen on all interfaces (0.0.0.0), not only this machine")
     p.add_argument("--share", action="store_true", help="create a public gradio.live link (needs --auth)")
@@ -39,6 +40,11 @@ def add_ui_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-upload-mb", type=int, default=200, help="largest upload accepted, in MB")
     p.add_argument("--max-queue", type=int, default=16, metavar="N",
                    help="most requests waiting for the GPU; more are told to retry later (default 16)")
+    p.add_argument("--max-request-kb", type=int, default=1024, metavar="KB",
+                   help="largest request body (prompts and form values, not uploads), in KB (default 1024)")
+    p.add_argument("--host", metavar="ADDRESS", help="address to listen on with --listen (default 0.0.0.0: all)")
+    p.add_argument("--import-root", action="append", default=[], metavar="DIR",
+                   help="a server folder users may import photos and datasets from (repeatable)")
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:

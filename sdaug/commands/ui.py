@@ -23,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
         logins += read_auth_file(args.auth_file)
     options = LaunchOptions(port=args.port, listen=args.listen, share=args.share,
                             share_without_auth=args.share_without_auth, auth=logins,
-                            max_upload_mb=args.max_upload_mb, max_queue=args.max_queue)
+                            max_upload_mb=args.max_upload_mb, max_queue=args.max_queue,
+                            max_request_kb=args.max_request_kb, host=args.host, import_roots=args.import_root)
     launch(settings, options, model=args.model or "", project=args.project, lang=forced_lang)
     return 0

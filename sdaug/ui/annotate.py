@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.context import Context
 from gradio_image_annotation import image_annotator
 
 from sdaug.dataset.store import SPLITS, STATUSES, Project
@@ -38,18 +37,12 @@ from sdaug.ui.context import AppContext
 
 logger = logging.getLogger(__name__)
 
-IMPORT_FORMATS = ("images", "yolo", "coco", "voc")
-EXPORT_FORMATS = ("yolo", "coco", "voc")
 KEYS = ("a", "d", "arrowleft", "arrowright", "n", "v", "r", "undo", "redo", "delete", *"123456789")
 CANVAS_HEIGHT = 620
 
 STRINGS: dict[str, tuple[str, str]] = {
     "ann.tab.annotate": ("Draw boxes", "画框"),
     "ann.tab.review": ("Review queue", "审核队列"),
-    "ann.folder": ("Project folder", "项目文件夹"),
-    "ann.folder.placeholder": ("e.g. ~/sdaug/projects/bins (a new folder makes a new project)",
-                               "例如 ~/sdaug/projects/bins（新文件夹即新项目）"),
-    "ann.open": ("Open / create", "打开 / 新建"),
     "ann.canvas": ("Drag on the image to draw a box; press a box to select, move or resize it; hold Space to "
                    "pan, wheel to zoom. Boxes save by themselves.",
                    "在图片上拖动画框；按住一个框可选中、移动或调整大小；按住空格拖动平移，滚轮缩放。框会自动保存。"),
@@ -98,24 +91,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.class.help": ("Click a class in the table to rename it, change its colour or move it. The order "
                        "(= class numbers in YOLO) is locked by the first export.",
                        "点表格中的类别可改名、改颜色或移动。顺序（即 YOLO 的类别编号）在第一次导出后锁定。"),
-    "ann.import": ("Import", "导入"),
-    "ann.import.file": ("Upload a .zip (or a COCO .json)", "上传 .zip（或 COCO .json）"),
-    "ann.import.path": ("…or a folder / file on this computer", "……或本机上的文件夹 / 文件"),
-    "ann.import.format": ("Format", "格式"),
-    "ann.import.run": ("Import", "导入"),
-    "ann.export": ("Export", "导出"),
-    "ann.export.format": ("Format", "格式"),
-    "ann.export.ratios": ("Random split train,val,test (empty: keep each image's split)",
-                          "随机划分 train,val,test（留空：保留每张图的划分）"),
-    "ann.export.seed": ("Seed of the random split", "随机划分的种子"),
-    "ann.export.zip": ("Also make a .zip", "同时生成 .zip"),
-    "ann.export.train_only": ("Variants only in train", "生成的变体只放入训练集"),
-    "ann.export.out": ("Output folder (empty: <project>/exports/<format>)", "输出文件夹（留空：<项目>/exports/<格式>）"),
-    "ann.export.run": ("Export", "导出"),
-    "ann.export.file": ("Download", "下载"),
-    "ann.report": ("Report", "报告"),
-    "ann.import.report": ("{summary}", "{summary}"),
-    "ann.import.problems": ("Problems (first {count}):", "问题（前 {count} 条）："),
     "ann.status.unlabelled": ("unlabelled", "未标注"),
     "ann.status.labelled": ("labelled", "已标注"),
     "ann.status.review": ("needs review", "待审核"),
@@ -141,12 +116,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                        "**{index} / {count}** · #{id} {name} · {width}×{height} · {split} · {status} · "
                        "{boxes} 个框{variant}"),
     "ann.info.variant": (" · variant ({preset})", " · 变体（{preset}）"),
-    "ann.info.empty": ("The project has no images yet: import some below (Import).",
-                       "项目里还没有图片：请在下方“导入”中导入。"),
+    "ann.info.empty": ("The project has no images yet: add photos in the Projects tab.",
+                       "项目里还没有图片：请在“项目”页添加照片。"),
     "ann.info.none_match": ("No image matches the filter ({total} images in the project).",
                             "没有符合筛选条件的图片（项目共 {total} 张）。"),
-    "ann.info.no_project": ("Open a project: type its folder above and press “Open / create”.",
-                            "请先打开项目：在上方填写文件夹，然后点“打开 / 新建”。"),
+    "ann.info.no_project": ("Open or create a project in the Projects tab first.",
+                            "请先在“项目”页打开或新建项目。"),
     "ann.msg.opened": ("Opened {folder} ({count} images).", "已打开 {folder}（{count} 张图片）。"),
     "ann.msg.saved": ("Saved ({count} boxes).", "已保存（{count} 个框）。"),
     "ann.msg.nothing_to_undo": ("Nothing to undo on this image.", "这张图没有可撤销的操作。"),
@@ -176,8 +151,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.msg.class_saved": ("Class {name} saved.", "类别 {name} 已保存。"),
     "ann.msg.class_moved": ("Class moved to position {position}.", "类别已移到第 {position} 位。"),
     "ann.msg.class_deleted": ("Class {name} deleted.", "已删除类别 {name}。"),
-    "ann.msg.import_path": ("Upload a file or type a folder to import.", "请上传文件或填写要导入的文件夹。"),
-    "ann.msg.exported": ("Exported.", "导出完成。"),
 }
 
 
@@ -356,10 +329,6 @@ _THUMBS_CSS = """
 def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
     label = ctx.label
     state = gr.State(core.AnnotateState(folder=str(ctx.project) if ctx.project else ""))
-    with gr.Row(equal_height=True):
-        folder = gr.Textbox(label=label("ann.folder"), placeholder=label("ann.folder.placeholder"),
-                            value=str(ctx.project) if ctx.project else "", scale=5)
-        open_button = gr.Button(label("ann.open"), scale=1, min_width=140)
     with gr.Row():
         with gr.Column(scale=3):
             with gr.Row(visible=False, equal_height=True, elem_id="sdaug-first-class") as first_class_row:
@@ -372,7 +341,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                 actual_button = gr.Button(label("ann.actual"), size="sm", scale=0, min_width=70)
                 delete_button = gr.Button(label("ann.delete_box"), size="sm", scale=0, min_width=120)
             # No label over the picture, no rotation (the ↺ ↻ icons rotate only the view and look like
-            # undo / redo: hidden in style.css), no file drop (images come in through Import).
+            # undo / redo: hidden in style.css), no file drop (photos come in through the Projects tab).
             canvas = image_annotator(
                 show_label=False, image_type="filepath", sources=[], disable_edit_boxes=True,
                 show_clear_button=False, show_download_button=False, show_remove_button=False,
@@ -427,25 +396,6 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                     up_class = gr.Button(label("ann.class.up"), size="sm")
                     down_class = gr.Button(label("ann.class.down"), size="sm")
                     delete_class = gr.Button(label("ann.class.delete"), size="sm", variant="stop")
-            with gr.Accordion(label("ann.import"), open=False):
-                import_file = gr.File(label=label("ann.import.file"), file_types=[".zip", ".json"], type="filepath")
-                import_path = gr.Textbox(label=label("ann.import.path"))
-                import_format = gr.Dropdown(list(IMPORT_FORMATS), value="yolo", label=label("ann.import.format"))
-                import_button = gr.Button(label("ann.import.run"), variant="primary")
-                import_report = gr.Markdown()
-            with gr.Accordion(label("ann.export"), open=False):
-                with gr.Row():
-                    export_format = gr.Dropdown(list(EXPORT_FORMATS), value="yolo", label=label("ann.export.format"))
-                    export_seed = gr.Number(value=0, precision=0, label=label("ann.export.seed"))
-                export_ratios = gr.Textbox(label=label("ann.export.ratios"), placeholder="0.8,0.1,0.1")
-                export_out = gr.Textbox(label=label("ann.export.out"))
-                with gr.Row():
-                    export_zip = gr.Checkbox(label=label("ann.export.zip"), value=True)
-                    export_train_only = gr.Checkbox(label=label("ann.export.train_only"), value=False)
-                export_button = gr.Button(label("ann.export.run"), variant="primary")
-                export_report = gr.Markdown()
-                export_file = gr.File(label=label("ann.export.file"), interactive=False, visible=False)
-
     outputs = [state, canvas, info, boxes, page_table, page_label, page_number, message, active, class_filter,
                class_table, first_class_row, thumbs]
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
@@ -453,8 +403,6 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     def respond(project: Project | None, st: core.AnnotateState, outcome: core.Outcome,
                 request: gr.Request | None) -> tuple[Any, ...]:
-        if st.folder:
-            core.remember_folder(common.session_of(request), st.folder)
         return render(ctx, project, st, outcome, ctx.lang(request))
 
     def handler(action: Any) -> Any:
@@ -466,23 +414,6 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             return respond(project, st, action(project, st), request)
 
         return run
-
-    # Opening a project -------------------------------------------------------------------------
-    @ctx.handle_errors
-    def on_open(st: core.AnnotateState, text: str, request: gr.Request) -> tuple[Any, ...]:
-        project, outcome = core.open_folder(st, text)
-        return respond(project, st, outcome, request)
-
-    @ctx.handle_errors
-    def on_load(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
-        if not st.folder:
-            return respond(None, st, core.Outcome(), request)
-        project, outcome = core.open_folder(st, st.folder)
-        return respond(project, st, outcome, request)
-
-    open_button.click(on_open, [state, folder], outputs, **api)
-    folder.submit(on_open, [state, folder], outputs, **api)
-    on_page_load(on_load, [state], outputs)
 
     # The canvas: autosave --------------------------------------------------------------------
     @ctx.handle_errors
@@ -627,54 +558,6 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     class_table.select(on_class_row, [state], [state, class_name, class_color], **quiet)
 
-    # Import and export -----------------------------------------------------------------------
-    @ctx.handle_errors
-    def on_import(st: core.AnnotateState, upload: str | None, path: str, fmt: str, request: gr.Request,
-                  progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
-        from sdaug.dataset.importers import import_path as run_import
-
-        project = core.require_project(st)
-        lang = ctx.lang(request)
-        source = upload or (path or "").strip()
-        if not source:
-            raise ctx.user_error("ann.msg.import_path", request)
-        report = run_import(project, source, fmt, on_progress=lambda done, total: progress((done, total)))
-        lines = [report.summary()]
-        if report.problems:
-            shown = report.problems[:20]
-            lines += ["", ctx.tr("ann.import.problems", lang, count=len(shown)), "```", *shown, "```"]
-        outcome = core.Outcome(page=True, classes=True, canvas=st.image_id is None)
-        if st.image_id is None:
-            outcome = outcome.merge(core.go(project, st, +1))
-        return (*respond(project, st, outcome, request), "\n".join(lines))
-
-    import_button.click(on_import, [state, import_file, import_path, import_format], [*outputs, import_report],
-                        **api)
-
-    @ctx.handle_errors
-    def on_export(st: core.AnnotateState, fmt: str, ratios: str, seed: float, make_zip: bool, train_only: bool,
-                  out: str, request: gr.Request) -> tuple[Any, ...]:
-        from sdaug.dataset.exporters import export_project, parse_ratios
-
-        project = core.require_project(st)
-        target = (out or "").strip() or project.exports_dir / fmt
-        report = export_project(project, fmt, target, ratios=parse_ratios(ratios) if (ratios or "").strip() else None,
-                                seed=int(seed or 0), zip_output=bool(make_zip), variants_train_only=bool(train_only))
-        download = (gr.update(value=viewable(ctx, report.zip_path), visible=True) if report.zip_path
-                    else gr.update(value=None, visible=False))
-        text = f"{ctx.tr('ann.msg.exported', request)} ({report.seconds:.1f} s)\n\n```\n{report.summary()}\n```"
-        return text, download
-
-    export_button.click(on_export, [state, export_format, export_ratios, export_seed, export_zip, export_train_only,
-                                    export_out], [export_report, export_file], **api)
-
     return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx),
                        viewable=functools.partial(viewable, ctx))
 
-
-def on_page_load(fn: Any, inputs: list[Any], outputs: list[Any]) -> None:
-    """Run ``fn`` when a browser opens the page (the load event of the enclosing ``gr.Blocks``)."""
-    root = Context.root_block
-    if root is None:
-        raise RuntimeError("build the Annotate tab inside a gr.Blocks")
-    root.load(fn, inputs, outputs, show_progress="hidden", api_visibility="undocumented")

@@ -27,7 +27,6 @@ import functools
 import io
 import logging
 import math
-import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from sdaug.dataset.projects import shared_project
 from sdaug.dataset.store import (
     DEFAULT_PALETTE,
     SPLITS,
@@ -59,39 +59,16 @@ BoxKey = tuple[int, int, int, int]
 
 
 # Projects ------------------------------------------------------------------------------------
-_projects: dict[Path, Project] = {}
-_projects_lock = threading.Lock()
-
-
 def open_project(folder: str | Path) -> Project:
-    """The open :class:`Project` for ``folder`` (created when missing), shared by all sessions."""
+    """The open :class:`Project` in ``folder``, shared by all sessions; ``ValueError`` when there
+    is none (any more: another user may have renamed or deleted it).
+
+    ``folder`` comes from the server (the session's state, set by opening a project by name in
+    the Projects tab), never from a browser."""
     text = str(folder or "").strip()
     if not text:
-        raise ValueError("type the folder of a project (a new folder creates a new project)")
-    path = Path(text).expanduser().resolve()
-    with _projects_lock:
-        project = _projects.get(path)
-        if project is None:
-            project = Project.open(path)
-            _projects[path] = project
-        return project
-
-
-# The project each browser session has open, so the Dataset tab follows the Annotate tab.
-_session_folders: dict[str, str] = {}
-MAX_SESSIONS = 10_000
-
-
-def remember_folder(session: str, folder: str) -> None:
-    _session_folders.pop(session, None)
-    _session_folders[session] = folder
-    while len(_session_folders) > MAX_SESSIONS:
-        del _session_folders[next(iter(_session_folders))]
-
-
-def session_folder(session: str) -> str | None:
-    """The project folder the session last opened in the Annotate tab, if any."""
-    return _session_folders.get(session)
+        raise ValueError("open a project first (Projects tab)")
+    return shared_project(text, create=False)
 
 
 # Session state -------------------------------------------------------------------------------
@@ -136,7 +113,7 @@ class Outcome:
 
 def require_project(state: AnnotateState) -> Project:
     if not state.folder:
-        raise ValueError("open a project first: type its folder and press Open")
+        raise ValueError("open a project first (Projects tab)")
     return open_project(state.folder)
 
 
@@ -437,7 +414,7 @@ def open_folder(state: AnnotateState, folder: str) -> tuple[Project, Outcome]:
     first = project.next_unlabelled() or project.next_image(0)
     _show(state, first.id if first else None)
     return project, Outcome(canvas=True, page=True, classes=True,
-                            message=("ann.msg.opened", {"folder": state.folder,
+                            message=("ann.msg.opened", {"folder": project.folder.name,
                                                         "count": project.count_images()}))
 
 

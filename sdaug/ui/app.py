@@ -1,5 +1,5 @@
-"""The page: a header line and the tabs Generate, Weather, Lighting, Annotate, Dataset, PNG Info
-and Settings. :func:`build_app` makes the ``gr.Blocks``; :func:`page_options` the
+"""The page: a header line and the tabs Generate, Weather, Lighting, Projects, Annotate, Dataset,
+PNG Info and Settings. :func:`build_app` makes the ``gr.Blocks``; :func:`page_options` the
 ``launch()`` options that style and translate it (gradio 6 takes those at launch).
 
 Language: gradio translates static text by ``navigator.language`` once, while it reads the page
@@ -8,11 +8,18 @@ script at the top of the HTML page that reports the locale chosen in Settings (k
 ``localStorage``) or forced by ``--lang`` as ``navigator.language``, and stores the locale in the
 ``sdaug_lang`` cookie for text made in Python. Choosing a language in Settings reloads the page.
 Written as a raw ASGI middleware (not starlette's ``BaseHTTPMiddleware``) so that only HTML
-responses are buffered; the event streams pass through untouched.
+responses are buffered; the event streams pass through untouched. gradio's own language picker
+(footer "Settings") is left out of the footer, so there is one language choice.
+
+Per user, in the browser (``gr.BrowserState``): the open project and the open tab, so a reload
+or a language switch comes back to them. The same script stops a file dropped on the annotator
+canvas from being shown there as if it were a project image (photos come in through the
+Projects tab).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -21,11 +28,25 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sdaug.resources import package_path
-from sdaug.ui import annotate, dataset_tab, generate, i18n, lighting, pnginfo, settings_tab, weather
+from sdaug.ui import (
+    annotate,
+    dataset_tab,
+    generate,
+    i18n,
+    lighting,
+    pnginfo,
+    projects_tab,
+    settings_tab,
+    weather,
+)
 from sdaug.ui.context import AppContext
 
 CSS_PATH = package_path("assets", "style.css")
 LANG_STORAGE_KEY = "sdaug-lang"
+STATE_STORAGE_KEY = "sdaug-state"
+NO_DROP_SELECTOR = "#sdaug-annotator"
+# Remember the tab: runs in the browser only (no request to the server).
+TAB_JS = "(saved) => ({...(saved || {}), tab: %s})"
 
 _PAGE_SCRIPT = """<script>
 (function () {
@@ -40,6 +61,14 @@ _PAGE_SCRIPT = """<script>
     if (choice === "auto") { localStorage.removeItem(KEY); } else { localStorage.setItem(KEY, choice); }
     location.reload();
   };
+  var refuseDrop = function (event) {
+    if (event.target && event.target.closest && event.target.closest(%(nodrop)s)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  };
+  document.addEventListener("dragover", refuseDrop, true);
+  document.addEventListener("drop", refuseDrop, true);
 })();
 </script>"""
 
@@ -48,7 +77,7 @@ def page_script(ctx: AppContext) -> str:
     """The script that applies the chosen language (see the module docstring)."""
     forced = i18n.GRADIO_LOCALES[ctx.forced_lang][0] if ctx.forced_lang else None
     return _PAGE_SCRIPT % {"forced": json.dumps(forced), "key": json.dumps(LANG_STORAGE_KEY),
-                           "cookie": json.dumps(i18n.COOKIE)}
+                           "cookie": json.dumps(i18n.COOKIE), "nodrop": json.dumps(NO_DROP_SELECTOR)}
 
 
 class PageScriptMiddleware:
@@ -98,9 +127,18 @@ def page_options(ctx: AppContext) -> dict[str, Any]:
     return options
 
 
+def browser_state(ctx: AppContext) -> gr.BrowserState:
+    """The user's own choices kept in the browser: open project and tab. The key and secret are
+    fixed per data folder, so they survive a restart of the server."""
+    secret = hashlib.sha256(f"sdaug:{ctx.settings.home.resolve()}".encode()).hexdigest()
+    return gr.BrowserState(dict(projects_tab.DEFAULT_BROWSER_STATE), storage_key=STATE_STORAGE_KEY, secret=secret)
+
+
 def build_app(ctx: AppContext) -> gr.Blocks:
     """Build every tab. Imports no torch: models load at the first generation."""
+    ctx.add_translations(projects_tab.STRINGS)
     with gr.Blocks(title="sdaug") as demo:
+        saved = browser_state(ctx)
         header = gr.Markdown(settings_tab.header_text(ctx, ctx.forced_lang or ctx.settings.lang),
                              elem_classes="sdaug-header")
         with gr.Tabs() as tabs:
@@ -110,10 +148,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 wea = weather.build(ctx)
             with gr.Tab(ctx.label("tab.lighting"), id=lighting.TAB_ID):
                 light = lighting.build(ctx)
+            with gr.Tab(ctx.label("tab.projects"), id=projects_tab.TAB_ID):
+                projects = projects_tab.build(ctx)
             with gr.Tab(ctx.label("tab.annotate"), id="annotate"):
-                annotate.build(ctx)
+                ann = annotate.build(ctx)
             with gr.Tab(ctx.label("tab.dataset"), id="dataset"):
-                dataset_tab.build(ctx)
+                dataset_tab.build(ctx, ann.state)
             with gr.Tab(ctx.label("tab.pnginfo"), id="pnginfo"):
                 targets = [
                     pnginfo.Target(generate.TAB_ID, "tab.generate", gen.fields(), gen.advanced),
@@ -123,9 +163,9 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 pnginfo.build(ctx, tabs, targets)
             with gr.Tab(ctx.label("tab.settings"), id="settings") as settings:
                 settings_tab.build(ctx, header, gen.prompt, settings, demo)
-
-        def localized_header(request: gr.Request) -> str:
-            return settings_tab.header_text(ctx, request)
-
-        demo.load(localized_header, None, header, queue=False, show_progress="hidden", api_visibility="private")
+        projects.connect(ann, saved, header, tabs)
+        for tab in tabs.children:
+            if isinstance(tab, gr.Tab) and tab.id:
+                tab.select(None, saved, saved, js=TAB_JS % json.dumps(tab.id), queue=False,
+                           show_progress="hidden", api_visibility="private")
     return demo

@@ -27,7 +27,6 @@ from sdaug.augment.jobs import (
 )
 from sdaug.augment.presets import KINDS, load_presets
 from sdaug.dataset.store import SPLITS, Project
-from sdaug.ui import annotate_core as core
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -114,7 +113,7 @@ REPORT_COLUMNS = ("job.col.preset", "job.col.done", "job.col.failed", "job.col.p
 
 
 def build(ctx: AppContext, folder: gr.Textbox) -> None:
-    """Build the section inside the current block; ``folder`` is the Dataset tab's project box."""
+    """Build the section inside the current block; ``folder`` is the Dataset tab's project name."""
     ctx.add_translations(STRINGS)
     common.add_preset_titles(ctx)
     label = ctx.label
@@ -144,8 +143,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
     timer = gr.Timer(POLL_S, active=False)
     form = [folder, weather, lighting, variants, engine, split]
 
-    def project_of(text: str) -> Project:
-        return core.open_project(text)
+    def project_of(name: str) -> Project:
+        return ctx.open_project(name)
 
     def spec_of(weather_names: list[str], lighting_names: list[str], n: float, eng: str, split_name: str) -> JobSpec:
         return make_spec([*(weather_names or []), *(lighting_names or [])], n, eng, split_name, ctx.model)

@@ -4,8 +4,13 @@ Each tab module has ``build(ctx: AppContext) -> ...`` and is called inside its `
 tab may use:
 
 - ``ctx.settings`` — :class:`~sdaug.settings.Settings` (folders, device, memory mode).
-- ``ctx.project`` — the project folder given with ``--project`` (a :class:`~pathlib.Path`), or
-  ``None``; open it with ``sdaug.dataset.store.Project.open(ctx.project)``.
+- ``ctx.project`` — the folder of the project named with ``--project`` (a :class:`~pathlib.Path`),
+  or ``None``: what a browser opens when it has no project of its own yet.
+- ``ctx.projects`` — the :class:`~sdaug.dataset.projects.ProjectRegistry` of the data folder;
+  ``ctx.open_project(name)`` opens one by NAME. A browser never sends a path.
+- ``ctx.import_roots`` — the server folders users may import from (``--import-root``).
+- ``ctx.local`` — ``True`` when the app serves this computer only (no ``--listen`` / ``--share``):
+  then, and only then, the Settings tab may change the server-wide settings (model, memory mode).
 - ``ctx.model`` — the model the next generation uses (``--model``, or chosen in Settings).
 - ``ctx.manager`` — the one :class:`~sdaug.engine.manager.PipelineManager`, created (and torch
   imported) on first use only, so the page starts fast. Use it only inside event handlers.
@@ -21,7 +26,8 @@ tab may use:
 - ``ctx.begin_run(session)`` / ``ctx.cancel_flag(session)`` / ``ctx.stop(session)`` /
   ``ctx.end_run(session)`` — the per-browser-session cancel flag that a Stop button sets and a
   long run checks (``session`` is ``request.session_hash``).
-- ``ctx.allowed_paths()`` — the folders the server may serve files from (outputs, project).
+- ``ctx.allowed_paths()`` — the folders the server may serve files from (outputs only; project
+  images are handed to gradio one file at a time, never ``project.sqlite``).
 """
 
 from __future__ import annotations
@@ -37,10 +43,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import gradio as gr
 from gradio.i18n import I18nData
 
+from sdaug.dataset.projects import ProjectRegistry
+from sdaug.dataset.uploads import ImportRoots
 from sdaug.settings import Settings
 from sdaug.ui import i18n
 
 if TYPE_CHECKING:
+    from sdaug.dataset.store import Project
     from sdaug.engine.manager import PipelineManager
 
 logger = logging.getLogger(__name__)
@@ -59,6 +68,8 @@ class AppContext:
     forced_lang: str | None = None
     concurrency_id: str = GPU_CONCURRENCY_ID
     max_queue: int = 16
+    local: bool = True
+    import_roots: ImportRoots = field(default_factory=ImportRoots)
     extra_translations: dict[str, tuple[str, str]] = field(default_factory=dict)
     _manager: PipelineManager | None = field(default=None, init=False, repr=False)
     _manager_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -70,6 +81,16 @@ class AppContext:
             self.project = Path(self.project).expanduser().resolve()
         if self.forced_lang is not None and self.forced_lang not in i18n.LANGS:
             raise ValueError(f"lang must be one of {', '.join(i18n.LANGS)}, got {self.forced_lang!r}")
+
+    # Projects ----------------------------------------------------------------------------------
+    @property
+    def projects(self) -> ProjectRegistry:
+        """The projects of the data folder, by name."""
+        return ProjectRegistry(self.settings.projects_dir)
+
+    def open_project(self, name: str) -> Project:
+        """The open project ``name`` of the data folder (``ValueError`` when there is none)."""
+        return self.projects.open(name)
 
     # Engine ------------------------------------------------------------------------------------
     @property
@@ -160,8 +181,11 @@ class AppContext:
         lang = lang_or_request if isinstance(lang_or_request, str) else self.lang(lang_or_request)
         from sdaug.engine.errors import OutOfMemoryError
 
+        key = getattr(exc, "translation_key", None)  # errors that name their message (ProjectError)
         if isinstance(exc, OutOfMemoryError):
             message = self.tr("error.oom", lang, message=str(exc))
+        elif key in self.extra_translations:
+            message = self.tr(key, lang, **getattr(exc, "values", {}))
         else:
             message = i18n.translate_error(str(exc), lang)
         return gr.Error(message, title=self.tr("error.title", lang), print_exception=False)
@@ -198,11 +222,10 @@ class AppContext:
 
     # Files ---------------------------------------------------------------------------------------
     def allowed_paths(self) -> list[str]:
-        """Folders the server may serve files from: outputs and the project (nothing else)."""
-        paths = [self.settings.outputs_dir]
-        if self.project is not None:
-            paths.append(self.project)
-        return [str(p) for p in paths]
+        """Folders the server may serve files from: the outputs folder only. Project images and
+        exports are handed to gradio one file at a time (it copies them into its cache), so a
+        project's ``project.sqlite`` can never be fetched by URL."""
+        return [str(self.settings.outputs_dir)]
 
 
 def _request_in(args: tuple[Any, ...], kwargs: dict[str, Any]) -> gr.Request | None:

@@ -1,12 +1,13 @@
 """Dataset tab: what the project holds (a table and bar charts) and the Augment section.
 
 The numbers come from :func:`sdaug.dataset.stats.project_stats` (a few aggregate queries, fast
-with 10,000 images). The tab shows the project the session opened in the Annotate tab, or the
-one typed in its own folder box, and reads the numbers again each time the tab is opened.
+with 10,000 images). The tab shows the project the session opened (Projects tab), by name, and
+reads the numbers again each time the tab is opened.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -16,13 +17,13 @@ from gradio.context import Context
 from sdaug.dataset.stats import TINY_AREA_FRACTION, TINY_PIXELS, ProjectStats, project_stats
 from sdaug.dataset.store import STATUSES
 from sdaug.ui import annotate_core as core
-from sdaug.ui import augment_tab, common
+from sdaug.ui import augment_tab
 from sdaug.ui.context import AppContext
 
 TINY_EXAMPLES = 10
 
 STRINGS: dict[str, tuple[str, str]] = {
-    "ds.folder": ("Project folder", "项目文件夹"),
+    "ds.folder": ("Project", "项目"),
     "ds.refresh": ("🔄 Refresh", "🔄 刷新"),
     "ds.table": ("Counts", "统计"),
     "ds.plot.class": ("Boxes per class", "每个类别的框数"),
@@ -36,8 +37,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                 "而且常常是误点。前几个：{examples}"),
     "ds.tiny.example": ("image #{image} ({name}, {width}×{height} px)", "图片 #{image}（{name}，{width}×{height} 像素）"),
     "ds.no_tiny": ("✓ No tiny boxes.", "✓ 没有过小的框。"),
-    "ds.no_project": ("Open a project in the Annotate tab or type its folder here.",
-                      "请在“标注”页打开项目，或在这里填写项目文件夹。"),
+    "ds.no_project": ("Open a project in the Projects tab first.", "请先在“项目”页打开项目。"),
     "ds.col.group": ("Group", "分组"),
     "ds.col.name": ("Name", "名称"),
     "ds.col.count": ("Count", "数量"),
@@ -99,14 +99,16 @@ def summary(ctx: AppContext, lang: str, project_classes: int, stats: ProjectStat
     return f"{text}\n\n{warning}"
 
 
-def build(ctx: AppContext) -> None:
-    """Build the tab inside the current ``gr.Tab`` (it refreshes whenever the tab is opened)."""
+def build(ctx: AppContext, annotate_state: gr.State | None = None) -> None:
+    """Build the tab inside the current ``gr.Tab`` (it refreshes whenever the tab is opened and
+    follows the project of ``annotate_state``, the session's open project)."""
     ctx.add_translations(STRINGS)
     ctx.add_translations(augment_tab.STRINGS)
     label = ctx.label
     tab = Context.block
     with gr.Row(equal_height=True):
-        folder = gr.Textbox(label=label("ds.folder"), value=str(ctx.project) if ctx.project else "", scale=5)
+        folder = gr.Textbox(label=label("ds.folder"), value=ctx.project.name if ctx.project else "", scale=5,
+                            interactive=False)
         refresh = gr.Button(label("ds.refresh"), scale=1, min_width=120)
     summary_md = gr.Markdown(label("ds.no_project"))
     with gr.Row():
@@ -129,7 +131,7 @@ def build(ctx: AppContext) -> None:
         lang = ctx.lang(request)
         if not (text or "").strip():
             return (ctx.tr("ds.no_project", lang), *[gr.skip()] * (len(outputs) - 1))
-        project = core.open_project(text)
+        project = ctx.open_project(text)
         stats = project_stats(project)
         per_class, per_condition, per_image, per_group = plots(ctx, lang, stats)
         name, count, group = (ctx.tr(k, lang) for k in ("ds.col.name", "ds.col.count", "ds.col.group"))
@@ -142,12 +144,11 @@ def build(ctx: AppContext) -> None:
 
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
     refresh.click(on_refresh, [folder], outputs, **api)
-    folder.submit(on_refresh, [folder], outputs, **api)
 
-    def on_open_tab(text: str, request: gr.Request) -> tuple[Any, ...]:
-        """Follow the project the Annotate tab has open, then refresh."""
-        chosen = core.session_folder(common.session_of(request)) or text
+    def on_open_tab(ann: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
+        """Follow the project the session has open, then refresh."""
+        chosen = Path(ann.folder).name if ann.folder else ""
         return (chosen, *on_refresh(chosen, request))
 
-    if isinstance(tab, gr.Tab):
-        tab.select(on_open_tab, [folder], [folder, *outputs], show_progress="hidden", **api)
+    if isinstance(tab, gr.Tab) and annotate_state is not None:
+        tab.select(on_open_tab, [annotate_state], [folder, *outputs], show_progress="hidden", **api)

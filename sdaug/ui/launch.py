@@ -4,16 +4,25 @@
   outputs, so it needs a login (``--auth`` / ``--auth-file``) unless ``--share-without-auth``.
 - Without internet the share link cannot be made; gradio then serves locally only, and we say
   so plainly (gradio's own note talks about antivirus software).
-- Only the outputs folder and the project folder are served as files (``allowed_paths``).
+- Only the outputs folder is served as files (``allowed_paths``); project images and exports are
+  handed to gradio one file at a time, so no URL reaches a ``project.sqlite`` or anything else.
+- With ``--listen`` / ``--share`` the model and memory mode are fixed by the command line (the
+  Settings tab shows them read-only); projects are names in the data folder; imports are
+  uploads or folders allowed with ``--import-root``.
 - GPU events run one at a time; the queue holds at most ``max_queue`` waiting events and tells
-  anyone beyond that the app is busy.
+  anyone beyond that the app is busy. A request body larger than ``max_request_kb`` (a 20 MB
+  prompt, say) is refused by :class:`RequestSizeLimit` before it is parsed or queued; file
+  uploads have their own limit (``max_upload_mb``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sdaug.settings import Settings
 
@@ -42,6 +51,14 @@ class LaunchOptions:
     auth: list[tuple[str, str]] = field(default_factory=list)
     max_upload_mb: int = 200
     max_queue: int = 16
+    max_request_kb: int = 1024
+    host: str | None = None            # the address to listen on with --listen (default all: 0.0.0.0)
+    import_roots: list[str] = field(default_factory=list)
+
+    @property
+    def local(self) -> bool:
+        """Whether only this computer can reach the app (no --listen, no --share)."""
+        return not (self.listen or self.share)
 
     def validate(self) -> None:
         if not 1 <= self.port <= 65535:
@@ -50,6 +67,10 @@ class LaunchOptions:
             raise ValueError(f"--max-upload-mb must be at least 1, got {self.max_upload_mb}")
         if self.max_queue < 1:
             raise ValueError(f"--max-queue must be at least 1, got {self.max_queue}")
+        if self.max_request_kb < 16:
+            raise ValueError(f"--max-request-kb must be at least 16, got {self.max_request_kb}")
+        if self.host and not self.listen:
+            raise ValueError("--host only makes sense with --listen (without it the app listens on 127.0.0.1)")
         if self.share and not self.auth and not self.share_without_auth:
             raise ValueError(SHARE_REFUSED)
 
@@ -82,30 +103,110 @@ def read_auth_file(path: str | Path) -> list[tuple[str, str]]:
     return logins
 
 
+class RequestSizeLimit:
+    """Refuse (HTTP 413, at once) a POST to the app's API whose body is over ``max_bytes``, before
+    gradio parses or queues it. Uploads (``/upload``) are limited by gradio's ``max_file_size``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if scope["type"] != "http" or scope.get("method") != "POST" or path.endswith("/upload"):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            await self._refuse(send, int(length))
+            return
+        # No length given (chunked): read the body up to the limit, then hand it on.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self._refuse(send, size)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, send: Send, size: int) -> None:
+        limit_kb = self.max_bytes // 1024
+        text = (f"The request is too large ({size / 1024:.0f} KB; this server accepts at most {limit_kb} KB, "
+                f"set by --max-request-kb). Shorten the prompt or text and try again. / "
+                f"请求过大（{size / 1024:.0f} KB；本服务器最多接受 {limit_kb} KB）。请缩短提示词或文本后重试。")
+        body = json.dumps({"detail": text, "error": text}, ensure_ascii=False).encode("utf-8")
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def project_folder(settings: Settings, project: str | Path) -> Path:
+    """The folder of ``--project``: a project NAME in the data folder (created when missing);
+    a path is accepted only when it lies in the projects folder."""
+    from sdaug.dataset.projects import ProjectRegistry
+
+    registry = ProjectRegistry(settings.projects_dir)
+    text = str(project).strip()
+    if "/" in text or "\\" in text or text.startswith("~"):
+        name = registry.name_of(Path(text).expanduser())
+    else:
+        name = text
+    folder = registry.folder(name)
+    if not registry.exists(name):
+        if folder.exists():
+            raise ValueError(f"--project {name}: {folder} exists but is not a project; choose another name")
+        registry.create(name)
+    return folder
+
+
 def launch(settings: Settings, options: LaunchOptions, *, model: str = "", project: str | Path | None = None,
            lang: str | None = None, block: bool = True) -> object:
     """Build the app and serve it; returns the ``gr.Blocks`` (useful with ``block=False``)."""
     # 1. Check everything that can be wrong before starting a server.
     options.validate()
-    if project is not None and Path(project).expanduser().is_file():
-        raise ValueError(f"--project {project} is a file; a project is a folder (it is created when missing)")
     settings.ensure_dirs()
+    folder = project_folder(settings, project) if project else None
+    from sdaug.dataset.uploads import ImportRoots
     from sdaug.engine.sources import resolve_model
 
+    roots = ImportRoots.of(options.import_roots)
     resolve_model(model, settings)
 
     # 2. Build the page (no torch import here).
+    from starlette.middleware import Middleware
+
     from sdaug.ui.app import build_app, page_options
     from sdaug.ui.context import AppContext
 
-    ctx = AppContext(settings=settings, project=Path(project) if project else None, model=model,
-                     forced_lang=lang, max_queue=options.max_queue)
+    ctx = AppContext(settings=settings, project=folder, model=model, forced_lang=lang, max_queue=options.max_queue,
+                     local=options.local, import_roots=roots)
     demo = build_app(ctx)
     demo.queue(max_size=options.max_queue, default_concurrency_limit=1)
 
     # 3. Serve.
+    page = page_options(ctx)
+    page["app_kwargs"]["middleware"].insert(
+        0, Middleware(RequestSizeLimit, max_bytes=options.max_request_kb * 1024))
     demo.launch(
-        server_name="0.0.0.0" if options.listen else "127.0.0.1",
+        server_name=(options.host or "0.0.0.0") if options.listen else "127.0.0.1",
         server_port=options.port,
         share=options.share,
         auth=options.auth or None,
@@ -113,8 +214,8 @@ def launch(settings: Settings, options: LaunchOptions, *, model: str = "", proje
         max_file_size=f"{options.max_upload_mb}mb",
         allowed_paths=ctx.allowed_paths(),
         prevent_thread_lock=True,
-        footer_links=["api", "settings"],
-        **page_options(ctx),
+        footer_links=["api"],
+        **page,
     )
     if options.share and not demo.share_url:
         logger.warning(SHARE_FAILED.format(url=demo.local_url))

@@ -4,6 +4,11 @@ and report, the data folders, and the interface language.
 The model and LoRA lists are read from the data folder each time the tab is opened (no torch
 needed); a new memory mode takes effect with a fresh pipeline manager at the next run. The language choice is stored in the browser and applied
 by the page script of :mod:`sdaug.ui.app` (the page reloads in the new language).
+
+Model and memory mode are server-wide: they change for every user. So they can be changed here
+only when the app serves this computer alone (no ``--listen`` / ``--share``); otherwise they are
+shown read-only, and their events do not exist on the server at all. A LoRA pick only edits the
+user's own prompt.
 """
 
 from __future__ import annotations
@@ -20,12 +25,19 @@ LANG_CHOICES = (("lang.auto", "auto"), ("lang.en", "en"), ("lang.zh", "zh-CN"))
 SET_LANG_JS = "(lang) => { if (window.sdaugSetLang) { window.sdaugSetLang(lang); } return lang; }"
 GET_LANG_JS = "() => localStorage.getItem('sdaug-lang') || 'auto'"
 
+STRINGS: dict[str, tuple[str, str]] = {
+    "set.locked": ("🔒 Model and memory mode are set by whoever started the server (`--model`, "
+                   "`SDAUG_MEMORY_MODE`); they cannot be changed from a browser over the network.",
+                   "🔒 模型和显存模式由启动服务器的人设置（`--model`、`SDAUG_MEMORY_MODE`），"
+                   "不能通过网络从浏览器更改。"),
+}
 
-def header_text(ctx: AppContext, lang_or_request: str | gr.Request | None) -> str:
-    """The line at the top of the page: model (with the tiny warning) and project."""
+
+def header_text(ctx: AppContext, lang_or_request: str | gr.Request | None, project: str = "") -> str:
+    """The line at the top of the page: model (with the tiny warning) and the user's project."""
     lines = [ctx.tr("app.model_note", lang_or_request, model=f"`{ctx.model}`")]
-    if ctx.project is not None:
-        lines.append(ctx.tr("app.project_note", lang_or_request, project=f"`{ctx.project}`"))
+    if project:
+        lines.append(ctx.tr("app.project_note", lang_or_request, project=f"**{project}**"))
     if ctx.is_tiny:
         lines.insert(0, ctx.tr("app.tiny_note", lang_or_request))
     return "  \n".join(lines)
@@ -34,13 +46,16 @@ def header_text(ctx: AppContext, lang_or_request: str | gr.Request | None) -> st
 def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab: gr.Tab,
           demo: gr.Blocks) -> None:
     """Build the tab inside ``settings_tab``; ``prompt`` is the Generate prompt (LoRA insert)."""
+    ctx.add_translations(STRINGS)
     with gr.Row():
         with gr.Column():
-            model = gr.Dropdown([ctx.model], value=ctx.model, allow_custom_value=True, label=ctx.label("set.model"),
-                                info=ctx.label("set.model.info"))
-            hub_id = gr.Textbox(label=ctx.label("set.hub_id"), placeholder=ctx.label("set.hub_id.placeholder"))
+            gr.Markdown(ctx.label("set.locked"), visible=not ctx.local)
+            model = gr.Dropdown([ctx.model], value=ctx.model, allow_custom_value=ctx.local, interactive=ctx.local,
+                                label=ctx.label("set.model"), info=ctx.label("set.model.info"))
+            hub_id = gr.Textbox(label=ctx.label("set.hub_id"), placeholder=ctx.label("set.hub_id.placeholder"),
+                                visible=ctx.local)
             with gr.Row():
-                use_model = gr.Button(ctx.label("set.use_model"), variant="primary")
+                use_model = gr.Button(ctx.label("set.use_model"), variant="primary", visible=ctx.local)
                 refresh = gr.Button(ctx.label("set.refresh"))
             model_note = gr.Markdown()
         with gr.Column():
@@ -52,15 +67,18 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
         with gr.Column():
             memory_mode = gr.Dropdown([(ctx.label(f"mem.{m}"), m) for m in MEMORY_MODES],
                                       value=ctx.settings.memory_mode, label=ctx.label("set.memory_mode"),
+                                      interactive=ctx.local,
                                       info=ctx.label("set.memory_mode.info"))
             show_memory = gr.Button(ctx.label("set.show_memory"))
             memory = gr.Markdown()
         with gr.Column():
             language = gr.Radio([(ctx.label(key), value) for key, value in LANG_CHOICES], value="auto",
                                 label=ctx.label("set.language"))
-            folders = gr.Markdown()
+            folders = gr.Markdown(visible=ctx.local)
 
     def lists(request: gr.Request) -> tuple[Any, ...]:
+        if not ctx.local:
+            return gr.skip(), gr.Dropdown(choices=sources.local_loras(ctx.settings)), gr.skip()
         local = [*sources.local_models(ctx.settings), sources.TINY, ctx.settings.default_model]
         choices = list(dict.fromkeys([ctx.model, *local]))
         return (gr.Dropdown(choices=choices, value=ctx.model), gr.Dropdown(choices=sources.local_loras(ctx.settings)),
@@ -73,7 +91,7 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
             raise ctx.user_error("error.empty_model", request)
         sources.resolve_model(name, ctx.settings)
         ctx.model = name
-        return ctx.tr("set.model_set", request, model=f"`{name}`"), header_text(ctx, request)
+        return ctx.tr("set.model_set", request, model=f"`{name}`"), gr.skip()
 
     def insert_lora(name: str | None, weight: float, text: str, request: gr.Request) -> tuple[Any, str]:
         if not name:
@@ -90,9 +108,10 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
     quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
     settings_tab.select(lists, None, [model, lora, folders], **quiet)
     refresh.click(lists, None, [model, lora, folders], **quiet)
-    use_model.click(choose_model, [model, hub_id], [model_note, header], api_name="set_model")
+    if ctx.local:  # server-wide settings: no such endpoint on a --listen / --share server
+        use_model.click(choose_model, [model, hub_id], [model_note, header], api_name="set_model")
+        memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)
     insert.click(insert_lora, [lora, lora_weight, prompt], [prompt, lora_note], queue=False, **quiet)
-    memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)
     show_memory.click(lambda: ctx.manager.memory_report(), None, memory, **quiet)
     language.input(None, language, None, js=SET_LANG_JS, queue=False, **quiet)
     demo.load(None, None, language, js=GET_LANG_JS, queue=False, **quiet)

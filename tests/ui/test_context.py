@@ -75,11 +75,12 @@ def test_stop_sets_only_the_sessions_flag(ctx: AppContext) -> None:
     assert isinstance(flag_b, threading.Event)
 
 
-def test_served_folders_are_outputs_and_project(tmp_path: Path) -> None:
+def test_only_the_outputs_folder_is_served(tmp_path: Path) -> None:
+    # Project folders never are: their images go to gradio one file at a time, project.sqlite never.
     settings = Settings(home=tmp_path / "home")
     assert AppContext(settings).allowed_paths() == [str(settings.outputs_dir)]
-    project = tmp_path / "bins"
-    assert AppContext(settings, project=project).allowed_paths() == [str(settings.outputs_dir), str(project)]
+    project = settings.projects_dir / "bins"
+    assert AppContext(settings, project=project).allowed_paths() == [str(settings.outputs_dir)]
 
 
 def test_named_presets() -> None:

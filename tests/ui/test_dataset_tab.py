@@ -19,7 +19,8 @@ from sdaug.ui.context import AppContext
 
 @pytest.fixture
 def ctx(tmp_path: Path) -> AppContext:
-    context = AppContext(settings=Settings(home=tmp_path / "home"), project=tmp_path / "project", model="tiny")
+    context = AppContext(settings=Settings(home=tmp_path / "home"), project=tmp_path / "home" / "projects" / "project",
+                         model="tiny")
     for table in (dataset_tab.STRINGS, augment_tab.STRINGS, annotate.STRINGS):
         context.add_translations(table)
     return context
@@ -28,7 +29,7 @@ def ctx(tmp_path: Path) -> AppContext:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     """3 labelled 64x48 photos (one with a tiny box), 1 unlabelled, and a fog variant."""
-    project = Project.open(tmp_path / "project")
+    project = Project.open(tmp_path / "home" / "projects" / "project")  # the project named "project"
     bin_id, garbage_id = (c.id for c in project.ensure_classes(["bin", "垃圾"]))
     for i in range(4):
         path = tmp_path / f"p{i}.png"
@@ -109,15 +110,15 @@ def test_start_runs_in_the_background_and_the_timer_follows_it(tmp_path: Path, c
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, i18n=ctx.build_i18n())
     try:
         client = Client(url, verbose=False)
-        started = client.predict(str(project.folder), ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
+        started = client.predict(project.folder.name, ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
         assert started[0].startswith("Job #1")
         deadline = time.monotonic() + 60
-        while " · done · " not in (status := client.predict(str(project.folder), fn_index=fns["on_tick"]))[0]:
+        while " · done · " not in (status := client.predict(project.folder.name, fn_index=fns["on_tick"]))[0]:
             assert time.monotonic() < deadline, status
             time.sleep(0.2)
         assert "3/3 done" in status[0]
         assert status[2] == {"active": False, "__type__": "update"} or not status[2].get("active", True)
-        resumed = client.predict(str(project.folder), [], [], 1, "classic", "", fn_index=fns["on_start"])
+        resumed = client.predict(project.folder.name, [], [], 1, "classic", "", fn_index=fns["on_start"])
         assert resumed[0].startswith("Job #1")  # no preset ticked: the job shown is resumed, no new job
         assert len(project.jobs()) == 1
     finally:

@@ -1,0 +1,110 @@
+"""Projects tab through gradio (in-process server): open by name, restore from the browser's
+state, rename, delete with confirmation, upload a labelled dataset, export as a download, and
+messages in Chinese. Also: ``--project`` is a name in the data folder (issue 14 item 4)."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+
+from sdaug.settings import Settings
+from sdaug.ui.app import build_app
+from sdaug.ui.context import AppContext
+from sdaug.ui.launch import project_folder
+
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample_dataset"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[tuple[AppContext, str, dict[str, int]]]:
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"), model="tiny", local=False)
+    ctx.settings.ensure_dirs()
+    demo = build_app(ctx)
+    fns: dict[str, int] = {}
+    for index, fn in demo.fns.items():
+        fns.setdefault(fn.name, index)
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, allowed_paths=ctx.allowed_paths(),
+                            i18n=ctx.build_i18n())
+    try:
+        yield ctx, url, fns
+    finally:
+        demo.close()
+
+
+def sample_zip(tmp_path: Path) -> Path:
+    archive = tmp_path / "sample.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in SAMPLE.rglob("*"):
+            if path.is_file():
+                zf.write(path, f"sample/{path.relative_to(SAMPLE)}")
+    return archive
+
+
+def test_create_open_upload_export_rename_delete(app, tmp_path: Path) -> None:
+    ctx, url, fns = app
+    client = Client(url, verbose=False, headers={"Cookie": "sdaug_lang=en"})
+    # 1. A fresh browser: nothing saved, no project open; the tab is not changed.
+    loaded = client.predict({}, fn_index=fns["on_load"])
+    assert "Open or create a project" in loaded[1]
+    # 2. Create with a pasted class list; it opens, and the browser's state remembers it.
+    created = client.predict("bins", "bin not full, bin overflowing\ngarbage", {}, fn_index=fns["on_create"])
+    assert any(isinstance(v, dict) and v.get("project") == "bins" for v in created)
+    assert "Created bins with 3 classes." in created
+    # 3. Upload a zipped YOLO dataset through the browser.
+    added = client.predict([handle_file(str(sample_zip(tmp_path)))], None, "yolo", fn_index=fns["on_add"])
+    assert any(isinstance(v, str) and v.startswith("Added **6** images") for v in added)
+    again = client.predict([handle_file(str(sample_zip(tmp_path)))], None, "yolo", fn_index=fns["on_add"])
+    assert any(isinstance(v, str) and "6 duplicates not added again" in v for v in again)
+    # 4. Export: a download of the zip, no server path in the text.
+    report, download = client.predict("coco", "0.5,0.5", 1, False, fn_index=fns["on_export"])
+    assert "6 images (3 train, 3 val)" in report and str(ctx.settings.home) not in report
+    assert Path(download["value"]).name == "coco.zip"
+    # 5. A reload in another session comes back to the project the browser saved.
+    other = Client(url, verbose=False)
+    restored = other.predict({"project": "bins", "tab": "annotate"}, fn_index=fns["on_load"])
+    assert restored[1].startswith("**1 / 6**")
+    # 6. Rename; the old name is gone, the new one opens.
+    client.predict("bins 2", {}, fn_index=fns["on_rename"])
+    assert ctx.projects.names() == ["bins 2"]
+    # 7. Delete needs the name typed; a wrong name deletes nothing.
+    with pytest.raises(Exception, match="The name typed is not bins 2"):
+        client.predict("bins", {}, fn_index=fns["on_delete"])
+    client.predict("bins 2", {}, fn_index=fns["on_delete"])
+    assert ctx.projects.names() == []
+
+
+def test_messages_in_chinese(app) -> None:
+    ctx, url, fns = app
+    client = Client(url, verbose=False, headers={"Cookie": "sdaug_lang=zh-CN"})
+    client.predict({}, fn_index=fns["on_load"])
+    with pytest.raises(Exception, match="请先打开或新建项目"):
+        client.predict(None, None, "images", fn_index=fns["on_add"])
+    created = client.predict("垃圾桶", "桶，垃圾", {}, fn_index=fns["on_create"])
+    assert "已新建 垃圾桶，共 2 个类别。" in created
+    with pytest.raises(Exception, match="请先选择照片"):
+        client.predict(None, None, "images", fn_index=fns["on_add"])
+    with pytest.raises(Exception, match="项目名称 '../x' 以点开头"):
+        client.predict("../x", "", {}, fn_index=fns["on_create"])
+    with pytest.raises(Exception, match="已经有名为 '垃圾桶' 的项目"):
+        client.predict("垃圾桶", "", {}, fn_index=fns["on_create"])
+
+
+def test_project_option_is_a_name_in_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 item 4: ``--project bins`` made ``./bins`` in the server's working directory."""
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(home=tmp_path / "home")
+    assert project_folder(settings, "bins") == (settings.projects_dir / "bins").resolve()
+    assert not (tmp_path / "bins").exists()
+    assert project_folder(settings, settings.projects_dir / "bins") == (settings.projects_dir / "bins").resolve()
+    with pytest.raises(ValueError, match="not in the projects folder"):
+        project_folder(settings, tmp_path / "elsewhere")
+
+
+def test_settings_are_read_only_off_local(app) -> None:
+    ctx, url, fns = app
+    assert "set_model" not in fns and "set_memory_mode" not in fns
