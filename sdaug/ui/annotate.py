@@ -356,7 +356,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                 undo_button = gr.Button(label("ann.undo"), size="sm")
                 redo_button = gr.Button(label("ann.redo"), size="sm")
                 reviewed_button = gr.Button(label("ann.reviewed"), size="sm")
-            info = gr.Markdown()
+            info = gr.Markdown(elem_id="sdaug-annotate-info")
             message = gr.Markdown()
             keys = key_listener(label("ann.keys"), KEYS, elem_id="sdaug-annotate-keys", canvas="sdaug-annotator")
         with gr.Column(scale=2):
