@@ -176,6 +176,19 @@ def carry_and_check(source: Image.Image, boxes: Sequence[Box], variant: Image.Im
     return checked, report
 
 
+def record_variant(project: Project, source: ImageRecord, source_image: Image.Image, source_boxes: Sequence[Box],
+                   variant: Image.Image, *, preset: str, thresholds: DriftThresholds, seed: int | None, params: str,
+                   job_item_id: int | None = None) -> tuple[ImageRecord, DriftReport]:
+    """Store ``variant`` of ``source`` with the source's boxes carried and checked for drift
+    (:func:`carry_and_check`): status ``labelled`` when every box passes, else ``review``.
+    Jobs and the Weather / Lighting tabs' "add to project" both record variants this way."""
+    boxes, report = carry_and_check(source_image, source_boxes, variant, thresholds)
+    record = project.add_variant(source.id, variant, preset=preset, seed=seed, params=params, boxes=boxes,
+                                 status="labelled" if report.passed else "review", job_item_id=job_item_id,
+                                 condition=preset)
+    return record, report
+
+
 def clean_stale_temp_files(project: Project, older_than_s: float = STALE_TEMP_S) -> int:
     """Remove temp files that an interrupted atomic write (``kill -9``) left in ``images/``.
 
@@ -453,10 +466,9 @@ class JobRunner:
     def _store(self, item: JobItem, preset: Preset, source: _Source, variant: Image.Image, infotext: str) -> None:
         """Carry the boxes, check drift, and record the variant (marks the item done)."""
         try:
-            boxes, report = carry_and_check(source.image, source.boxes, variant, preset.drift)
-            record = self.project.add_variant(
-                source.record.id, variant, preset=preset.name, seed=item.seed, params=infotext, boxes=boxes,
-                status="labelled" if report.passed else "review", job_item_id=item.id, condition=preset.name)
+            record, report = record_variant(self.project, source.record, source.image, source.boxes, variant,
+                                            preset=preset.name, thresholds=preset.drift, seed=item.seed,
+                                            params=infotext, job_item_id=item.id)
         except ValueError as exc:
             self._fail(item, str(exc))
             return

@@ -26,7 +26,7 @@ from sdaug.augment.jobs import (
     runner_for,
 )
 from sdaug.augment.presets import KINDS, load_presets
-from sdaug.dataset.store import SPLITS, Project
+from sdaug.dataset.store import SPLITS, ImageFilter, Project
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -37,7 +37,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.title": ("Augment: make weather and lighting variants", "扩充：生成天气和光照变体"),
     "job.presets.weather": ("Weather presets", "天气预设"),
     "job.presets.lighting": ("Lighting presets", "光照预设"),
-    "job.variants": ("Variants per image and preset", "每张图每个预设的变体数"),
+    "job.variants": ("More variants per source image and preset (added to those already made)",
+                     "每张原图每个预设再追加的变体数（加在已有变体之外）"),
+    "job.per_source": ("This job adds {n} more per source image and preset: {details}.",
+                       "本任务为每张原图每个预设再追加 {n} 个：{details}。"),
+    "job.per_source.item": ("{preset} {before} → {after} per source", "{preset} 每张原图 {before} → {after} 个"),
     "job.engine": ("Engine", "引擎"),
     "job.engine.diffusion": ("Stable Diffusion (GPU, realistic)", "Stable Diffusion（GPU，逼真）"),
     "job.engine.classic": ("Classic effects (CPU, fast, no model)", "经典特效（CPU，快速，无需模型）"),
@@ -103,6 +107,24 @@ def status_params(status: JobStatus) -> dict[str, object]:
             "eta": format_duration(status.eta_s) if status.eta_s is not None else "—"}
 
 
+def per_source_counts(project: Project, presets: list[str], where: ImageFilter) -> dict[str, float]:
+    """Variants already made per source image, for each preset (averaged over the sources)."""
+    sources = project.count_images(where)
+    return {name: project.count_images(ImageFilter(kind="variant", condition=name)) / sources if sources else 0.0
+            for name in presets}
+
+
+def per_source_note(ctx: AppContext, lang: str, project: Project, presets: list[str], n: int,
+                    where: ImageFilter) -> str:
+    """"This job adds N more per source: fog 2 → 6 per source, …" (variants add up across jobs)."""
+    if not presets:
+        return ""
+    details = ", ".join(ctx.tr("job.per_source.item", lang, preset=common.preset_title(ctx, lang, name),
+                               before=f"{before:g}", after=f"{before + n:g}")
+                        for name, before in per_source_counts(project, presets, where).items())
+    return ctx.tr("job.per_source", lang, n=n, details=details)
+
+
 def report_rows(ctx: AppContext, lang: str, project: Project, job_id: int) -> list[list[object]]:
     return [[common.preset_title(ctx, lang, r.preset), f"{r.done}/{r.total}", r.failed,
              f"{r.passed} ({r.pass_rate:.0%})" if r.pass_rate is not None else r.passed, r.review]
@@ -132,6 +154,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
                           "diffusion", label=label("job.engine"))
         split = gr.Dropdown([(label("job.split.any"), ""), *((s, s) for s in SPLITS)], value="",
                             label=label("job.split"))
+    per_source = gr.Markdown()
     with gr.Row():
         preview_button = gr.Button(label("job.preview"))
         start_button = gr.Button(label("job.start"), variant="primary")
@@ -185,6 +208,21 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         line = ctx.tr("job.estimate", request, images=sources * len(spec.presets) * spec.variants, sources=sources,
                       presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
         return picture, line
+
+    @ctx.handle_errors
+    def on_form(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,
+                split_name: str, request: gr.Request) -> str:
+        from sdaug.augment.jobs import source_filter
+
+        names = [*(weather_names or []), *(lighting_names or [])]
+        if not (text or "").strip() or not names:
+            return ""
+        project = project_of(text)
+        spec = spec_of(weather_names, lighting_names, n, eng, split_name)
+        return per_source_note(ctx, ctx.lang(request), project, names, spec.variants, source_filter(project, spec))
+
+    for component in (weather, lighting, variants, split):
+        component.change(on_form, form, per_source, show_progress="hidden", api_visibility="undocumented")
 
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
     preview_button.click(on_preview, form, [grid, estimate], **ctx.gpu_event, **api)
