@@ -327,7 +327,11 @@ class JobRunner:
         self._idle.set()
         self._sources: dict[int, _Source] = {}
         self._started_at: float | None = None
-        self._made = 0  # variants stored by this run (for the rate)
+        self._made = 0  # variants stored by this run
+        # (seconds, items) of each finished batch of this run: the ETA comes from these measured
+        # per-item times, leaving out the first batch (it includes loading the model) once there
+        # is a second one.
+        self._batches: list[tuple[float, int]] = []
         self._message = ""
         self._error: str | None = None
 
@@ -360,11 +364,18 @@ class JobRunner:
         if self.running and self._stop.is_set():
             state = "stopping"
         elapsed = time.monotonic() - self._started_at if self._started_at is not None else 0.0
-        rate = self._made / elapsed if elapsed > 0 and self._made else 0.0
-        eta = progress.pending / rate if rate else None
+        per_item = self.seconds_per_item()
+        rate = 1.0 / per_item if per_item else 0.0
+        eta = progress.pending * per_item if per_item is not None else None
         return JobStatus(job_id=self.job_id, state=state, total=progress.total, done=progress.done,
                          failed=progress.failed, pending=progress.pending, images_per_s=rate, eta_s=eta,
                          elapsed_s=elapsed, message=self._message, error=self._error)
+
+    def seconds_per_item(self) -> float | None:
+        """Measured seconds per variant in this run (None before the first batch ends)."""
+        measured = self._batches[1:] or self._batches
+        items = sum(n for _, n in measured)
+        return sum(seconds for seconds, _ in measured) / items if items else None
 
     # Work ---------------------------------------------------------------------------------
     def run(self) -> JobStatus:
@@ -377,7 +388,7 @@ class JobRunner:
 
     def _run(self) -> JobStatus:
         # 1. Presets (a preset file may have changed or gone since the job was created).
-        self._error, self._made, self._started_at = None, 0, time.monotonic()
+        self._error, self._made, self._started_at, self._batches = None, 0, time.monotonic(), []
         try:
             presets = {name: get_preset(name, self.settings) for name in self.spec.presets}
         except ValueError as exc:
@@ -422,6 +433,12 @@ class JobRunner:
         return [item for item in pending if group(item) == first][: self.spec.batch_size]
 
     def _run_batch(self, preset: Preset, items: list[JobItem]) -> None:
+        started, made = time.monotonic(), self._made
+        self._make_batch(preset, items)
+        if self._made > made:
+            self._batches.append((time.monotonic() - started, self._made - made))
+
+    def _make_batch(self, preset: Preset, items: list[JobItem]) -> None:
         sources: list[tuple[JobItem, _Source]] = []
         for item in items:
             try:

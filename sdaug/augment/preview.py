@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
 
@@ -26,6 +26,9 @@ from sdaug.dataset.store import ImageFilter, Project
 from sdaug.settings import Settings
 
 Boxes = list[tuple[float, float, float, float]]
+# on_progress(preset index, preset count, denoising step, steps): where a preview is (steps are 0
+# for the classic engine).
+PreviewProgress = Callable[[int, int, int, int], None]
 _HEADER = 18  # pixels of the title row
 _PASS, _FAIL = (40, 220, 60), (235, 40, 40)
 
@@ -33,7 +36,7 @@ _PASS, _FAIL = (40, 220, 60), (235, 40, 40)
 def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Preset], engine: str = "classic",
             n: int = 4, *, variants: int = 1, model: str = "", where: ImageFilter | None = None,
             settings: Settings | None = None, manager: object = None, seed: int = 0,
-            cell: int = 192) -> tuple[Image.Image, float]:
+            cell: int = 192, on_progress: PreviewProgress | None = None) -> tuple[Image.Image, float]:
     """Run ``presets`` on ``n`` samples; return (grid image, estimated seconds for the whole job).
 
     ``source`` is a project (samples are its labelled source images, or those matching
@@ -54,13 +57,17 @@ def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Pre
     #    the engine, the drift check and the PNG encoding.
     columns: list[list[tuple[Image.Image, list[bool] | None]]] = []
     seconds = 0.0
-    for preset in chosen:
+    for index, preset in enumerate(chosen):
+        report = (lambda step, steps, index=index: on_progress(index, len(chosen), step, steps)) if on_progress \
+            else None
+        if report:
+            report(0, 0)
         started = time.perf_counter()
         if engine == "classic":
             made = [apply_classic(image, preset, seed + k) for k, (image, _) in enumerate(samples)]
             seconds += time.perf_counter() - started
         else:
-            made, spent = _diffuse(preset, [image for image, _ in samples], model, settings, manager, seed)
+            made, spent = _diffuse(preset, [image for image, _ in samples], model, settings, manager, seed, report)
             seconds += spent
         column = []
         for (image, boxes), variant in zip(samples, made, strict=True):
@@ -97,7 +104,7 @@ def _samples(source: Project | Sequence[Image.Image], n: int,
 
 
 def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Settings | None, manager: object,
-             seed: int) -> tuple[list[Image.Image], float]:
+             seed: int, report: Callable[[int, int], None] | None = None) -> tuple[list[Image.Image], float]:
     """Run the images through the engine (one request per image size); return them and the
     seconds spent denoising and decoding."""
     from sdaug.engine.run import run as run_engine
@@ -117,8 +124,11 @@ def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Se
         first_step: list[float] = []
 
         def on_progress(progress: object, first_step: list[float] = first_step) -> None:
-            if not first_step and getattr(progress, "step", 0) >= 1:
+            step = getattr(progress, "step", 0)
+            if not first_step and step >= 1:
                 first_step.append(time.perf_counter())
+            if report is not None and step:
+                report(step, getattr(progress, "total_steps", 0))
 
         started = time.perf_counter()
         result = run_engine(request, manager, on_progress=on_progress)

@@ -39,6 +39,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.presets.lighting": ("Lighting presets", "光照预设"),
     "job.variants": ("More variants per source image and preset (added to those already made)",
                      "每张原图每个预设再追加的变体数（加在已有变体之外）"),
+    "job.preview.progress": ("Preview: preset {index}/{count} ({preset})", "预览：第 {index}/{count} 个预设（{preset}）"),
+    "job.preview.step": ("step {step}/{steps}", "第 {step}/{steps} 步"),
+    "job.cpu": ("No GPU: diffusion runs on the CPU and takes minutes per image. The preview makes {count} "
+                "image(s) and measures the time per image for the whole job's estimate; Classic effects need no GPU.",
+                "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。预览会生成 {count} 张图并实测每张的用时，"
+                "用于估算整个任务；经典特效不需要 GPU。"),
+    "job.cpu.start": ("No GPU: diffusion runs on the CPU and takes minutes per image. The status line shows the "
+                      "time per image measured on this computer after the first images; Stop keeps what is done.",
+                      "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。前几张完成后，状态行会显示本机实测的每张用时；"
+                      "点“停止”会保留已完成的图片。"),
     "job.per_source": ("This job adds {n} more per source image and preset: {details}.",
                        "本任务为每张原图每个预设再追加 {n} 个：{details}。"),
     "job.per_source.item": ("{preset} {before} → {after} per source", "{preset} 每张原图 {before} → {after} 个"),
@@ -57,8 +67,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.estimate": ("Whole job: {images} images ({sources} source images × {presets} presets × {variants}), "
                      "about {duration}.", "整个任务：{images} 张（{sources} 张原图 × {presets} 个预设 × {variants}），"
                      "约需 {duration}。"),
-    "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {rate} images/s · ETA {eta}",
-                   "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · {rate} 张/秒 · 剩余 {eta}"),
+    "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {per_image} per image (measured) · "
+                   "ETA {eta}",
+                   "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · 每张 {per_image}（实测）· 剩余 {eta}"),
     "job.status.message": (" · {message}", " · {message}"),
     "job.status.error": ("\n\n⚠ {error}", "\n\n⚠ {error}"),
     "job.state.pending": ("waiting", "等待中"),
@@ -104,6 +115,7 @@ def latest_job(project: Project) -> int | None:
 def status_params(status: JobStatus) -> dict[str, object]:
     return {"job": status.job_id, "state": status.state, "done": status.done, "total": status.total,
             "failed": status.failed, "rate": f"{status.images_per_s:.2f}",
+            "per_image": common.format_seconds(1 / status.images_per_s) if status.images_per_s else "—",
             "eta": format_duration(status.eta_s) if status.eta_s is not None else "—"}
 
 
@@ -193,7 +205,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
 
     @ctx.handle_errors
     def on_preview(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,
-                   split_name: str, request: gr.Request) -> tuple[Any, ...]:
+                   split_name: str, request: gr.Request, progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
         from sdaug.augment.jobs import source_filter
         from sdaug.augment.preview import preview
 
@@ -202,8 +214,22 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         spec.validate()
         where = source_filter(project, spec)
         manager = ctx.manager if eng == "diffusion" else None
+        lang = ctx.lang(request)
+        if manager is not None and manager.device == "cpu":
+            gr.Warning(ctx.tr("job.cpu", lang, count=PREVIEW_SAMPLES * len(spec.presets)),
+                       title=ctx.tr("warn.cpu.title", lang))
+
+        def report(index: int, count: int, step: int, steps: int) -> None:
+            done = (index + (step / steps if steps else 0.0)) / count
+            desc = ctx.tr("job.preview.progress", lang, index=index + 1, count=count,
+                          preset=common.preset_title(ctx, lang, spec.presets[index]))
+            if steps:
+                desc += " · " + ctx.tr("job.preview.step", lang, step=step, steps=steps)
+            progress(done, desc=desc)
+
         picture, seconds = preview(project, spec.presets, eng, n=PREVIEW_SAMPLES, variants=spec.variants,
-                                   model=spec.model, where=where, settings=ctx.settings, manager=manager)
+                                   model=spec.model, where=where, settings=ctx.settings, manager=manager,
+                                   on_progress=report)
         sources = project.count_images(where)
         line = ctx.tr("job.estimate", request, images=sources * len(spec.presets) * spec.variants, sources=sources,
                       presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
@@ -241,6 +267,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         runner = runner_for(project, job_id, ctx.settings)
         if runner.spec.engine == "diffusion" and runner.manager is None:
             runner.manager = ctx.manager  # share the app's model cache instead of loading a second copy
+        if runner.spec.engine == "diffusion" and ctx.manager.device == "cpu":
+            gr.Warning(ctx.tr("job.cpu.start", request), title=ctx.tr("warn.cpu.title", request))
         runner.start()
         return show(project, st, request)
 

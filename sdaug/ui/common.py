@@ -331,13 +331,16 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     try:
         if not ctx.manager_loaded:
             progress(0.0, desc=ctx.tr("progress.starting", lang))
-        # 2. Run and save each request; stop between requests too.
+        # 2. On a CPU, say so before the slow part starts, with what this server measured.
+        timing = CpuTiming.start(ctx, lang, requests)
+        # 3. Run and save each request; stop between requests too.
         for index, greq in enumerate(requests):
             if cancel.is_set():
                 output.cancelled = True
                 break
-            report = _progress_reporter(ctx, progress, lang, index, len(requests))
+            report = _progress_reporter(ctx, progress, lang, index, len(requests), timing)
             result = run(greq, ctx.manager, on_progress=report, cancel=cancel)
+            timing.finished(greq, len(result.images))
             paths = save_images(result, output.folder)
             output.paths += paths
             output.infotexts += result.infotexts[: len(paths)]
@@ -353,12 +356,74 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     return output
 
 
+# Seconds per image measured on this server (from the first denoising step to the end of a
+# request, so loading the model does not count), by (model, width, height, steps).
+_MEASURED: dict[tuple[str, int, int, int], float] = {}
+
+
+def _timing_key(greq: GenerationRequest) -> tuple[str, int, int, int]:
+    return greq.model, greq.width, greq.height, greq.steps
+
+
+@dataclass
+class CpuTiming:
+    """Diffusion on a CPU takes minutes per image: warn before it starts, with the per-image time
+    measured on this server (or, on the very first run, as soon as the first step measured it)."""
+
+    ctx: AppContext
+    lang: str
+    images: int
+    warned: bool = False
+    first_step: float | None = None
+
+    @classmethod
+    def start(cls, ctx: AppContext, lang: str, requests: Sequence[GenerationRequest]) -> CpuTiming:
+        timing = cls(ctx, lang, sum(r.n_images for r in requests), warned=ctx.manager.device != "cpu")
+        known = [_MEASURED.get(_timing_key(r)) for r in requests]
+        if not timing.warned and all(known):
+            per_image = sum(k * r.n_images for k, r in zip(known, requests, strict=True)) / timing.images
+            timing.warn(per_image)
+        return timing
+
+    def warn(self, per_image: float) -> None:
+        self.warned = True
+        gr.Warning(self.ctx.tr("warn.cpu", self.lang, seconds=f"{per_image:.0f}", images=self.images,
+                               total=format_seconds(per_image * self.images)),
+                   title=self.ctx.tr("warn.cpu.title", self.lang))
+
+    def step(self, p: Any) -> None:
+        """Called with each engine progress report: the first steps measure the speed."""
+        if p.step >= 1 and self.first_step is None:
+            self.first_step = time.perf_counter()
+        if not self.warned and p.eta_s is not None and p.step >= 2 and p.images_total:
+            elapsed = time.perf_counter() - (self.first_step or time.perf_counter())
+            self.warn((elapsed + p.eta_s) / p.images_total)
+
+    def finished(self, greq: GenerationRequest, images: int) -> None:
+        if self.first_step is not None and images:
+            _MEASURED[_timing_key(greq)] = (time.perf_counter() - self.first_step) / images
+        self.first_step = None
+
+
+def format_seconds(seconds: float) -> str:
+    """``"0.04 s"``, ``"45 s"``, ``"12 min"`` or ``"1.5 h"``."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _progress_reporter(ctx: AppContext, progress: gr.Progress, lang: str, index: int,
-                       count: int) -> Callable[[Any], None]:
+                       count: int, timing: CpuTiming | None = None) -> Callable[[Any], None]:
     """An ``on_progress`` callback that drives ``progress`` over ``count`` requests."""
     prefix = ctx.tr("progress.input", lang, index=index + 1, count=count) + " · " if count > 1 else ""
 
     def report(p: Any) -> None:
+        if timing is not None and not p.message:
+            timing.step(p)
         if p.message:
             progress(index / count, desc=prefix + i18n.translate_phase(p.message, lang))
             return

@@ -167,6 +167,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.stopped": ("Stopped: kept the {count} image(s) already finished, saved to {folder}",
                        "已停止：保留已完成的 {count} 张图片，保存在 {folder}"),
     "status.stopping": ("Stopping after this step …", "将在当前步骤后停止 …"),
+    # Diffusion on a CPU (issue 14, ui14)
+    "warn.cpu.title": ("Running on the CPU", "正在用 CPU 运行"),
+    "warn.cpu": ("No GPU: each image takes about {seconds} s here (measured), so {images} image(s) take about "
+                 "{total}. Press Stop to keep what is finished; Classic effects need no GPU.",
+                 "没有 GPU：这里每张图约需 {seconds} 秒（实测），{images} 张约需 {total}。"
+                 "点“停止”可保留已完成的图片；经典特效不需要 GPU。"),
     # Errors
     "error.title": ("Error", "出错了"),
     "error.prefix": ("Error: {message}", "出错了：{message}"),

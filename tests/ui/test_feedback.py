@@ -1,0 +1,41 @@
+"""Issue 14 item 7: diffusion on a CPU warns before the slow part, with a measured time."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+from sdaug.engine.request import GenerationRequest
+from sdaug.engine.run import Progress
+from sdaug.ui import common, i18n
+
+
+def fake_ctx(device: str) -> SimpleNamespace:
+    return SimpleNamespace(manager=SimpleNamespace(device=device),
+                           tr=lambda key, lang, **values: i18n.tr(key, lang, **values))
+
+
+def test_cpu_run_warns_with_the_time_measured_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(gr, "Warning", lambda message, title=None: shown.append((title, message)))
+    monkeypatch.setattr(common, "_MEASURED", {})
+    greq = GenerationRequest(width=64, height=64, steps=10, batch_size=2)
+    # 1. Nothing measured yet: the first steps measure it, then the warning comes.
+    timing = common.CpuTiming.start(fake_ctx("cpu"), "zh", [greq])
+    assert shown == []
+    timing.step(Progress(step=1, total_steps=10, images_total=2))
+    time.sleep(0.05)
+    timing.step(Progress(step=2, total_steps=10, images_total=2, eta_s=0.4))
+    assert shown and shown[0][0] == "正在用 CPU 运行" and "2 张约需" in shown[0][1]
+    timing.finished(greq, 2)
+    # 2. Measured once: the next run warns before it starts.
+    shown.clear()
+    common.CpuTiming.start(fake_ctx("cpu"), "en", [greq, greq])
+    assert len(shown) == 1 and "4 image(s)" in shown[0][1] and "(measured)" in shown[0][1]
+    # 3. A GPU: no warning.
+    shown.clear()
+    common.CpuTiming.start(fake_ctx("cuda"), "en", [greq])
+    assert shown == []
