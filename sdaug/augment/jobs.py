@@ -545,3 +545,10 @@ def runner_for(project: Project, job_id: int, settings: Settings | None = None, 
         runner.settings = runner.settings or settings
         runner.manager = runner.manager or manager
         return runner
+
+
+def running_jobs(folder: str | Path) -> list[int]:
+    """Ids of the jobs of the project in ``folder`` that run in this process now."""
+    path = Path(folder).resolve()
+    with _RUNNERS_LOCK:
+        return sorted(job for (where, job), runner in _RUNNERS.items() if where == path and runner.running)

@@ -97,6 +97,8 @@ def shared_project(folder: str | Path, create: bool = True) -> Project:
     with _open_lock:
         project = _open.get(path)
         if project is None:
+            if not create and not (path / DB_NAME).is_file():
+                raise ProjectError("missing", name=path.name)  # renamed or deleted meanwhile
             project = Project.open(path, create=create)
             _open[path] = project
         return project
@@ -143,7 +145,8 @@ class ProjectRegistry:
         """The name of a project folder that lies in the projects folder (else ``ValueError``)."""
         path = Path(folder).expanduser().resolve()
         if path.parent != self.root.resolve():
-            raise ValueError(f"{path} is not in the projects folder {self.root}; projects are opened by name")
+            raise ValueError(f"{path} is not in the projects folder {self.root}: give a project name, "
+                             "or move the project folder there")
         return check_name(path.name)
 
     def exists(self, name: str) -> bool:

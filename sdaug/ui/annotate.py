@@ -396,6 +396,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                     up_class = gr.Button(label("ann.class.up"), size="sm")
                     down_class = gr.Button(label("ann.class.down"), size="sm")
                     delete_class = gr.Button(label("ann.class.delete"), size="sm", variant="stop")
+                class_result = gr.Markdown()
     outputs = [state, canvas, info, boxes, page_table, page_label, page_number, message, active, class_filter,
                class_table, first_class_row, thumbs]
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
@@ -522,15 +523,20 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         @ctx.handle_errors
         def run(st: core.AnnotateState, name: str, color: str, request: gr.Request) -> tuple[Any, ...]:
             project = core.require_project(st)
-            return respond(project, st, action(project, st, name, color), request)
+            outcome = action(project, st, name, color)
+            # The result also shows beside the class buttons (the canvas message is far away).
+            return (*respond(project, st, outcome, request), message_text(ctx, ctx.lang(request), outcome.message))
 
         return run
+
+    form = [state, class_name, class_color]
+    with_result = [*outputs, class_result]
 
     @ctx.handle_errors
     def reset_class_form(st: core.AnnotateState) -> tuple[str, str]:
         return "", core.next_class_color(core.require_project(st))
 
-    add_class.click(class_handler(core.add_class), [state, class_name, class_color], outputs, **api).success(
+    add_class.click(class_handler(core.add_class), form, with_result, **api).success(
         reset_class_form, [state], [class_name, class_color], **quiet)
 
     @ctx.handle_errors
@@ -541,10 +547,10 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     for trigger in (first_class_button.click, first_class.submit):
         trigger(on_first_class, [state, first_class], [*outputs, first_class, class_color], **api)
-    save_class.click(class_handler(core.update_class), [state, class_name, class_color], outputs, **api)
-    up_class.click(handler(lambda p, s: core.move_class(p, s, -1)), [state], outputs, **api)
-    down_class.click(handler(lambda p, s: core.move_class(p, s, +1)), [state], outputs, **api)
-    delete_class.click(handler(core.delete_class), [state], outputs, **api)
+    save_class.click(class_handler(core.update_class), form, with_result, **api)
+    up_class.click(class_handler(lambda p, s, _n, _c: core.move_class(p, s, -1)), form, with_result, **api)
+    down_class.click(class_handler(lambda p, s, _n, _c: core.move_class(p, s, +1)), form, with_result, **api)
+    delete_class.click(class_handler(lambda p, s, _n, _c: core.delete_class(p, s)), form, with_result, **api)
 
     @ctx.handle_errors
     def on_class_row(st: core.AnnotateState, evt: gr.SelectData) -> tuple[Any, ...]:

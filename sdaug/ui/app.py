@@ -45,8 +45,9 @@ CSS_PATH = package_path("assets", "style.css")
 LANG_STORAGE_KEY = "sdaug-lang"
 STATE_STORAGE_KEY = "sdaug-state"
 NO_DROP_SELECTOR = "#sdaug-annotator"
-# Remember the tab: runs in the browser only (no request to the server).
-TAB_JS = "(saved) => ({...(saved || {}), tab: %s})"
+# Remember the tab: runs in the browser only (no request to the server). Not before the page has
+# restored the saved tab: gradio selects the first tab while the page is being built.
+TAB_JS = "(saved) => (window.sdaugRestored ? {...(saved || {}), tab: %s} : saved)"
 
 _PAGE_SCRIPT = """<script>
 (function () {
@@ -69,6 +70,10 @@ _PAGE_SCRIPT = """<script>
   };
   document.addEventListener("dragover", refuseDrop, true);
   document.addEventListener("drop", refuseDrop, true);
+  // A file dropped outside an upload field must not replace the app with the file.
+  var noNavigation = function (event) { event.preventDefault(); };
+  document.addEventListener("dragover", noNavigation);
+  document.addEventListener("drop", noNavigation);
 })();
 </script>"""
 

@@ -103,6 +103,24 @@ def read_auth_file(path: str | Path) -> list[tuple[str, str]]:
     return logins
 
 
+REQUEST_TOO_LARGE = {
+    "en": "The request is too large ({size} KB; this server accepts at most {limit} KB, set by --max-request-kb). "
+          "Shorten the prompt or text and try again.",
+    "zh": "请求过大（{size} KB；本服务器最多接受 {limit} KB，由 --max-request-kb 设置）。请缩短提示词或文本后重试。",
+}
+
+
+def _cookie_lang(cookie: str) -> str:
+    """``"zh"`` when the page's language cookie says so, else ``"en"``."""
+    from sdaug.ui.i18n import COOKIE, normalize_lang
+
+    for part in cookie.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE:
+            return normalize_lang(value.replace("%2D", "-")) or "en"
+    return "en"
+
+
 class RequestSizeLimit:
     """Refuse (HTTP 413, at once) a POST to the app's API whose body is over ``max_bytes``, before
     gradio parses or queues it. Uploads (``/upload``) are limited by gradio's ``max_file_size``."""
@@ -116,9 +134,11 @@ class RequestSizeLimit:
         if scope["type"] != "http" or scope.get("method") != "POST" or path.endswith("/upload"):
             await self.app(scope, receive, send)
             return
-        length = dict(scope.get("headers", [])).get(b"content-length")
+        headers = dict(scope.get("headers", []))
+        lang = _cookie_lang(headers.get(b"cookie", b"").decode("latin-1"))
+        length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_bytes:
-            await self._refuse(send, int(length))
+            await self._refuse(send, int(length), lang)
             return
         # No length given (chunked): read the body up to the limit, then hand it on.
         chunks: list[bytes] = []
@@ -130,7 +150,7 @@ class RequestSizeLimit:
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if size > self.max_bytes:
-                await self._refuse(send, size)
+                await self._refuse(send, size, lang)
                 return
             if not message.get("more_body", False):
                 break
@@ -146,11 +166,8 @@ class RequestSizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Send, size: int) -> None:
-        limit_kb = self.max_bytes // 1024
-        text = (f"The request is too large ({size / 1024:.0f} KB; this server accepts at most {limit_kb} KB, "
-                f"set by --max-request-kb). Shorten the prompt or text and try again. / "
-                f"请求过大（{size / 1024:.0f} KB；本服务器最多接受 {limit_kb} KB）。请缩短提示词或文本后重试。")
+    async def _refuse(self, send: Send, size: int, lang: str) -> None:
+        text = REQUEST_TOO_LARGE[lang].format(size=f"{size / 1024:.0f}", limit=self.max_bytes // 1024)
         body = json.dumps({"detail": text, "error": text}, ensure_ascii=False).encode("utf-8")
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json; charset=utf-8"),

@@ -40,17 +40,22 @@ EXPORT_FORMATS = ("yolo", "coco", "voc")
 THUMB_PIXELS = 256
 PROBLEMS_SHOWN = 20
 DEFAULT_BROWSER_STATE = {"project": "", "tab": ""}
+# After the page load has restored the saved tab, tab changes are remembered (see sdaug.ui.app).
+RESTORED_JS = "() => { window.sdaugRestored = true; }"
 
 # The strings of this tab (one block, to keep merges with other tabs' strings easy).
 STRINGS: dict[str, tuple[str, str]] = {
     "tab.projects": ("Projects", "项目"),
     "prj.list": ("Your projects (click one to open it)", "你的项目（点击打开）"),
     "prj.none": ("No project yet: create one on the right.", "还没有项目：请在右边新建。"),
-    "prj.caption": ("{name} · {images} images · {boxes} boxes · opened {opened}",
-                    "{name} · {images} 张图片 · {boxes} 个框 · 打开于 {opened}"),
+    "prj.col.name": ("Project", "项目"),
+    "prj.col.images": ("Images", "图片"),
+    "prj.col.boxes": ("Boxes", "框"),
+    "prj.col.classes": ("Classes", "类别"),
+    "prj.col.opened": ("Last opened", "上次打开"),
     "prj.pick": ("Project", "项目"),
     "prj.open": ("Open", "打开"),
-    "prj.refresh": ("🔄 Refresh list", "🔄 刷新列表"),
+    "prj.refresh": ("↻ Refresh list", "↻ 刷新列表"),
     "prj.current": ("Open project: **{name}** · {images} images · {boxes} boxes · classes: {classes}",
                     "当前项目：**{name}** · {images} 张图片 · {boxes} 个框 · 类别：{classes}"),
     "prj.current.none": ("No project is open.", "没有打开的项目。"),
@@ -60,11 +65,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prj.new.name.placeholder": ("e.g. bins", "例如 bins"),
     "prj.new.classes": ("Classes (comma-separated or one per line)", "类别（用逗号分隔，或每行一个）"),
     "prj.new.classes.placeholder": ("bin not full, bin overflowing, garbage", "bin not full, bin overflowing, garbage"),
-    "prj.new.create": ("➕ Create and open", "➕ 新建并打开"),
+    "prj.new.create": ("+ Create and open", "+ 新建并打开"),
     "prj.manage": ("Rename or delete the open project", "重命名或删除当前项目"),
     "prj.rename.name": ("New name", "新名称"),
     "prj.rename": ("Rename", "重命名"),
-    "prj.delete": ("🗑 Delete project…", "🗑 删除项目…"),
+    "prj.delete": ("Delete project…", "删除项目…"),
     "prj.delete.confirm": ("Type the project's name to delete it with all its images, boxes and exports. "
                            "This cannot be undone.",
                            "输入项目名称以确认删除项目及其所有图片、框和导出。此操作无法撤销。"),
@@ -96,7 +101,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                           "随机划分 train,val,test（留空：保留每张图的划分）"),
     "prj.export.seed": ("Seed of the random split", "随机划分的种子"),
     "prj.export.train_only": ("Variants only in train", "生成的变体只放入训练集"),
-    "prj.export.run": ("📦 Export", "📦 导出"),
+    "prj.export.run": ("Export", "导出"),
     "prj.export.download": ("⬇ Download the .zip", "⬇ 下载 .zip"),
     "prj.export.done": ("Exported in {seconds} s.", "导出完成，用时 {seconds} 秒。"),
     "prj.msg.opened": ("Opened {name}.", "已打开 {name}。"),
@@ -106,6 +111,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prj.msg.confirm_mismatch": ("The name typed is not {name}; nothing was deleted.",
                                  "输入的名称不是 {name}；没有删除任何内容。"),
     "prj.msg.open_first": ("Open or create a project first.", "请先打开或新建项目。"),
+    "prj.msg.job_running": ("Job #{job} is running on {name}: stop it (Dataset tab) before renaming or deleting "
+                            "the project.", "任务 #{job} 正在项目 {name} 上运行：请先停止（数据集页），再重命名或删除项目。"),
     "prj.msg.gone": ("The project {name} no longer exists (renamed or deleted by another user).",
                      "项目 {name} 已不存在（可能被其他用户重命名或删除）。"),
     # Refusals of sdaug.dataset.projects.ProjectError, by key (English as in MESSAGES).
@@ -148,9 +155,11 @@ def thumbnail(path: Path | None) -> str | None:
     return str(target)
 
 
-def caption(ctx: AppContext, lang: str, info: ProjectInfo) -> str:
-    return ctx.tr("prj.caption", lang, name=info.name, images=info.images, boxes=info.boxes,
-                  opened=format_time(info.last_opened))
+TABLE_COLUMNS = ("prj.col.name", "prj.col.images", "prj.col.boxes", "prj.col.classes", "prj.col.opened")
+
+
+def table_row(info: ProjectInfo) -> list[object]:
+    return [info.name, info.images, info.boxes, ", ".join(info.classes), format_time(info.last_opened)]
 
 
 def current_text(ctx: AppContext, lang: str, project: Project | None) -> str:
@@ -183,9 +192,10 @@ def build(ctx: AppContext) -> ProjectsTab:
         with gr.Column(scale=3):
             current = gr.Markdown(label("prj.current.none"))
             current_name = gr.Textbox(visible=False)
-            gallery = gr.Gallery(label=label("prj.list"), columns=4, height=320, allow_preview=False,
-                                 object_fit="cover", buttons=[],
-                                 interactive=False)
+            gallery = gr.Gallery(label=label("prj.list"), columns=6, rows=1, height=190, allow_preview=False,
+                                 preview=False, object_fit="cover", buttons=[], interactive=False,
+                                 elem_id="sdaug-projects-gallery")
+            table = gr.Dataframe(interactive=False, max_height=300, wrap=True)
             with gr.Row(equal_height=True):
                 pick = gr.Dropdown([], label=label("prj.pick"), scale=4, allow_custom_value=True)  # checked by name
                 open_button = gr.Button(label("prj.open"), variant="primary", scale=1, min_width=100)
@@ -212,16 +222,17 @@ def build(ctx: AppContext) -> ProjectsTab:
     with gr.Accordion(label("prj.add"), open=True):
         with gr.Row():
             files = gr.File(label=label("prj.add.files"), file_count="multiple", type="filepath", height=140,
-                            file_types=[*sorted(IMAGE_EXTENSIONS), ".zip", ".json"])
+                            file_types=[*sorted(IMAGE_EXTENSIONS), ".zip", ".json"], elem_id="sdaug-upload")
             folder_files = gr.File(label=label("prj.add.folder"), file_count="directory", type="filepath",
-                                   height=140)
+                                   height=140, elem_id="sdaug-folder-upload")
         with gr.Row(equal_height=True):
             fmt = gr.Radio([(label(f"prj.format.{f}"), f) for f in IMPORT_FORMATS], value="images",
                            label=label("prj.add.format"), scale=3)
             add_button = gr.Button(label("prj.add.run"), variant="primary", scale=1)
         roots = ctx.import_roots.choices() if ctx.import_roots.roots else []
         with gr.Row(equal_height=True, visible=bool(roots)):
-            root_pick = gr.Dropdown(roots, value=None, label=label("prj.add.root"), scale=4)
+            root_pick = gr.Dropdown(roots, value=None, label=label("prj.add.root"), scale=4,
+                                    allow_custom_value=True)  # checked by ImportRoots.resolve, with a message
             root_button = gr.Button(label("prj.add.root_run"), scale=1)
         add_report = gr.Markdown()
     with gr.Accordion(label("prj.export"), open=False):
@@ -242,12 +253,14 @@ def build(ctx: AppContext) -> ProjectsTab:
         # The list ----------------------------------------------------------------------------------
         def listing(lang: str, selected: str | None) -> tuple[Any, ...]:
             infos = ctx.projects.infos()
-            items = [(thumbnail(i.thumbnail) or _blank(), caption(ctx, lang, i)) for i in infos]
+            items = [(thumbnail(i.thumbnail) or _blank(), i.name) for i in infos]
             names = [i.name for i in infos]
             pick_update = gr.update(choices=names, value=selected if selected in names else None)
-            return names, gr.update(value=items or None, label=ctx.tr("prj.list" if items else "prj.none", lang)), pick_update
+            rows = [table_row(i) for i in infos] or [["" for _ in TABLE_COLUMNS]]
+            return (names, gr.update(value=items or None, label=ctx.tr("prj.list" if items else "prj.none", lang)),
+                    {"headers": [ctx.tr(k, lang) for k in TABLE_COLUMNS], "data": rows}, pick_update)
 
-        list_outputs = [names_state, gallery, pick]
+        list_outputs = [names_state, gallery, table, pick]
 
         @ctx.handle_errors
         def on_refresh(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
@@ -294,6 +307,15 @@ def build(ctx: AppContext) -> ProjectsTab:
         gallery.select(on_gallery, [names_state, annotate.state, browser_state], open_outputs, **api)
 
         @ctx.handle_errors
+        def on_table(st: core.AnnotateState, saved: dict, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:
+            name = evt.row_value[0] if evt.row_value else ""
+            if not name:
+                return tuple(gr.skip() for _ in open_outputs)
+            return show(str(name), st, saved, "prj.msg.opened", request)
+
+        table.select(on_table, [annotate.state, browser_state], open_outputs, **api)
+
+        @ctx.handle_errors
         def on_create(name: str, classes: str, st: core.AnnotateState, saved: dict,
                       request: gr.Request) -> tuple[Any, ...]:
             names = parse_classes(classes)
@@ -307,7 +329,7 @@ def build(ctx: AppContext) -> ProjectsTab:
 
         @ctx.handle_errors
         def on_rename(new: str, st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            old = _require_name(ctx, st, request)
+            old = _require_idle(ctx, st, request)
             folder = ctx.projects.rename(old, new)
             return show(folder.name, st, saved, "prj.msg.renamed", request)
 
@@ -319,7 +341,7 @@ def build(ctx: AppContext) -> ProjectsTab:
 
         @ctx.handle_errors
         def on_delete(typed_name: str, st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            name = _require_name(ctx, st, request)
+            name = _require_idle(ctx, st, request)
             if (typed_name or "").strip() != name:
                 raise ctx.user_error("prj.msg.confirm_mismatch", request, name=name)
             ctx.projects.delete(name)
@@ -332,10 +354,11 @@ def build(ctx: AppContext) -> ProjectsTab:
         # Restoring on page load: the browser's own project and tab --------------------------------
         @ctx.handle_errors
         def on_load(st: core.AnnotateState, saved: dict, request: gr.Request) -> tuple[Any, ...]:
-            saved = {**DEFAULT_BROWSER_STATE, **(saved or {})}
+            saved = restored_state(saved)
             name = saved["project"] or (ctx.project.name if ctx.project is not None else "")
-            tab = gr.Tabs(selected=saved["tab"]) if saved["tab"] else gr.skip()
-            if name and ctx.projects.exists(name):
+            tab_ids = {t.id for t in tabs.children if isinstance(t, gr.Tab)}
+            tab = gr.Tabs(selected=saved["tab"]) if saved["tab"] in tab_ids else gr.skip()
+            if name and _exists(ctx, name):
                 project = ctx.open_project(name)
                 _, outcome = core.open_folder(st, str(project.folder))
                 return (*opened(project, st, outcome, saved, "", request), tab)
@@ -345,7 +368,8 @@ def build(ctx: AppContext) -> ProjectsTab:
         root = gr.context.Context.root_block
         if root is None:
             raise RuntimeError("build the Projects tab inside a gr.Blocks")
-        root.load(on_load, [annotate.state, browser_state], [*open_outputs, tabs], show_progress="hidden", **api)
+        root.load(on_load, [annotate.state, browser_state], [*open_outputs, tabs], show_progress="hidden",
+                  **api).then(None, js=RESTORED_JS, queue=False, show_progress="hidden", api_visibility="private")
 
         # Adding photos -----------------------------------------------------------------------------
         def added(project: Project, st: core.AnnotateState, report: Any, request: gr.Request) -> tuple[Any, ...]:
@@ -353,10 +377,10 @@ def build(ctx: AppContext) -> ProjectsTab:
             outcome = core.Outcome(page=True, classes=True, canvas=st.image_id is None)
             if st.image_id is None:
                 outcome = outcome.merge(core.go(project, st, +1))
-            return (*annotate.render(project, st, outcome, lang), report_text(ctx, lang, report),
-                    current_text(ctx, lang, project), None, None)
+            return (*annotate.render(project, st, outcome, lang), *listing(lang, project.folder.name),
+                    report_text(ctx, lang, report), current_text(ctx, lang, project), None, None)
 
-        add_outputs = [*annotate.outputs, add_report, current, files, folder_files]
+        add_outputs = [*annotate.outputs, *list_outputs, add_report, current, files, folder_files]
 
         @ctx.handle_errors
         def on_add(st: core.AnnotateState, uploaded: list[str] | None, folder_upload: list[str] | None, kind: str,
@@ -406,6 +430,21 @@ def build(ctx: AppContext) -> ProjectsTab:
     return ProjectsTab(current_name=current_name, connect=connect)
 
 
+def restored_state(saved: object) -> dict[str, str]:
+    """The browser's saved state, with anything that is not a string name dropped (the browser
+    may hold an old or a tampered value)."""
+    values = saved if isinstance(saved, dict) else {}
+    return {key: value if isinstance(value := values.get(key), str) else default
+            for key, default in DEFAULT_BROWSER_STATE.items()}
+
+
+def _exists(ctx: AppContext, name: str) -> bool:
+    try:
+        return ctx.projects.exists(name)
+    except ValueError:
+        return False
+
+
 def _name_of(st: core.AnnotateState) -> str | None:
     return Path(st.folder).name if st.folder else None
 
@@ -416,6 +455,17 @@ def _require_name(ctx: AppContext, st: core.AnnotateState, request: gr.Request) 
         raise ctx.user_error("prj.msg.open_first", request)
     if not ctx.projects.exists(name):
         raise ctx.user_error("prj.msg.gone", request, name=name)
+    return name
+
+
+def _require_idle(ctx: AppContext, st: core.AnnotateState, request: gr.Request) -> str:
+    """The session's project name, refused while one of its jobs runs (rename and delete)."""
+    from sdaug.augment.jobs import running_jobs
+
+    name = _require_name(ctx, st, request)
+    jobs = running_jobs(ctx.projects.folder(name))
+    if jobs:
+        raise ctx.user_error("prj.msg.job_running", request, job=jobs[0], name=name)
     return name
 
 

@@ -26,9 +26,9 @@ SET_LANG_JS = "(lang) => { if (window.sdaugSetLang) { window.sdaugSetLang(lang);
 GET_LANG_JS = "() => localStorage.getItem('sdaug-lang') || 'auto'"
 
 STRINGS: dict[str, tuple[str, str]] = {
-    "set.locked": ("🔒 Model and memory mode are set by whoever started the server (`--model`, "
+    "set.locked": ("Model and memory mode are set by whoever started the server (`--model`, "
                    "`SDAUG_MEMORY_MODE`); they cannot be changed from a browser over the network.",
-                   "🔒 模型和显存模式由启动服务器的人设置（`--model`、`SDAUG_MEMORY_MODE`），"
+                   "模型和显存模式由启动服务器的人设置（`--model`、`SDAUG_MEMORY_MODE`），"
                    "不能通过网络从浏览器更改。"),
 }
 

@@ -74,12 +74,14 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture
 def start_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
-    """``start_app(*args, env=None)``: another app with its own data folder, stopped after the test."""
+    """``start_app(*args, env=None, home=None)``: another app with its own data folder (``home``, or a
+    new one), stopped after the test."""
     servers: list[Server] = []
 
-    def start(*args: str, env: dict[str, str] | None = None) -> Server:
-        home = tmp_path_factory.mktemp("app") / "home"
-        home.mkdir()
+    def start(*args: str, env: dict[str, str] | None = None, home: Path | None = None) -> Server:
+        if home is None:
+            home = tmp_path_factory.mktemp("app") / "home"
+        home.mkdir(exist_ok=True)
         servers.append(start_server(home, *args, env=env))
         return servers[-1]
 

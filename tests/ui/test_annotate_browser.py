@@ -38,13 +38,13 @@ def wait_for(check: Callable[[], bool], what: str) -> None:
 @pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's Chromium")
 def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Callable) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    server = start_app("--project", "bins")
-    project = Project.open(server.home / "projects" / "bins")
+    project = Project.open(tmp_path / "home" / "projects" / "project")  # the project named "project"
     project.ensure_classes(["bin", "garbage"])
     for i, size in enumerate([(1600, 1200), (320, 240)]):
         Image.new("RGB", size, (40 * i, 120, 200)).save(tmp_path / f"{i}.png")
         project.add_image(tmp_path / f"{i}.png")
     first = project.image_ids()[0]
+    server = start_app("--project", "project", home=tmp_path / "home")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
@@ -76,8 +76,7 @@ def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Calla
             page.keyboard.press("Control+z")
             wait_for(lambda: project.boxes(first) == [], "undo")
             # 3. Keys typed in a text box are text, not shortcuts.
-            page.get_by_text("Classes", exact=True).click()
-            page.get_by_label("Class name").press("d")
+            page.get_by_label("Page", exact=True).first.press("d")
             time.sleep(1)
             assert info.inner_text().startswith("1 / 2")
         finally:

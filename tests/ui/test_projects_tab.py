@@ -68,14 +68,48 @@ def test_create_open_upload_export_rename_delete(app, tmp_path: Path) -> None:
     other = Client(url, verbose=False)
     restored = other.predict({"project": "bins", "tab": "annotate"}, fn_index=fns["on_load"])
     assert restored[1].startswith("**1 / 6**")
-    # 6. Rename; the old name is gone, the new one opens.
+    for tampered in ({"project": "../../etc", "tab": "x"}, {"project": ["bins"]}, [1, 2], "bins"):
+        assert "Open or create a project" in Client(url, verbose=False).predict(tampered, fn_index=fns["on_load"])[1]
+    # 6. Rename; the old name is gone, the new one opens. The other session, still on the old name,
+    #    is told so (the old folder is not made again).
     client.predict("bins 2", {}, fn_index=fns["on_rename"])
+    assert ctx.projects.names() == ["bins 2"]
+    with pytest.raises(Exception, match="there is no project named 'bins'"):
+        other.predict(fn_index=fns["run"])  # the annotator's Next button
     assert ctx.projects.names() == ["bins 2"]
     # 7. Delete needs the name typed; a wrong name deletes nothing.
     with pytest.raises(Exception, match="The name typed is not bins 2"):
         client.predict("bins", {}, fn_index=fns["on_delete"])
     client.predict("bins 2", {}, fn_index=fns["on_delete"])
     assert ctx.projects.names() == []
+
+
+def test_import_from_an_allowed_server_folder(tmp_path: Path) -> None:
+    from sdaug.dataset.uploads import ImportRoots
+
+    shared = tmp_path / "shared"
+    (shared / "yolo").mkdir(parents=True)
+    for path in SAMPLE.rglob("*"):
+        if path.is_file():
+            target = shared / "yolo" / path.relative_to(SAMPLE)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"), model="tiny", local=False,
+                     import_roots=ImportRoots.of([shared]))
+    demo = build_app(ctx)
+    fns = {fn.name: index for index, fn in reversed(list(demo.fns.items()))}
+    demo.queue()
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, i18n=ctx.build_i18n())
+    try:
+        client = Client(url, verbose=False)
+        client.predict({}, fn_index=fns["on_load"])
+        client.predict("bins", "", {}, fn_index=fns["on_create"])
+        added = client.predict("shared/yolo", "yolo", fn_index=fns["on_add_root"])
+        assert any(isinstance(v, str) and v.startswith("Added **6** images") for v in added)
+        with pytest.raises(Exception, match="not one of the folders"):
+            client.predict("shared/../../", "images", fn_index=fns["on_add_root"])
+    finally:
+        demo.close()
 
 
 def test_messages_in_chinese(app) -> None:
@@ -105,6 +139,25 @@ def test_project_option_is_a_name_in_the_data_folder(tmp_path: Path, monkeypatch
         project_folder(settings, tmp_path / "elsewhere")
 
 
-def test_settings_are_read_only_off_local(app) -> None:
+def test_settings_are_read_only_off_local(app, tmp_path: Path) -> None:
     ctx, url, fns = app
-    assert "set_model" not in fns and "set_memory_mode" not in fns
+    assert "choose_model" not in fns and "set_memory_mode" not in fns
+    local = build_app(AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True))
+    names = {fn.name for fn in local.fns.values()}
+    assert {"choose_model", "set_memory_mode"} <= names
+
+
+def test_no_rename_or_delete_while_a_job_runs(app, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sdaug.augment.jobs
+
+    ctx, url, fns = app
+    client = Client(url, verbose=False)
+    client.predict({}, fn_index=fns["on_load"])
+    client.predict("bins", "bin", {}, fn_index=fns["on_create"])
+    folder = ctx.projects.folder("bins")
+    monkeypatch.setattr(sdaug.augment.jobs, "running_jobs", lambda where: [3] if Path(where) == folder else [])
+    with pytest.raises(Exception, match="Job #3 is running on bins"):
+        client.predict("bins 2", {}, fn_index=fns["on_rename"])
+    with pytest.raises(Exception, match="Job #3 is running on bins"):
+        client.predict("bins", {}, fn_index=fns["on_delete"])
+    assert ctx.projects.names() == ["bins"]

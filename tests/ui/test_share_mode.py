@@ -21,7 +21,7 @@ from sdaug.dataset.store import Box, Project
 ALICE = ("alice", "alice-secret")
 BOB = ("bob", "bob-secret")
 # txt2img inputs: prompt, negative, steps, sampler, schedule, cfg, seed, width, height, batch size, count, clip skip
-SLOW_TXT2IMG = ("a garbage bin", "", 4, "Euler", "Automatic", 7.0, 1, 64, 64, 1, 12, 1)
+SLOW_TXT2IMG = ("a garbage bin", "", 4, "Euler", "Automatic", 7.0, 1, 64, 64, 1, 8, 1)
 
 
 def fn_indices(client: Client) -> dict[str, int]:
@@ -115,5 +115,35 @@ def test_two_users_share_mode(server, tmp_path: Path) -> None:
     assert refused_in < 5, refused_in
     assert not job.done()
     gallery, status, _ = job.result(timeout=300)
-    assert len(gallery) == 12
+    assert len(gallery) == 8
     assert server.process.poll() is None
+
+
+def test_request_size_limit_refuses_before_the_app_and_speaks_the_users_language() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from sdaug.ui.launch import RequestSizeLimit
+
+    reached: list[int] = []
+
+    async def echo(request: Request) -> PlainTextResponse:
+        body = await request.body()
+        reached.append(len(body))
+        return PlainTextResponse(str(len(body)))
+
+    app = Starlette(routes=[Route("/gradio_api/queue/join", echo, methods=["POST"]),
+                            Route("/gradio_api/upload", echo, methods=["POST"])])
+    client = TestClient(RequestSizeLimit(app, max_bytes=1024))
+    assert client.post("/gradio_api/queue/join", content=b"x" * 1024).text == "1024"
+    refused = client.post("/gradio_api/queue/join", content=b"x" * 5000)
+    assert refused.status_code == 413 and "too large (5 KB" in refused.json()["detail"]
+    chunked = client.post("/gradio_api/queue/join", content=iter([b"x" * 800, b"x" * 800]))  # no length given
+    assert chunked.status_code == 413
+    chinese = client.post("/gradio_api/queue/join", content=b"x" * 5000, headers={"Cookie": "sdaug_lang=zh-CN"})
+    assert chinese.json()["detail"].startswith("请求过大")
+    assert client.post("/gradio_api/upload", content=b"x" * 5000).text == "5000"  # uploads: gradio's own limit
+    assert reached == [1024, 5000]
