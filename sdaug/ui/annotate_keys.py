@@ -80,7 +80,10 @@ const onKeyUp = (e) => {
   const c = canvasEl();
   if (c) c.style.cursor = '';
 };
-const typing = (t) => t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+// Keys are text only in a field that takes text (a radio button or checkbox that has the focus
+// after a click does not).
+const typing = (t) => t && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) ||
+  (t.tagName === 'INPUT' && !/^(radio|checkbox|button|range|color|file)$/.test(t.type)));
 const send = (key) => trigger('click', props.canvas ? {key: key, box: selectedBox()} : {key: key});
 const onKey = (e) => {
   if (!element.isConnected || !e.isTrusted || element.offsetParent === null || typing(e.target) || e.altKey) return;
