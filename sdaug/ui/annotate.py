@@ -151,6 +151,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.msg.class_saved": ("Class {name} saved.", "类别 {name} 已保存。"),
     "ann.msg.class_moved": ("Class moved to position {position}.", "类别已移到第 {position} 位。"),
     "ann.msg.class_deleted": ("Class {name} deleted.", "已删除类别 {name}。"),
+    # Refusals of annotate_core.AnnotateError, by key (English as in MESSAGES).
+    "ann.err.no_project": (core.MESSAGES["no_project"], "请先打开项目（“项目”页）"),
+    "ann.err.no_image": (core.MESSAGES["no_image"], "没有打开的图片：请在“项目”页添加照片，或修改筛选条件"),
+    "ann.err.no_class_picked": (core.MESSAGES["no_class_picked"], "请先在类别列表中选一个类别"),
+    "ann.err.class_empty": (core.MESSAGES["class_empty"], "请先输入类别名称"),
+    "ann.err.class_exists": (core.MESSAGES["class_exists"], "已经有名为 {name!r} 的类别"),
+    "ann.err.clicked": (core.MESSAGES["clicked"], "点选的框应是 4 个数 x1、y1、x2、y2，收到 {box}"),
+    "ann.err.no_variant": (core.MESSAGES["no_variant"], "没有需要审核的变体：请先运行扩充任务"),
 }
 
 

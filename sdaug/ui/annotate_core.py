@@ -58,6 +58,34 @@ Message = tuple[str, dict[str, object]]
 BoxKey = tuple[int, int, int, int]
 
 
+# Refusals ------------------------------------------------------------------------------------
+# Messages of the refusals a person can meet here, by key; the UI shows them translated by key
+# (``ann.err.<key>`` in :data:`sdaug.ui.annotate.STRINGS`).
+MESSAGES = {
+    "no_project": "open a project first (Projects tab)",
+    "no_image": "no image is open: add photos in the Projects tab or change the filter",
+    "no_class_picked": "pick a class in the class list first",
+    "class_empty": "type a name for the class first",
+    "class_exists": "a class named {name!r} already exists",
+    "clicked": "a clicked box is 4 numbers x1, y1, x2, y2, got {box}",
+    "no_variant": "there is no variant to review: run an augment job first",
+}
+
+
+class AnnotateError(ValueError):
+    """A refused action of the Annotate tab; ``key`` names the message (see :data:`MESSAGES`)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(MESSAGES[key].format(**values))
+        self.key = key
+        self.values = values
+
+    @property
+    def translation_key(self) -> str:
+        """The UI's string key of this message."""
+        return f"ann.err.{self.key}"
+
+
 # Projects ------------------------------------------------------------------------------------
 def open_project(folder: str | Path) -> Project:
     """The open :class:`Project` in ``folder``, shared by all sessions; ``ValueError`` when there
@@ -67,7 +95,7 @@ def open_project(folder: str | Path) -> Project:
     the Projects tab), never from a browser."""
     text = str(folder or "").strip()
     if not text:
-        raise ValueError("open a project first (Projects tab)")
+        raise AnnotateError("no_project")
     return shared_project(text, create=False)
 
 
@@ -113,7 +141,7 @@ class Outcome:
 
 def require_project(state: AnnotateState) -> Project:
     if not state.folder:
-        raise ValueError("open a project first (Projects tab)")
+        raise AnnotateError("no_project")
     return open_project(state.folder)
 
 
@@ -239,7 +267,7 @@ def _step_history(project: Project, state: AnnotateState, source: dict, target: 
 
 def _require_image(state: AnnotateState) -> int:
     if state.image_id is None:
-        raise ValueError("no image is open: import images or change the filter")
+        raise AnnotateError("no_image")
     return state.image_id
 
 
@@ -375,7 +403,7 @@ def select_clicked_box(project: Project, state: AnnotateState, clicked: Sequence
     original pixels, off by the canvas's rounding). False when no stored box is that close."""
     values = [float(v) for v in clicked]
     if len(values) != 4 or not all(map(math.isfinite, values)):
-        raise ValueError(f"a clicked box is 4 numbers x1, y1, x2, y2, got {list(clicked)!r}")
+        raise AnnotateError("clicked", box=list(clicked))
     record = project.get_image(_require_image(state))
 
     def distance(box: Box) -> float:
@@ -545,7 +573,12 @@ def mark_reviewed(project: Project, state: AnnotateState) -> Outcome:
 # Classes -------------------------------------------------------------------------------------
 def add_class(project: Project, state: AnnotateState, name: str, color: str | None) -> Outcome:
     """Append a class. Boxes drawn while the project had no class get the first class."""
-    cls = project.add_class(name, css_color_to_hex(color) if color else None)
+    text = (name or "").strip()
+    if not text:
+        raise AnnotateError("class_empty")
+    if any(c.name == text for c in project.classes()):
+        raise AnnotateError("class_exists", name=text)
+    cls = project.add_class(text, css_color_to_hex(color) if color else None)
     state.selected_class_id = cls.id
     if state.active_class_id is None:
         state.active_class_id = cls.id
@@ -566,7 +599,7 @@ def next_class_color(project: Project) -> str:
 
 def _selected_class(state: AnnotateState) -> int:
     if state.selected_class_id is None:
-        raise ValueError("pick a class in the class list first")
+        raise AnnotateError("no_class_picked")
     return state.selected_class_id
 
 

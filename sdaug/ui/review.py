@@ -113,7 +113,7 @@ def go(project: Project, rs: ReviewState, direction: int) -> core.Message | None
 def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
     """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one."""
     if rs.image_id is None:
-        raise ValueError("there is no variant to review")
+        raise core.AnnotateError("no_variant")
     decided = rs.image_id
     project.set_status(decided, "reviewed" if accept else "rejected")
     where = rs.where()
@@ -264,7 +264,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                           request: gr.Request) -> tuple[Any, ...]:
         project = core.require_project(ann)
         if rs.image_id is None:
-            raise ValueError("there is no variant to open")
+            raise core.AnnotateError("no_variant")
         record = project.get_image(rs.image_id)
         target = record.source_image_id if source and record.source_image_id is not None else record.id
         outcome = core.show_image(project, ann, target)

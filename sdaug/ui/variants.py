@@ -176,7 +176,7 @@ def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
         return ctx.projects.open(name)
 
     @ctx.handle_errors
-    def on_load(name: str | None, request: gr.Request) -> tuple[Any, str]:
+    def on_load_photos(name: str | None, request: gr.Request) -> tuple[Any, str]:
         from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES
         from sdaug.dataset.store import ImageFilter
         from sdaug.ui.annotate import viewable
@@ -188,7 +188,7 @@ def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
         photos = [viewable(ctx, opened.image_path(i)) for i in ids]
         return photos, ctx.tr("aug.loaded", request, count=len(photos), project=name)
 
-    load.click(on_load, project, [tab.photos, report], api_visibility="undocumented")
+    load.click(on_load_photos, project, [tab.photos, report], api_visibility="undocumented")
 
     @ctx.handle_errors
     def on_add(name: str | None, pairs: list[tuple[str, str]], preset_name: str | None,

@@ -11,8 +11,10 @@ from PIL import Image
 
 from sdaug.augment.reapply import reapply_source_boxes
 from sdaug.dataset.store import Box, Project
+from sdaug.settings import Settings
 from sdaug.ui import annotate, review
 from sdaug.ui import annotate_core as core
+from sdaug.ui.context import AppContext
 
 
 def make_project(tmp_path: Path, sizes: list[tuple[int, int]], classes: tuple[str, ...] = ("bin", "garbage"),
@@ -326,6 +328,22 @@ def test_every_message_key_has_english_and_chinese() -> None:
     missing = sorted(k for k in keys if k not in table and not k.endswith("."))
     assert not missing
     assert all(en and zh for en, zh in table.values())
+
+
+def test_refusals_are_translated_by_key(tmp_path: Path) -> None:
+    """Issue 14 item 6: error bodies in 中文 too (not "出错了：" + English)."""
+    project, state = make_project(tmp_path, [(64, 64)], classes=("cat",))
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"))
+    ctx.add_translations(annotate.STRINGS)
+    with pytest.raises(core.AnnotateError) as refused:
+        core.add_class(project, state, " cat ", None)
+    assert str(refused.value) == "a class named 'cat' already exists"
+    assert ctx.error(refused.value, "zh").message == "已经有名为 'cat' 的类别"
+    with pytest.raises(core.AnnotateError) as empty:
+        core.add_class(project, state, "  ", None)
+    assert ctx.error(empty.value, "zh").message == "请先输入类别名称"
+    missing = [key for key in core.MESSAGES if f"ann.err.{key}" not in annotate.STRINGS]
+    assert not missing
 
 
 # Review queue ----------------------------------------------------------------------------------
