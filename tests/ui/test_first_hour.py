@@ -194,6 +194,7 @@ def first_hour(walk: Walk, url: str, home: Path, project_name: str, uploads: lis
         canvas = page.locator("#sdaug-annotator canvas").first
         info = page.locator("#sdaug-annotate-info")
         wait_until(lambda: info.is_visible() and "1 / 6" in info.inner_text(), "the first photo in the annotator")
+        assert not page.locator("#sdaug-annotator button[aria-label^='Rotate']").first.is_visible()  # no view rotation
         first, second = project().image_ids()[:2]
 
         def drag(box: tuple[int, int, int, int]) -> None:
