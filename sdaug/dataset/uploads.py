@@ -57,41 +57,43 @@ def import_uploads(project: Project, files: Sequence[str | Path], fmt: str,
     # 2. Archives, each with the importer of the format.
     for archive in archives:
         merge_reports(report, import_path(project, archive, fmt, on_progress))
-    # 3. Loose photos (a folder drop or many files); a COCO .json with its photos.
-    if fmt == "coco" and others:
-        for annotation in others:
-            merge_reports(report, import_path(project, annotation, fmt, on_progress))
-        return report
+    # 3. Loose files (many photos, a folder; or COCO .json files with their photos), side by side.
+    annotations = [p for p in others if fmt == "coco" and p.suffix.lower() == ".json"]
     for other in others:
-        report.skipped += 1
-        report.problem(other.name, "not a photo (.jpg, .png, .webp, …) or a .zip; skipped")
-    if photos:
-        _add_photos(project, report, photos, on_progress)
+        if other not in annotations:
+            report.skipped += 1
+            report.problem(other.name, "not a photo (.jpg, .png, .webp, …) or a .zip; skipped")
+    if not photos and not annotations:
+        return report
+    staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=project.folder))
+    try:
+        staged = _stage(staging, [*annotations, *photos])
+        if annotations:
+            for annotation in staged[: len(annotations)]:
+                merge_reports(report, import_path(project, annotation, "coco", on_progress))
+        else:
+            add_images(project, report, staging, [ImageTask(p, "train") for p in staged], on_progress)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return report
 
 
-def _add_photos(project: Project, report: ImportReport, photos: Sequence[Path],
-                on_progress: ProgressFn | None) -> None:
-    """Add uploaded photos under their own file names: the browser uploads each file into a
-    folder of its own, so they are linked (or copied) side by side into a temporary folder
-    inside the project first (two uploads of the same name get `` (2)``)."""
-    staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=project.folder))
-    try:
-        tasks = []
-        for photo in photos:
-            target = staging / photo.name
-            number = 1
-            while target.exists():
-                number += 1
-                target = staging / f"{photo.stem} ({number}){photo.suffix}"
-            try:
-                os.link(photo, target)
-            except OSError:
-                shutil.copyfile(photo, target)
-            tasks.append(ImageTask(target, "train"))
-        add_images(project, report, staging, tasks, on_progress)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def _stage(staging: Path, files: Sequence[Path]) -> list[Path]:
+    """Link (or copy) uploads side by side into ``staging`` under their own names: the browser
+    uploads each file into a folder of its own. Two uploads of one name get `` (2)``."""
+    staged = []
+    for path in files:
+        target = staging / path.name
+        number = 1
+        while target.exists():
+            number += 1
+            target = staging / f"{path.stem} ({number}){path.suffix}"
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+        staged.append(target)
+    return staged
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ def build_app(ctx: AppContext) -> gr.Blocks:
                 ]
                 pnginfo.build(ctx, tabs, targets)
             with gr.Tab(ctx.label("tab.settings"), id="settings") as settings:
-                settings_tab.build(ctx, header, gen.prompt, settings, demo)
+                settings_tab.build(ctx, header, gen.prompt, settings, demo, ann.state)
         projects.connect(ann, saved, header, tabs)
         for tab in tabs.children:
             if isinstance(tab, gr.Tab) and tab.id:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,9 +29,10 @@ from PIL import Image, ImageOps
 from sdaug.dataset.common import IMAGE_EXTENSIONS
 from sdaug.dataset.projects import MESSAGES, ProjectInfo, format_time, parse_classes
 from sdaug.dataset.store import Project
+from sdaug.prompts.metadata import write_atomic
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
-from sdaug.ui.annotate import AnnotateTab, viewable
+from sdaug.ui.annotate import AnnotateTab
 from sdaug.ui.context import AppContext
 
 logger = logging.getLogger(__name__)
@@ -134,7 +137,6 @@ class ProjectsTab:
     """The built tab: ``connect(annotate, browser_state, header, tabs)`` wires its events once the
     Annotate tab exists (the Projects tab comes first on the page)."""
 
-    current_name: gr.Textbox
     connect: Callable[[AnnotateTab, gr.BrowserState, gr.Markdown, gr.Tabs], None]
 
 
@@ -145,14 +147,16 @@ def thumbnail(path: Path | None) -> str | None:
     folder = Path(tempfile.gettempdir()) / "sdaug-thumbs"
     target = folder / f"{hashlib.sha1(str(path).encode()).hexdigest()[:16]}.jpg"
     if not target.exists():
-        folder.mkdir(parents=True, exist_ok=True)
         with Image.open(path) as img:
             small = ImageOps.exif_transpose(img).convert("RGB")
-            small.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
-            tmp = target.with_suffix(".tmp.jpg")
-            small.save(tmp, "JPEG", quality=85)
-            tmp.replace(target)
+        small.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
+        _save_jpeg(small, target)
     return str(target)
+
+
+def _save_jpeg(image: Image.Image, target: Path) -> None:
+    """Write ``target`` whole or not at all (other sessions and processes may read it meanwhile)."""
+    write_atomic(target, lambda handle: image.save(handle, "JPEG", quality=85))
 
 
 TABLE_COLUMNS = ("prj.col.name", "prj.col.images", "prj.col.boxes", "prj.col.classes", "prj.col.opened")
@@ -191,7 +195,6 @@ def build(ctx: AppContext) -> ProjectsTab:
     with gr.Row():
         with gr.Column(scale=3):
             current = gr.Markdown(label("prj.current.none"))
-            current_name = gr.Textbox(visible=False)
             gallery = gr.Gallery(label=label("prj.list"), columns=6, rows=1, height=190, allow_preview=False,
                                  preview=False, object_fit="cover", buttons=[], interactive=False,
                                  elem_id="sdaug-projects-gallery")
@@ -263,10 +266,10 @@ def build(ctx: AppContext) -> ProjectsTab:
         list_outputs = [names_state, gallery, table, pick]
 
         @ctx.handle_errors
-        def on_refresh(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
+        def on_list(st: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:
             return listing(ctx.lang(request), _name_of(st))
 
-        refresh.click(on_refresh, [annotate.state], list_outputs, **quiet)
+        refresh.click(on_list, [annotate.state], list_outputs, **quiet)
 
         # Opening -----------------------------------------------------------------------------------
         def opened(project: Project | None, st: core.AnnotateState, outcome: core.Outcome, saved: dict,
@@ -276,12 +279,12 @@ def build(ctx: AppContext) -> ProjectsTab:
 
             lang = ctx.lang(request)
             name = project.folder.name if project is not None else ""
-            saved = {**DEFAULT_BROWSER_STATE, **(saved or {}), "project": name}
+            saved = {**restored_state(saved), "project": name}
             return (*annotate.render(project, st, outcome, lang), *listing(lang, name), saved,
-                    current_text(ctx, lang, project), name, text,
+                    current_text(ctx, lang, project), text,
                     settings_tab.header_text(ctx, lang, project=name))
 
-        open_outputs = [*annotate.outputs, *list_outputs, browser_state, current, current_name, message, header]
+        open_outputs = [*annotate.outputs, *list_outputs, browser_state, current, message, header]
 
         def show(name: str, st: core.AnnotateState, saved: dict, key: str, request: gr.Request) -> tuple[Any, ...]:
             project = ctx.open_project(name)
@@ -422,12 +425,13 @@ def build(ctx: AppContext) -> ProjectsTab:
                                     seed=int(seed or 0), zip_output=True, variants_train_only=bool(train_only))
             summary = report.summary().replace(str(project.folder), project.folder.name)
             text = f"{ctx.tr('prj.export.done', request, seconds=f'{report.seconds:.1f}')}\n\n```\n{summary}\n```"
-            return text, gr.DownloadButton(value=viewable(ctx, report.zip_path), visible=True)
+            download = offered(report.zip_path, f"{project.folder.name}-{kind}.zip")
+            return text, gr.DownloadButton(value=download, visible=True)
 
         export_button.click(on_export, [annotate.state, export_format, export_ratios, export_seed, export_train_only],
                             [export_report, download], **api)
 
-    return ProjectsTab(current_name=current_name, connect=connect)
+    return ProjectsTab(connect=connect)
 
 
 def restored_state(saved: object) -> dict[str, str]:
@@ -473,10 +477,21 @@ def _require_project(ctx: AppContext, st: core.AnnotateState, request: gr.Reques
     return ctx.open_project(_require_name(ctx, st, request))
 
 
+def offered(path: Path, name: str) -> str:
+    """A link (or copy) of an export named ``name`` in a fresh temp folder, for gradio to serve:
+    each export gets its own, so a download never shows an earlier export of the same name."""
+    folder = Path(tempfile.mkdtemp(prefix="sdaug-download-"))
+    target = folder / name
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copyfile(path, target)
+    return str(target)
+
+
 def _blank() -> str:
     """A grey square for a project without images."""
     path = Path(tempfile.gettempdir()) / "sdaug-thumbs" / "empty.jpg"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (THUMB_PIXELS, THUMB_PIXELS), (225, 228, 232)).save(path, "JPEG")
+        _save_jpeg(Image.new("RGB", (THUMB_PIXELS, THUMB_PIXELS), (225, 228, 232)), path)
     return str(path)

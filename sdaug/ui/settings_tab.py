@@ -13,6 +13,7 @@ user's own prompt.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -44,8 +45,9 @@ def header_text(ctx: AppContext, lang_or_request: str | gr.Request | None, proje
 
 
 def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab: gr.Tab,
-          demo: gr.Blocks) -> None:
-    """Build the tab inside ``settings_tab``; ``prompt`` is the Generate prompt (LoRA insert)."""
+          demo: gr.Blocks, annotate_state: gr.State) -> None:
+    """Build the tab inside ``settings_tab``; ``prompt`` is the Generate prompt (LoRA insert),
+    ``annotate_state`` the session's open project (for the header line)."""
     ctx.add_translations(STRINGS)
     with gr.Row():
         with gr.Column():
@@ -85,13 +87,14 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
                 _folders_text(ctx, request))
 
     @ctx.handle_errors
-    def choose_model(picked: str, typed: str, request: gr.Request) -> tuple[str, str]:
+    def choose_model(picked: str, typed: str, ann: Any, request: gr.Request) -> tuple[str, str]:
         name = (typed or picked or "").strip()
         if not name:
             raise ctx.user_error("error.empty_model", request)
         sources.resolve_model(name, ctx.settings)
         ctx.model = name
-        return ctx.tr("set.model_set", request, model=f"`{name}`"), gr.skip()
+        project = Path(ann.folder).name if ann.folder else ""
+        return ctx.tr("set.model_set", request, model=f"`{name}`"), header_text(ctx, request, project=project)
 
     def insert_lora(name: str | None, weight: float, text: str, request: gr.Request) -> tuple[Any, str]:
         if not name:
@@ -109,7 +112,7 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
     settings_tab.select(lists, None, [model, lora, folders], **quiet)
     refresh.click(lists, None, [model, lora, folders], **quiet)
     if ctx.local:  # server-wide settings: no such endpoint on a --listen / --share server
-        use_model.click(choose_model, [model, hub_id], [model_note, header], api_name="set_model")
+        use_model.click(choose_model, [model, hub_id, annotate_state], [model_note, header], api_name="set_model")
         memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)
     insert.click(insert_lora, [lora, lora_weight, prompt], [prompt, lora_note], queue=False, **quiet)
     show_memory.click(lambda: ctx.manager.memory_report(), None, memory, **quiet)

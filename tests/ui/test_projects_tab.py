@@ -63,7 +63,14 @@ def test_create_open_upload_export_rename_delete(app, tmp_path: Path) -> None:
     # 4. Export: a download of the zip, no server path in the text.
     report, download = client.predict("coco", "0.5,0.5", 1, False, fn_index=fns["on_export"])
     assert "6 images (3 train, 3 val)" in report and str(ctx.settings.home) not in report
-    assert Path(download["value"]).name == "coco.zip"
+    assert Path(download["value"]).name == "bins-coco.zip"
+    with zipfile.ZipFile(download["value"]) as first:
+        assert sum(name.endswith(".jpg") or name.endswith(".png") for name in first.namelist()) == 6
+    # Exporting again after a change gives the new export, not the earlier file of the same name.
+    ctx.open_project("bins").set_split(1, "test")
+    _, again_download = client.predict("coco", "", 1, False, fn_index=fns["on_export"])
+    with zipfile.ZipFile(again_download["value"]) as second:
+        assert any("test" in name for name in second.namelist())
     # 5. A reload in another session comes back to the project the browser saved.
     other = Client(url, verbose=False)
     restored = other.predict({"project": "bins", "tab": "annotate"}, fn_index=fns["on_load"])
@@ -142,9 +149,21 @@ def test_project_option_is_a_name_in_the_data_folder(tmp_path: Path, monkeypatch
 def test_settings_are_read_only_off_local(app, tmp_path: Path) -> None:
     ctx, url, fns = app
     assert "choose_model" not in fns and "set_memory_mode" not in fns
-    local = build_app(AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True))
-    names = {fn.name for fn in local.fns.values()}
-    assert {"choose_model", "set_memory_mode"} <= names
+    local_ctx = AppContext(settings=Settings(home=tmp_path / "local"), model="tiny", local=True)
+    local = build_app(local_ctx)
+    local_fns = {fn.name: index for index, fn in reversed(list(local.fns.items()))}
+    assert {"choose_model", "set_memory_mode"} <= set(local_fns)
+    # Locally the model can be changed; the header keeps the session's project line.
+    local.queue()
+    _, local_url, _ = local.launch(prevent_thread_lock=True, quiet=True, i18n=local_ctx.build_i18n())
+    try:
+        client = Client(local_url, verbose=False)
+        client.predict({}, fn_index=local_fns["on_load"])
+        client.predict("bins", "", {}, fn_index=local_fns["on_create"])
+        note, header = client.predict("tiny", "", api_name="/set_model")
+        assert "tiny" in note and "Project: **bins**" in header
+    finally:
+        local.close()
 
 
 def test_no_rename_or_delete_while_a_job_runs(app, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -102,7 +102,7 @@ def test_two_users_share_mode(server, tmp_path: Path) -> None:
         http.close()
     # The export leaves as a download of its zip.
     report, download = alice.predict("yolo", "", 0, False, fn_index=fns["on_export"])
-    assert "Exported" in report and Path(download["value"]).name == "yolo.zip"
+    assert "Exported" in report and Path(download["value"]).name == "bins-yolo.zip"
     assert str(home) not in report
 
     # 5. A 20 MB prompt is refused at once while Bob's generation runs; Bob's run finishes.

@@ -125,3 +125,19 @@ def test_import_roots_offer_only_what_is_inside(tmp_path: Path) -> None:
             roots.resolve(hostile)
     with pytest.raises(ValueError, match="is not a folder"):
         ImportRoots.of([tmp_path / "missing"])
+
+
+def test_upload_a_coco_json_with_its_photos(registry: ProjectRegistry, tmp_path: Path) -> None:
+    """A COCO file and its photos uploaded together (each lands in a folder of its own)."""
+    import json
+
+    project = registry.create("bins")
+    photos = [photo(tmp_path / "up" / str(i) / f"{i}.png", (i * 90, 10, 10), (40, 20)) for i in range(2)]
+    coco = {"images": [{"id": i + 1, "file_name": f"{i}.png", "width": 40, "height": 20} for i in range(2)],
+            "categories": [{"id": 1, "name": "bin"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 2, 10, 8]}]}
+    annotation = tmp_path / "up" / "9" / "instances.json"
+    annotation.parent.mkdir(parents=True)
+    annotation.write_text(json.dumps(coco))
+    report = import_uploads(project, [annotation, *photos], "coco")
+    assert (report.images_added, report.boxes) == (2, 1), report.problems
