@@ -55,6 +55,15 @@ def test_stat_rows_are_translated(ctx: AppContext, project: Project) -> None:
     assert ["condition", "fog", 1] in english and ["condition", "original photos", 4] in english
 
 
+def test_preset_ids_show_as_titles_in_the_table_and_chart(ctx: AppContext, project: Project) -> None:
+    """Issue 14 item 6: raw preset ids ("fog") in 中文 mode; now the preset's own title."""
+    common.add_preset_titles(ctx)
+    stats = project_stats(project)
+    assert ["条件", "雾", 1] in dataset_tab.stat_rows(ctx, "zh", stats)
+    per_condition = dataset_tab.plots(ctx, "zh", stats)[1]
+    assert "雾" in per_condition.iloc[:, 0].tolist()
+
+
 def test_plots_hold_the_counts(ctx: AppContext, project: Project) -> None:
     per_class, per_condition, per_image, per_group = dataset_tab.plots(ctx, "en", project_stats(project))
     assert per_class.values.tolist() == [["bin", 4], ["垃圾", 4]]
