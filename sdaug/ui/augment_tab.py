@@ -11,6 +11,7 @@ restart of the app). A ``gr.Timer`` polls the progress while a job runs.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ from sdaug.augment.jobs import (
 )
 from sdaug.augment.presets import KINDS, load_presets
 from sdaug.dataset.store import SPLITS, ImageFilter, Project
-from sdaug.ui import common
+from sdaug.ui import common, i18n
 from sdaug.ui.context import AppContext
 
 PREVIEW_SAMPLES = 4
@@ -49,6 +50,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "time per image measured on this computer after the first images; Stop keeps what is done.",
                       "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。前几张完成后，状态行会显示本机实测的每张用时；"
                       "点“停止”会保留已完成的图片。"),
+    "job.msg.generating": ("{preset}: making {count} image(s)", "{preset}：正在生成 {count} 张图片"),
     "job.per_source": ("This job adds {n} more per source image and preset: {details}.",
                        "本任务为每张原图每个预设再追加 {n} 个：{details}。"),
     "job.per_source.item": ("{preset} {before} → {after} per source", "{preset} 每张原图 {before} → {after} 个"),
@@ -137,6 +139,21 @@ def per_source_note(ctx: AppContext, lang: str, project: Project, presets: list[
     return ctx.tr("job.per_source", lang, n=n, details=details)
 
 
+_STEP = re.compile(r"^step (?P<step>\d+)/(?P<steps>\d+)$")
+_GENERATING = re.compile(r"^(?P<preset>.+): generating (?P<count>\d+) image\(s\)$")
+
+
+def job_message(ctx: AppContext, lang: str, message: str) -> str:
+    """A job runner's progress message ("fog: generating 4 image(s)", "step 3/20", an engine
+    phase) in ``lang``."""
+    if match := _STEP.match(message):
+        return ctx.tr("job.preview.step", lang, **match.groupdict())
+    if match := _GENERATING.match(message):
+        return ctx.tr("job.msg.generating", lang, preset=common.preset_title(ctx, lang, match["preset"]),
+                      count=match["count"])
+    return i18n.translate_phase(message, lang)
+
+
 def report_rows(ctx: AppContext, lang: str, project: Project, job_id: int) -> list[list[object]]:
     return [[common.preset_title(ctx, lang, r.preset), f"{r.done}/{r.total}", r.failed,
              f"{r.passed} ({r.pass_rate:.0%})" if r.pass_rate is not None else r.passed, r.review]
@@ -197,7 +214,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         params["state"] = ctx.tr(f"job.state.{status.state}", lang)
         text = ctx.tr("job.status", lang, **params)
         if status.message:
-            text += ctx.tr("job.status.message", lang, message=status.message)
+            text += ctx.tr("job.status.message", lang, message=job_message(ctx, lang, status.message))
         if status.error:
             text += ctx.tr("job.status.error", lang, error=status.error)
         table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(ctx, lang, project, st.job_id)}

@@ -75,3 +75,12 @@ def test_job_form_says_variants_add_up_across_jobs(tmp_path: Path) -> None:
         "This job adds 4 more per source image and preset: Fog 2 → 6 per source.")
     assert augment_tab.per_source_note(ctx, "zh", project, ["fog"], 4, where) == (
         "本任务为每张原图每个预设再追加 4 个：雾 每张原图 2 → 6 个。")
+
+
+def test_job_progress_messages_are_translated() -> None:
+    ctx = AppContext(settings=Settings())
+    ctx.add_translations(augment_tab.STRINGS)
+    common.add_preset_titles(ctx)
+    assert augment_tab.job_message(ctx, "zh", "fog: generating 4 image(s)") == "雾：正在生成 4 张图片"
+    assert augment_tab.job_message(ctx, "zh", "step 3/20") == "第 3/20 步"
+    assert augment_tab.job_message(ctx, "zh", "loading model tiny …") == "正在加载模型 tiny …"
