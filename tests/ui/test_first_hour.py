@@ -121,13 +121,20 @@ class Walk:
             raise
         self.timings[name] = round(time.perf_counter() - started, 2)
         self.steps += 1
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.who}-{self.steps:02d}-{name}.png"), full_page=True)
         if self.lang == "zh":
             self.assert_no_english(name)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.who}-{self.steps:02d}-{name}.png"), full_page=True)
 
-    def assert_no_english(self, step: str) -> None:
-        shown = self.page.locator("body").inner_text()
-        found = [piece for piece in self.english if piece in shown]
+    def assert_no_english(self, step: str, settle_s: float = 5.0) -> None:
+        """No English string of the app on the page (once the page's load event has translated
+        what the server rendered first)."""
+        deadline = time.monotonic() + settle_s
+        while True:
+            shown = self.page.locator("body").inner_text()
+            found = [piece for piece in self.english if piece in shown]
+            if not found or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
         assert not found, f"English text visible in 中文 mode after {step}: {found[:10]}"
 
     def tab(self, key: str, until: Any = None) -> None:
