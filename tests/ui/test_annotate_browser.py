@@ -75,6 +75,11 @@ def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Calla
             wait_for(lambda: info.inner_text().startswith("1 / 2"), "the previous image")
             page.keyboard.press("Control+z")
             wait_for(lambda: project.boxes(first) == [], "undo")
+            # The thumbnails open an image too.
+            page.locator("#sdaug-thumbs [data-id]").nth(1).click()
+            wait_for(lambda: info.inner_text().startswith("2 / 2"), "the image of the second thumbnail")
+            page.locator("#sdaug-thumbs [data-id]").nth(0).click()
+            wait_for(lambda: info.inner_text().startswith("1 / 2"), "the image of the first thumbnail")
             # 3. Keys typed in a text box are text, not shortcuts.
             page.get_by_label("Page", exact=True).first.press("d")
             time.sleep(1)

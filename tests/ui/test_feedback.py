@@ -39,3 +39,15 @@ def test_cpu_run_warns_with_the_time_measured_here(monkeypatch: pytest.MonkeyPat
     shown.clear()
     common.CpuTiming.start(fake_ctx("cuda"), "en", [greq])
     assert shown == []
+
+
+def test_preview_reports_each_preset() -> None:
+    """The preview said nothing for minutes ("processing | 250/3.9 s"); it now reports where it is."""
+    from PIL import Image
+
+    from sdaug.augment.preview import preview
+
+    seen: list[tuple[int, int, int, int]] = []
+    images = [Image.new("RGB", (64, 48), (10 * i, 90, 120)) for i in range(2)]
+    preview(images, ["fog", "dusk"], "classic", n=2, on_progress=lambda *where: seen.append(where))
+    assert seen == [(0, 2, 0, 0), (1, 2, 0, 0)]
