@@ -167,7 +167,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status.stopped": ("Stopped: kept the {count} image(s) already finished, saved to {folder}",
                        "已停止：保留已完成的 {count} 张图片，保存在 {folder}"),
     "status.stopping": ("Stopping after this step …", "将在当前步骤后停止 …"),
-    # Diffusion on a CPU (issue 14, ui14)
+    # Result lines and diffusion on a CPU (issue 14, ui14)
+    "set.refreshed": ("Lists refreshed: {models} model file(s), {loras} LoRA(s).",
+                      "列表已刷新：{models} 个模型文件，{loras} 个 LoRA。"),
     "warn.cpu.title": ("Running on the CPU", "正在用 CPU 运行"),
     "warn.cpu": ("No GPU: each image takes about {seconds} s here (measured), so {images} image(s) take about "
                  "{total}. Press Stop to keep what is finished; Classic effects need no GPU.",
