@@ -164,11 +164,11 @@ def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
     report = gr.Markdown()
     quiet = {"show_progress": "hidden", "api_visibility": "undocumented"}
 
-    def on_focus(current: str | None) -> Any:
+    def on_project_focus(current: str | None) -> Any:
         names = ctx.projects.names()
         return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
 
-    project.focus(on_focus, project, project, queue=False, **quiet)
+    project.focus(on_project_focus, project, project, queue=False, **quiet)
 
     def chosen(name: str | None, request: gr.Request) -> Any:
         if not name:
@@ -191,7 +191,7 @@ def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
     load.click(on_load_photos, project, [tab.photos, report], api_visibility="undocumented")
 
     @ctx.handle_errors
-    def on_add(name: str | None, pairs: list[tuple[str, str]], preset_name: str | None,
+    def on_add_variants(name: str | None, pairs: list[tuple[str, str]], preset_name: str | None,
                request: gr.Request) -> str:
         from sdaug.augment.attach import add_variants_to_project
         from sdaug.augment.presets import DriftThresholds
@@ -208,7 +208,7 @@ def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
             text += "\n\n" + ctx.tr("aug.skipped", request, items="; ".join(done.skipped[:5]))
         return text
 
-    add.click(on_add, [project, tab.pairs, tab.preset], report, api_visibility="undocumented")
+    add.click(on_add_variants, [project, tab.pairs, tab.preset], report, api_visibility="undocumented")
     return ProjectTarget(project=project, load=load, add=add, report=report)
 
 
