@@ -36,12 +36,14 @@ _PASS, _FAIL = (40, 220, 60), (235, 40, 40)
 def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Preset], engine: str = "classic",
             n: int = 4, *, variants: int = 1, model: str = "", where: ImageFilter | None = None,
             settings: Settings | None = None, manager: object = None, seed: int = 0,
-            cell: int = 192, on_progress: PreviewProgress | None = None) -> tuple[Image.Image, float]:
+            cell: int = 192, on_progress: PreviewProgress | None = None,
+            header: bool = True) -> tuple[Image.Image, float]:
     """Run ``presets`` on ``n`` samples; return (grid image, estimated seconds for the whole job).
 
     ``source`` is a project (samples are its labelled source images, or those matching
     ``where``; the job is all of them × presets × ``variants``) or a list of images (the job
-    is those images × presets × ``variants``).
+    is those images × presets × ``variants``). ``header`` writes the column titles (English)
+    into the grid; the app leaves them out and names the columns in the page's language.
     """
     # 1. Check the inputs and pick the samples.
     if engine not in ENGINES:
@@ -81,7 +83,7 @@ def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Pre
     estimate = per_image * n_sources * len(chosen) * variants
 
     # 3. The grid, with boxes coloured by the drift check.
-    return _grid(samples, chosen, columns, cell), estimate
+    return _grid(samples, chosen, columns, cell, header), estimate
 
 
 def _samples(source: Project | Sequence[Image.Image], n: int,
@@ -139,13 +141,15 @@ def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Se
 
 
 def _grid(samples: list[tuple[Image.Image, Boxes]], presets: list[Preset],
-          columns: list[list[tuple[Image.Image, list[bool] | None]]], cell: int) -> Image.Image:
-    grid = Image.new("RGB", (cell * (1 + len(presets)), _HEADER + cell * len(samples)), (24, 24, 24))
-    draw = ImageDraw.Draw(grid)
-    for col, title in enumerate(["source", *(p.title_en for p in presets)]):
-        draw.text((col * cell + 4, 3), title, fill=(235, 235, 235))
+          columns: list[list[tuple[Image.Image, list[bool] | None]]], cell: int, header: bool = True) -> Image.Image:
+    title_row = _HEADER if header else 0
+    grid = Image.new("RGB", (cell * (1 + len(presets)), title_row + cell * len(samples)), (24, 24, 24))
+    if header:
+        draw = ImageDraw.Draw(grid)
+        for col, title in enumerate(["source", *(p.title_en for p in presets)]):
+            draw.text((col * cell + 4, 3), title, fill=(235, 235, 235))
     for row, (image, boxes) in enumerate(samples):
-        top = _HEADER + row * cell
+        top = title_row + row * cell
         grid.paste(_thumbnail(image, boxes, None, cell), (0, top))
         for col in range(1, len(presets) + 1):
             variant, passed = columns[col - 1][row]

@@ -51,6 +51,8 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。前几张完成后，状态行会显示本机实测的每张用时；"
                       "点“停止”会保留已完成的图片。"),
     "job.msg.generating": ("{preset}: making {count} image(s)", "{preset}：正在生成 {count} 张图片"),
+    "job.grid.columns": ("Preview columns, left to right: {columns}.", "预览的列（从左到右）：{columns}。"),
+    "job.grid.source": ("source photo", "原图"),
     "job.per_source": ("This job adds {n} more per source image and preset: {details}.",
                        "本任务为每张原图每个预设再追加 {n} 个：{details}。"),
     "job.per_source.item": ("{preset} {before} → {after} per source", "{preset} 每张原图 {before} → {after} 个"),
@@ -189,7 +191,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         start_button = gr.Button(label("job.start"), variant="primary")
         stop_button = gr.Button(label("job.stop"), variant="stop")
     estimate = gr.Markdown()
-    grid = gr.Image(label=label("job.grid"), type="pil", interactive=False, format="jpeg")
+    grid = gr.Image(label=label("job.grid"), show_label=False, type="pil", interactive=False, format="jpeg")
     status_md = gr.Markdown(label("job.no_job"))
     report = gr.Dataframe(label=label("job.report"), interactive=False, visible=False)
     timer = gr.Timer(POLL_S, active=False)
@@ -246,10 +248,13 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
 
         picture, seconds = preview(project, spec.presets, eng, n=PREVIEW_SAMPLES, variants=spec.variants,
                                    model=spec.model, where=where, settings=ctx.settings, manager=manager,
-                                   on_progress=report)
+                                   on_progress=report, header=False)
         sources = project.count_images(where)
         line = ctx.tr("job.estimate", request, images=sources * len(spec.presets) * spec.variants, sources=sources,
                       presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
+        columns = " · ".join([ctx.tr("job.grid.source", lang), *(common.preset_title(ctx, lang, name)
+                                                                  for name in spec.presets)])
+        line = f"{ctx.tr('job.grid.columns', lang, columns=columns)} {ctx.tr('job.grid', lang)}\n\n{line}"
         return picture, line
 
     @ctx.handle_errors

@@ -49,8 +49,10 @@ def test_preview_reports_each_preset() -> None:
 
     seen: list[tuple[int, int, int, int]] = []
     images = [Image.new("RGB", (64, 48), (10 * i, 90, 120)) for i in range(2)]
-    preview(images, ["fog", "dusk"], "classic", n=2, on_progress=lambda *where: seen.append(where))
+    grid, _ = preview(images, ["fog", "dusk"], "classic", n=2, on_progress=lambda *where: seen.append(where),
+                      header=False, cell=64)
     assert seen == [(0, 2, 0, 0), (1, 2, 0, 0)]
+    assert grid.size == (3 * 64, 2 * 64)  # no English title row: the page names the columns
 
 
 def test_refresh_says_what_it_found(tmp_path) -> None:

@@ -245,6 +245,9 @@ def first_hour(walk: Walk, url: str, home: Path, project_name: str, uploads: lis
             page.get_by_label(t(f"job.preset.{kind}.{name}"), exact=True).first.check()
         walk.text("job.per_source.item", preset=t(f"preset.name.{PRESETS[1][1]}"), before="0",
                   after="1").wait_for(timeout=WAIT_S * 1000)
+        walk.button("job.preview").click()
+        columns = " · ".join([t("job.grid.source"), *(t(f"preset.name.{name}") for _, name in PRESETS)])
+        walk.text("job.grid.columns", columns=columns).wait_for(timeout=WAIT_S * 1000)
         walk.button("job.start").click()
         wait_until(lambda: bool(project().jobs()) and project().jobs()[-1].state == "done", "the augment job")
         variants = project().image_ids(ImageFilter(kind="variant"))
