@@ -151,4 +151,9 @@ def event_box(evt: gr.EventData) -> list[float] | None:
     """The box selected by a click on the canvas that a :func:`key_listener` event carries."""
     data = evt._data if isinstance(evt._data, dict) else {}
     box = data.get("box")
-    return [float(v) for v in box] if isinstance(box, list) and len(box) == 4 else None
+    if not isinstance(box, list) or len(box) != 4:
+        return None
+    try:
+        return [float(v) for v in box]
+    except (TypeError, ValueError):
+        return None  # not from our script: treated as no selection

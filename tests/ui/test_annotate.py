@@ -225,6 +225,16 @@ def test_class_key_relabels_a_box_selected_in_the_list_or_on_the_canvas(tmp_path
         core.press_class_key(project, state, "1", clicked=[1, 2, float("nan"), 4])
 
 
+def test_key_events_with_a_bad_box_count_as_no_selection() -> None:
+    from types import SimpleNamespace
+
+    from sdaug.ui.annotate_keys import event_box
+
+    assert event_box(SimpleNamespace(_data={"key": "2", "box": [1, 2, 3, 4]})) == [1.0, 2.0, 3.0, 4.0]
+    for bad in (None, "x", [1, 2], ["a", "b", "c", "d"], [None] * 4, {"x": 1}):
+        assert event_box(SimpleNamespace(_data={"key": "2", "box": bad})) is None
+
+
 def test_delete_removes_the_box_selected_on_the_canvas_or_in_the_list(tmp_path: Path) -> None:
     project, state = make_project(tmp_path, [(64, 64)])
     image_id = state.image_id
