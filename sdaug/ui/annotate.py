@@ -276,7 +276,8 @@ def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, 
     box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
                  "data": box_rows or [["" for _ in BOX_COLUMNS]]}
     page_table = page_label = page_number = skip
-    thumbs = thumbnails_html(project, state)
+    # The strip changes with the page, a status or the current image (it is ~3 kB per picture).
+    thumbs = thumbnails_html(project, state) if outcome.page or outcome.canvas else skip
     if outcome.page:
         page = core.page_rows(project, state)
         rows = [[*r[:3], ctx.tr(f"ann.status.{r[3]}", lang), r[4], common.preset_title(ctx, lang, r[5])]

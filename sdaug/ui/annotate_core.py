@@ -117,6 +117,10 @@ class AnnotateState:
     target_box: BoxKey | None = None
     # Boxes drawn before the project had a class: saved once the user names the first class.
     pending: list[DrawnBox] = field(default_factory=list)
+    # Per image, the boxes (class, whole pixels) it had before the server last changed them (a
+    # key, undo, a copy): a canvas change showing exactly those is the browser's late echo of
+    # the old state (a click's change event overtaken by the key), not an edit.
+    stale: dict[int, Counter] = field(default_factory=dict)
     selected_class_id: int | None = None        # row picked in the class editor
     undo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
     redo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
@@ -223,13 +227,22 @@ def _snapshot(boxes: Iterable[Box]) -> tuple[Box, ...]:
 
 
 def save_boxes(project: Project, state: AnnotateState, image_id: int, boxes: Sequence[Box],
-               status: str | None = None) -> list[Box]:
+               status: str | None = None, from_canvas: bool = False) -> list[Box]:
     """Replace an image's boxes (one transaction), keeping the old ones for undo."""
     current = project.boxes(image_id)
     stored = project.set_boxes(image_id, boxes, status=status)
     _push(state.undo, image_id, _snapshot(current))
     state.redo.pop(image_id, None)
+    _remember_stale(state, image_id, None if from_canvas else current)
     return stored
+
+
+def _remember_stale(state: AnnotateState, image_id: int, before: Iterable[Box] | None) -> None:
+    state.stale.pop(image_id, None)
+    if before is not None:
+        state.stale[image_id] = Counter(map(_class_key, before))
+        while len(state.stale) > HISTORY_IMAGES:
+            del state.stale[next(iter(state.stale))]
 
 
 def _push(stacks: dict[int, list[tuple[Box, ...]]], image_id: int, snapshot: tuple[Box, ...]) -> None:
@@ -261,6 +274,7 @@ def _step_history(project: Project, state: AnnotateState, source: dict, target: 
     current = project.boxes(image_id)
     project.set_boxes(image_id, boxes)
     _push(target, image_id, _snapshot(current))
+    _remember_stale(state, image_id, current)
     state.target_box = None
     return Outcome(canvas=True, page=True, message=(done_key, {"count": len(boxes)}))
 
@@ -291,6 +305,9 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
         state.pending = drawn if record.id == state.image_id else []
         return Outcome(message=("ann.msg.name_first_class", {}) if drawn else None)
     by_name = {c.name: c for c in classes}
+    if state.stale.get(record.id) == Counter((by_name[d.label].id, box_key(d)) if d.label in by_name else None
+                                             for d in drawn):
+        return Outcome(canvas=True)  # a late echo of the boxes before a key or undo: show the saved ones
     default_class = _active_class(state, classes)
     unused = Counter(map(_class_key, current))
     stored_by_key = {_class_key(b): b for b in current}
@@ -309,8 +326,9 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
             boxes.append(Box(class_id=cls.id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
             newest = newest or box_key(d)
     if same_boxes(boxes, current):
+        state.stale.pop(record.id, None)  # the browser shows what is saved
         return Outcome(canvas=relabelled)
-    save_boxes(project, state, record.id, boxes)
+    save_boxes(project, state, record.id, boxes, from_canvas=True)
     if record.id == state.image_id and (newest is not None or state.target_box not in map(box_key, boxes)):
         state.target_box = None  # a new box is not a selection: the next key sets the class of the next box
     return Outcome(canvas=relabelled, page=True, message=("ann.msg.saved", {"count": len(boxes)}))

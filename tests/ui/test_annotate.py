@@ -225,6 +225,27 @@ def test_class_key_relabels_a_box_selected_in_the_list_or_on_the_canvas(tmp_path
         core.press_class_key(project, state, "1", clicked=[1, 2, float("nan"), 4])
 
 
+def test_a_late_canvas_echo_does_not_undo_a_delete_or_relabel(tmp_path: Path) -> None:
+    """A click on a box sends a canvas change; a fast Delete can overtake it. The old boxes
+    arriving after the delete must not bring the deleted box back."""
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    both = [drawn(1, 1, 10, 10, "bin"), drawn(20, 20, 40, 40, "bin")]
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
+    core.delete_selected_box(project, state, clicked=[20, 20, 40, 40])
+    late = core.canvas_changed(project, state, payload(project, image_id, both))
+    assert late.canvas and coords(project, image_id) == [("bin", 1, 1, 10, 10)]  # the browser is told again
+    # Once the browser shows what is saved, the same boxes drawn again are an edit.
+    core.canvas_changed(project, state, payload(project, image_id, both[:1]))
+    core.canvas_changed(project, state, payload(project, image_id, both))
+    assert len(project.boxes(image_id)) == 2
+    # Same for a relabel by key.
+    core.select_box(project, state, 0)
+    core.press_class_key(project, state, "2")
+    core.canvas_changed(project, state, payload(project, image_id, both))
+    assert sorted(name for name, *_ in coords(project, image_id)) == ["bin", "garbage"]
+
+
 def test_key_events_with_a_bad_box_count_as_no_selection() -> None:
     from types import SimpleNamespace
 
