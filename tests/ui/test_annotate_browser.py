@@ -51,7 +51,7 @@ def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Calla
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(server.url)
             info = open_annotate(page)
-            assert info.inner_text().startswith("1 / 2")
+            assert "1 / 2 ·" in info.inner_text()
             # 1. Draw a box over the middle half of the picture, shown at less than half its size.
             canvas = page.locator("#sdaug-annotator canvas").first
             box = canvas.bounding_box()
@@ -70,20 +70,20 @@ def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Calla
                      "the drawn box to be saved in original-image pixels")
             # 2. Keys: next, previous, undo (saved at once).
             page.keyboard.press("d")
-            wait_for(lambda: info.inner_text().startswith("2 / 2"), "the next image")
+            wait_for(lambda: "2 / 2 ·" in info.inner_text(), "the next image")
             page.keyboard.press("a")
-            wait_for(lambda: info.inner_text().startswith("1 / 2"), "the previous image")
+            wait_for(lambda: "1 / 2 ·" in info.inner_text(), "the previous image")
             page.keyboard.press("Control+z")
             wait_for(lambda: project.boxes(first) == [], "undo")
             # The thumbnails open an image too.
             page.locator("#sdaug-thumbs [data-id]").nth(1).click()
-            wait_for(lambda: info.inner_text().startswith("2 / 2"), "the image of the second thumbnail")
+            wait_for(lambda: "2 / 2 ·" in info.inner_text(), "the image of the second thumbnail")
             page.locator("#sdaug-thumbs [data-id]").nth(0).click()
-            wait_for(lambda: info.inner_text().startswith("1 / 2"), "the image of the first thumbnail")
+            wait_for(lambda: "1 / 2 ·" in info.inner_text(), "the image of the first thumbnail")
             # 3. Keys typed in a text box are text, not shortcuts.
             page.get_by_label("Page", exact=True).first.press("d")
             time.sleep(1)
-            assert info.inner_text().startswith("1 / 2")
+            assert "1 / 2 ·" in info.inner_text()
         finally:
             browser.close()
 
