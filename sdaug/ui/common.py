@@ -9,7 +9,9 @@ the next request starts, so Stop keeps them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -356,13 +358,33 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     return output
 
 
-# Seconds per image measured on this server (from the first denoising step to the end of a
-# request, so loading the model does not count), by (model, width, height, steps).
-_MEASURED: dict[tuple[str, int, int, int], float] = {}
+# Seconds per image measured on this computer (from the first denoising step to the end of a
+# request, so loading the model does not count), by "model|width|height|steps"; kept in the data
+# folder so that the next start of the app can warn before the model loads.
+MEASURED_FILE = "measured-seconds-per-image.json"
+CPU_WARN_S = 5.0  # warn when an image takes longer than this
+_MEASURED: dict[str, float] = {}
 
 
-def _timing_key(greq: GenerationRequest) -> tuple[str, int, int, int]:
-    return greq.model, greq.width, greq.height, greq.steps
+def _timing_key(greq: GenerationRequest) -> str:
+    return f"{greq.model}|{greq.width}|{greq.height}|{greq.steps}"
+
+
+def _measured(ctx: AppContext) -> dict[str, float]:
+    """The measured times (read from the data folder once)."""
+    if not _MEASURED:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            saved = json.loads((ctx.settings.home / MEASURED_FILE).read_text(encoding="utf-8"))
+            _MEASURED.update({str(k): float(v) for k, v in saved.items() if isinstance(v, int | float)})
+    return _MEASURED
+
+
+def _save_measured(ctx: AppContext) -> None:
+    from sdaug.prompts.metadata import write_atomic
+
+    data = json.dumps(_MEASURED, indent=1).encode("utf-8")
+    with contextlib.suppress(OSError, AttributeError):
+        write_atomic(ctx.settings.home / MEASURED_FILE, lambda handle: handle.write(data))
 
 
 @dataclass
@@ -373,13 +395,15 @@ class CpuTiming:
     ctx: AppContext
     lang: str
     images: int
+    cpu: bool
     warned: bool = False
     first_step: float | None = None
 
     @classmethod
     def start(cls, ctx: AppContext, lang: str, requests: Sequence[GenerationRequest]) -> CpuTiming:
-        timing = cls(ctx, lang, sum(r.n_images for r in requests), warned=ctx.manager.device != "cpu")
-        known = [_MEASURED.get(_timing_key(r)) for r in requests]
+        cpu = ctx.manager.device == "cpu"
+        timing = cls(ctx, lang, sum(r.n_images for r in requests), cpu=cpu, warned=not cpu)
+        known = [_measured(ctx).get(_timing_key(r)) for r in requests] if not timing.warned else []
         if not timing.warned and all(known):
             per_image = sum(k * r.n_images for k, r in zip(known, requests, strict=True)) / timing.images
             timing.warn(per_image)
@@ -387,6 +411,8 @@ class CpuTiming:
 
     def warn(self, per_image: float) -> None:
         self.warned = True
+        if per_image < CPU_WARN_S:  # a small model or small images: nothing to warn about
+            return
         gr.Warning(self.ctx.tr("warn.cpu", self.lang, seconds=f"{per_image:.0f}", images=self.images,
                                total=format_seconds(per_image * self.images)),
                    title=self.ctx.tr("warn.cpu.title", self.lang))
@@ -400,8 +426,9 @@ class CpuTiming:
             self.warn((elapsed + p.eta_s) / p.images_total)
 
     def finished(self, greq: GenerationRequest, images: int) -> None:
-        if self.first_step is not None and images:
-            _MEASURED[_timing_key(greq)] = (time.perf_counter() - self.first_step) / images
+        if self.cpu and self.first_step is not None and images:
+            _measured(self.ctx)[_timing_key(greq)] = (time.perf_counter() - self.first_step) / images
+            _save_measured(self.ctx)
         self.first_step = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -13,31 +14,33 @@ from sdaug.engine.run import Progress
 from sdaug.ui import common, i18n
 
 
-def fake_ctx(device: str) -> SimpleNamespace:
-    return SimpleNamespace(manager=SimpleNamespace(device=device),
+def fake_ctx(device: str, home: Path) -> SimpleNamespace:
+    return SimpleNamespace(manager=SimpleNamespace(device=device), settings=SimpleNamespace(home=home),
                            tr=lambda key, lang, **values: i18n.tr(key, lang, **values))
 
 
-def test_cpu_run_warns_with_the_time_measured_here(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_run_warns_with_the_time_measured_here(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     shown: list[tuple[str, str]] = []
+    monkeypatch.setattr(common, "CPU_WARN_S", 0.0)  # the fake steps below take milliseconds
     monkeypatch.setattr(gr, "Warning", lambda message, title=None: shown.append((title, message)))
     monkeypatch.setattr(common, "_MEASURED", {})
     greq = GenerationRequest(width=64, height=64, steps=10, batch_size=2)
     # 1. Nothing measured yet: the first steps measure it, then the warning comes.
-    timing = common.CpuTiming.start(fake_ctx("cpu"), "zh", [greq])
+    timing = common.CpuTiming.start(fake_ctx("cpu", tmp_path), "zh", [greq])
     assert shown == []
     timing.step(Progress(step=1, total_steps=10, images_total=2))
     time.sleep(0.05)
     timing.step(Progress(step=2, total_steps=10, images_total=2, eta_s=0.4))
     assert shown and shown[0][0] == "正在用 CPU 运行" and "2 张约需" in shown[0][1]
     timing.finished(greq, 2)
-    # 2. Measured once: the next run warns before it starts.
+    # 2. Measured once: the next run warns before it starts, also after a restart of the app.
     shown.clear()
-    common.CpuTiming.start(fake_ctx("cpu"), "en", [greq, greq])
+    common._MEASURED.clear()
+    common.CpuTiming.start(fake_ctx("cpu", tmp_path), "en", [greq, greq])
     assert len(shown) == 1 and "4 image(s)" in shown[0][1] and "(measured)" in shown[0][1]
     # 3. A GPU: no warning.
     shown.clear()
-    common.CpuTiming.start(fake_ctx("cuda"), "en", [greq])
+    common.CpuTiming.start(fake_ctx("cuda", tmp_path), "en", [greq])
     assert shown == []
 
 
@@ -55,7 +58,7 @@ def test_preview_reports_each_preset() -> None:
     assert grid.size == (3 * 64, 2 * 64)  # no English title row: the page names the columns
 
 
-def test_refresh_says_what_it_found(tmp_path) -> None:
+def test_refresh_says_what_it_found(tmp_path: Path) -> None:
     """Refresh took 1.3–1.6 s with no confirmation; it now ends with a result line."""
     from sdaug.settings import Settings
     from sdaug.ui.app import build_app
