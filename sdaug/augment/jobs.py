@@ -208,6 +208,19 @@ def carry_and_check(source: Image.Image, boxes: Sequence[Box], variant: Image.Im
     return checked, report
 
 
+def record_variant(project: Project, source: ImageRecord, source_image: Image.Image, source_boxes: Sequence[Box],
+                   variant: Image.Image, *, preset: str, thresholds: DriftThresholds, seed: int | None, params: str,
+                   job_item_id: int | None = None) -> tuple[ImageRecord, DriftReport]:
+    """Store ``variant`` of ``source`` with the source's boxes carried and checked for drift
+    (:func:`carry_and_check`): status ``labelled`` when every box passes, else ``review``.
+    Jobs and the Weather / Lighting tabs' "add to project" both record variants this way."""
+    boxes, report = carry_and_check(source_image, source_boxes, variant, thresholds)
+    record = project.add_variant(source.id, variant, preset=preset, seed=seed, params=params, boxes=boxes,
+                                 status="labelled" if report.passed else "review", job_item_id=job_item_id,
+                                 condition=preset)
+    return record, report
+
+
 def clean_stale_temp_files(project: Project) -> int:
     """Remove the temp files that interrupted writes (``kill -9``) left in ``images/``.
 
@@ -554,7 +567,11 @@ class JobRunner:
         self._idle.set()
         self._sources: dict[int, _Source] = {}
         self._started_at: float | None = None
-        self._made = 0  # variants stored by this run (for the rate)
+        self._made = 0  # variants stored by this run
+        # (seconds, items) of each finished batch of this run: the ETA comes from these measured
+        # per-item times, leaving out the first batch (it includes loading the model) once there
+        # is a second one.
+        self._batches: list[tuple[float, int]] = []
         self._message = ""
         self._error: str | None = None
         self._lock = project.job_lock(job_id)
@@ -590,10 +607,21 @@ class JobRunner:
         if self.running and self._stop.is_set():
             status.state = "stopping"
         status.elapsed_s = time.monotonic() - self._started_at if self._started_at is not None else 0.0
-        status.images_per_s = self._made / status.elapsed_s if status.elapsed_s > 0 and self._made else 0.0
-        status.eta_s = status.pending / status.images_per_s if status.images_per_s else None
+        per_item = self.seconds_per_item()
+        status.images_per_s = 1.0 / per_item if per_item else 0.0
+        status.eta_s = status.pending * per_item if per_item is not None else None
         status.message, status.error, status.workers = self._message, self._error, dict(self._workers)
         return status
+
+    def seconds_per_item(self) -> float | None:
+        """Measured seconds per variant in this run (None before the first batch ends)."""
+        measured = self._batches[1:] or self._batches
+        items = sum(n for _, n in measured)
+        if items:
+            return sum(seconds for seconds, _ in measured) / items
+        if self._made and self._started_at is not None:  # a backend that does not time batches (Ray)
+            return (time.monotonic() - self._started_at) / self._made
+        return None
 
     # Work ---------------------------------------------------------------------------------
     def run(self, retry_failed: bool = False) -> JobStatus:
@@ -618,7 +646,7 @@ class JobRunner:
     def _run(self, retry_failed: bool) -> JobStatus:
         # 1. Presets (a preset file may have changed or gone since the job was created) and the
         #    model: errors about them stop the job, they are no image's fault.
-        self._error, self._made, self._started_at = None, 0, time.monotonic()
+        self._error, self._made, self._started_at, self._batches = None, 0, time.monotonic(), []
         try:
             presets = {name: get_preset(name, self.settings) for name in self.spec.presets}
             if self.spec.engine == "diffusion":
@@ -659,6 +687,12 @@ class JobRunner:
             self._run_batch(presets[batch[0].preset], batch)
 
     def _run_batch(self, preset: Preset, items: list[JobItem]) -> None:
+        started, made = time.monotonic(), self._made
+        self._make_batch(preset, items)
+        if self._made > made:
+            self._batches.append((time.monotonic() - started, self._made - made))
+
+    def _make_batch(self, preset: Preset, items: list[JobItem]) -> None:
         # 1. The sources: one that cannot be read fails its own items only.
         work: list[WorkItem] = []
         for item in items:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PIL import Image, ImageDraw
 
@@ -26,6 +26,9 @@ from sdaug.dataset.store import ImageFilter, Project
 from sdaug.settings import Settings
 
 Boxes = list[tuple[float, float, float, float]]
+# on_progress(preset index, preset count, denoising step, steps): where a preview is (steps are 0
+# for the classic engine).
+PreviewProgress = Callable[[int, int, int, int], None]
 _HEADER = 18  # pixels of the title row
 _PASS, _FAIL = (40, 220, 60), (235, 40, 40)
 
@@ -33,12 +36,14 @@ _PASS, _FAIL = (40, 220, 60), (235, 40, 40)
 def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Preset], engine: str = "classic",
             n: int = 4, *, variants: int = 1, model: str = "", where: ImageFilter | None = None,
             settings: Settings | None = None, manager: object = None, seed: int = 0,
-            cell: int = 192) -> tuple[Image.Image, float]:
+            cell: int = 192, on_progress: PreviewProgress | None = None,
+            header: bool = True) -> tuple[Image.Image, float]:
     """Run ``presets`` on ``n`` samples; return (grid image, estimated seconds for the whole job).
 
     ``source`` is a project (samples are its labelled source images, or those matching
     ``where``; the job is all of them × presets × ``variants``) or a list of images (the job
-    is those images × presets × ``variants``).
+    is those images × presets × ``variants``). ``header`` writes the column titles (English)
+    into the grid; the app leaves them out and names the columns in the page's language.
     """
     # 1. Check the inputs and pick the samples.
     if engine not in ENGINES:
@@ -54,13 +59,17 @@ def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Pre
     #    the engine, the drift check and the PNG encoding.
     columns: list[list[tuple[Image.Image, list[bool] | None]]] = []
     seconds = 0.0
-    for preset in chosen:
+    for index, preset in enumerate(chosen):
+        report = (lambda step, steps, index=index: on_progress(index, len(chosen), step, steps)) if on_progress \
+            else None
+        if report:
+            report(0, 0)
         started = time.perf_counter()
         if engine == "classic":
             made = [apply_classic(image, preset, seed + k) for k, (image, _) in enumerate(samples)]
             seconds += time.perf_counter() - started
         else:
-            made, spent = _diffuse(preset, [image for image, _ in samples], model, settings, manager, seed)
+            made, spent = _diffuse(preset, [image for image, _ in samples], model, settings, manager, seed, report)
             seconds += spent
         column = []
         for (image, boxes), variant in zip(samples, made, strict=True):
@@ -74,7 +83,7 @@ def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Pre
     estimate = per_image * n_sources * len(chosen) * variants
 
     # 3. The grid, with boxes coloured by the drift check.
-    return _grid(samples, chosen, columns, cell), estimate
+    return _grid(samples, chosen, columns, cell, header), estimate
 
 
 def _samples(source: Project | Sequence[Image.Image], n: int,
@@ -96,7 +105,7 @@ def _samples(source: Project | Sequence[Image.Image], n: int,
 
 
 def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Settings | None, manager: object,
-             seed: int) -> tuple[list[Image.Image], float]:
+             seed: int, report: Callable[[int, int], None] | None = None) -> tuple[list[Image.Image], float]:
     """Run the images through the engine (one request per image size); return them and the
     seconds spent denoising and decoding."""
     from sdaug.engine.run import run as run_engine
@@ -116,8 +125,11 @@ def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Se
         first_step: list[float] = []
 
         def on_progress(progress: object, first_step: list[float] = first_step) -> None:
-            if not first_step and getattr(progress, "step", 0) >= 1:
+            step = getattr(progress, "step", 0)
+            if not first_step and step >= 1:
                 first_step.append(time.perf_counter())
+            if report is not None and step:
+                report(step, getattr(progress, "total_steps", 0))
 
         started = time.perf_counter()
         result = run_engine(request, manager, on_progress=on_progress)
@@ -128,13 +140,15 @@ def _diffuse(preset: Preset, images: list[Image.Image], model: str, settings: Se
 
 
 def _grid(samples: list[tuple[Image.Image, Boxes]], presets: list[Preset],
-          columns: list[list[tuple[Image.Image, list[bool] | None]]], cell: int) -> Image.Image:
-    grid = Image.new("RGB", (cell * (1 + len(presets)), _HEADER + cell * len(samples)), (24, 24, 24))
-    draw = ImageDraw.Draw(grid)
-    for col, title in enumerate(["source", *(p.title_en for p in presets)]):
-        draw.text((col * cell + 4, 3), title, fill=(235, 235, 235))
+          columns: list[list[tuple[Image.Image, list[bool] | None]]], cell: int, header: bool = True) -> Image.Image:
+    title_row = _HEADER if header else 0
+    grid = Image.new("RGB", (cell * (1 + len(presets)), title_row + cell * len(samples)), (24, 24, 24))
+    if header:
+        draw = ImageDraw.Draw(grid)
+        for col, title in enumerate(["source", *(p.title_en for p in presets)]):
+            draw.text((col * cell + 4, 3), title, fill=(235, 235, 235))
     for row, (image, boxes) in enumerate(samples):
-        top = _HEADER + row * cell
+        top = title_row + row * cell
         grid.paste(_thumbnail(image, boxes, None, cell), (0, top))
         for col in range(1, len(presets) + 1):
             variant, passed = columns[col - 1][row]

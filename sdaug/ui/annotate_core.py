@@ -22,12 +22,17 @@ origin ``carried``, drift score); the browser only knows whole pixels, so "untou
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
 import logging
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from PIL import Image
 
 from sdaug.dataset.projects import shared_project
 from sdaug.dataset.store import (
@@ -53,6 +58,34 @@ Message = tuple[str, dict[str, object]]
 BoxKey = tuple[int, int, int, int]
 
 
+# Refusals ------------------------------------------------------------------------------------
+# Messages of the refusals a person can meet here, by key; the UI shows them translated by key
+# (``ann.err.<key>`` in :data:`sdaug.ui.annotate.STRINGS`).
+MESSAGES = {
+    "no_project": "open a project first (Projects tab)",
+    "no_image": "no image is open: add photos in the Projects tab or change the filter",
+    "no_class_picked": "pick a class in the class list first",
+    "class_empty": "type a name for the class first",
+    "class_exists": "a class named {name!r} already exists",
+    "clicked": "a clicked box is 4 numbers x1, y1, x2, y2, got {box}",
+    "no_variant": "there is no variant to review: run an augment job first",
+}
+
+
+class AnnotateError(ValueError):
+    """A refused action of the Annotate tab; ``key`` names the message (see :data:`MESSAGES`)."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(MESSAGES[key].format(**values))
+        self.key = key
+        self.values = values
+
+    @property
+    def translation_key(self) -> str:
+        """The UI's string key of this message."""
+        return f"ann.err.{self.key}"
+
+
 # Projects ------------------------------------------------------------------------------------
 def open_project(folder: str | Path) -> Project:
     """The open :class:`Project` in ``folder``, shared by all sessions; ``ValueError`` when there
@@ -62,7 +95,7 @@ def open_project(folder: str | Path) -> Project:
     the Projects tab), never from a browser."""
     text = str(folder or "").strip()
     if not text:
-        raise ValueError("open a project first (Projects tab)")
+        raise AnnotateError("no_project")
     return shared_project(text, create=False)
 
 
@@ -79,8 +112,15 @@ class AnnotateState:
     class_id: int | None = None
     page: int = 0
     active_class_id: int | None = None
-    # The box the class keys 1-9 relabel: the one picked in the box list, else the newest drawn.
+    # The box the user selected in the box list (class keys 1-9 and Delete act on it); a box
+    # clicked on the canvas comes with the key event instead. Drawing a box never selects it.
     target_box: BoxKey | None = None
+    # Boxes drawn before the project had a class: saved once the user names the first class.
+    pending: list[DrawnBox] = field(default_factory=list)
+    # Per image, the boxes (class, whole pixels) it had before the server last changed them (a
+    # key, undo, a copy): a canvas change showing exactly those is the browser's late echo of
+    # the old state (a click's change event overtaken by the key), not an edit.
+    stale: dict[int, Counter] = field(default_factory=dict)
     selected_class_id: int | None = None        # row picked in the class editor
     undo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
     redo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
@@ -105,7 +145,7 @@ class Outcome:
 
 def require_project(state: AnnotateState) -> Project:
     if not state.folder:
-        raise ValueError("open a project first (Projects tab)")
+        raise AnnotateError("no_project")
     return open_project(state.folder)
 
 
@@ -187,13 +227,22 @@ def _snapshot(boxes: Iterable[Box]) -> tuple[Box, ...]:
 
 
 def save_boxes(project: Project, state: AnnotateState, image_id: int, boxes: Sequence[Box],
-               status: str | None = None) -> list[Box]:
+               status: str | None = None, from_canvas: bool = False) -> list[Box]:
     """Replace an image's boxes (one transaction), keeping the old ones for undo."""
     current = project.boxes(image_id)
     stored = project.set_boxes(image_id, boxes, status=status)
     _push(state.undo, image_id, _snapshot(current))
     state.redo.pop(image_id, None)
+    _remember_stale(state, image_id, None if from_canvas else current)
     return stored
+
+
+def _remember_stale(state: AnnotateState, image_id: int, before: Iterable[Box] | None) -> None:
+    state.stale.pop(image_id, None)
+    if before is not None:
+        state.stale[image_id] = Counter(map(_class_key, before))
+        while len(state.stale) > HISTORY_IMAGES:
+            del state.stale[next(iter(state.stale))]
 
 
 def _push(stacks: dict[int, list[tuple[Box, ...]]], image_id: int, snapshot: tuple[Box, ...]) -> None:
@@ -225,13 +274,14 @@ def _step_history(project: Project, state: AnnotateState, source: dict, target: 
     current = project.boxes(image_id)
     project.set_boxes(image_id, boxes)
     _push(target, image_id, _snapshot(current))
+    _remember_stale(state, image_id, current)
     state.target_box = None
     return Outcome(canvas=True, page=True, message=(done_key, {"count": len(boxes)}))
 
 
 def _require_image(state: AnnotateState) -> int:
     if state.image_id is None:
-        raise ValueError("no image is open: import images or change the filter")
+        raise AnnotateError("no_image")
     return state.image_id
 
 
@@ -251,11 +301,13 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
     drawn = [b for b in (_clamp(d, record) for d in payload_boxes(payload)) if b is not None]
     current = project.boxes(record.id)
     classes = project.classes()
-    if not classes:
-        if not drawn:
-            return Outcome()
-        return Outcome(canvas=True, message=("ann.msg.add_class_first", {}))
+    if not classes:  # keep the boxes on the canvas and ask for the first class beside it
+        state.pending = drawn if record.id == state.image_id else []
+        return Outcome(message=("ann.msg.name_first_class", {}) if drawn else None)
     by_name = {c.name: c for c in classes}
+    if state.stale.get(record.id) == Counter((by_name[d.label].id, box_key(d)) if d.label in by_name else None
+                                             for d in drawn):
+        return Outcome(canvas=True)  # a late echo of the boxes before a key or undo: show the saved ones
     default_class = _active_class(state, classes)
     unused = Counter(map(_class_key, current))
     stored_by_key = {_class_key(b): b for b in current}
@@ -274,10 +326,11 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
             boxes.append(Box(class_id=cls.id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
             newest = newest or box_key(d)
     if same_boxes(boxes, current):
+        state.stale.pop(record.id, None)  # the browser shows what is saved
         return Outcome(canvas=relabelled)
-    save_boxes(project, state, record.id, boxes)
-    if record.id == state.image_id and newest is not None:
-        state.target_box = newest
+    save_boxes(project, state, record.id, boxes, from_canvas=True)
+    if record.id == state.image_id and (newest is not None or state.target_box not in map(box_key, boxes)):
+        state.target_box = None  # a new box is not a selection: the next key sets the class of the next box
     return Outcome(canvas=relabelled, page=True, message=("ann.msg.saved", {"count": len(boxes)}))
 
 
@@ -306,16 +359,24 @@ def class_for_key(classes: Sequence[ClassRecord], key: str) -> ClassRecord | Non
     return classes[index] if index < len(classes) else None
 
 
-def press_class_key(project: Project, state: AnnotateState, key: str) -> Outcome:
-    """Make the class of ``key`` the active one and give it to the target box, if any."""
+def press_class_key(project: Project, state: AnnotateState, key: str, clicked: Sequence[float] | None = None
+                    ) -> Outcome:
+    """Make the class of ``key`` the class of the next box; relabel the selected box, if any.
+
+    ``clicked`` is the box the user selected by clicking it on the canvas (original pixels, as the
+    browser reports it); without it the box selected in the box list counts. A box the user has
+    just drawn is never relabelled: that was the bug where the next box's key changed the last one.
+    """
     cls = class_for_key(project.classes(), key)
     if cls is None:
         return Outcome(message=("ann.msg.no_class_for_key", {"key": key}))
+    if clicked is not None:
+        select_clicked_box(project, state, clicked)
     return set_active_class(project, state, cls.id)
 
 
 def set_active_class(project: Project, state: AnnotateState, class_id: int | None) -> Outcome:
-    """Choose the class of new boxes; also relabel the target box (selected or newest drawn).
+    """Choose the class of new boxes; also relabel the selected box (if the user selected one).
 
     The outcome marks the classes as changed: the canvas draws new boxes in the colour of its
     first label, which is the active class.
@@ -325,26 +386,66 @@ def set_active_class(project: Project, state: AnnotateState, class_id: int | Non
     cls = project.get_class(class_id)
     state.active_class_id = cls.id
     chosen = Outcome(classes=True, message=("ann.msg.active_class", {"name": cls.name}))
-    if state.image_id is None or state.target_box is None:
+    index = _selected_index(project, state)
+    if index is None:
         return chosen
     boxes = project.boxes(state.image_id)
-    for index, box in enumerate(boxes):
-        if box_key(box) == state.target_box:
-            if box.class_id == cls.id:
-                break
-            boxes[index] = replace(box, class_id=cls.id, origin="manual")
-            save_boxes(project, state, state.image_id, boxes)
-            return Outcome(canvas=True, page=True, classes=True, message=("ann.msg.relabelled", {"name": cls.name}))
-    return chosen
+    if boxes[index].class_id == cls.id:
+        return chosen
+    boxes[index] = replace(boxes[index], class_id=cls.id, origin="manual")
+    save_boxes(project, state, state.image_id, boxes)
+    return Outcome(canvas=True, page=True, classes=True, message=("ann.msg.relabelled", {"name": cls.name}))
+
+
+def _selected_index(project: Project, state: AnnotateState) -> int | None:
+    if state.image_id is None or state.target_box is None:
+        return None
+    keys = [box_key(b) for b in project.boxes(state.image_id)]
+    return keys.index(state.target_box) if state.target_box in keys else None
 
 
 def select_box(project: Project, state: AnnotateState, index: int) -> Outcome:
-    """Pick the box in row ``index`` of the box list as the one the class keys relabel."""
+    """Select the box in row ``index`` of the box list (class keys and Delete act on it)."""
     boxes = project.boxes(_require_image(state))
     if not 0 <= index < len(boxes):
         return Outcome()
     state.target_box = box_key(boxes[index])
     return Outcome(message=("ann.msg.box_selected", {"index": index + 1}))
+
+
+CLICK_TOLERANCE = 0.01  # of the image width: a box as the zoomed-out canvas reports it vs. as stored
+
+
+def select_clicked_box(project: Project, state: AnnotateState, clicked: Sequence[float]) -> bool:
+    """Select the stored box the user clicked on the canvas (``clicked`` = x1, y1, x2, y2 in
+    original pixels, off by the canvas's rounding). False when no stored box is that close."""
+    values = [float(v) for v in clicked]
+    if len(values) != 4 or not all(map(math.isfinite, values)):
+        raise AnnotateError("clicked", box=list(clicked))
+    record = project.get_image(_require_image(state))
+
+    def distance(box: Box) -> float:
+        return max(abs(a - b) for a, b in zip((box.x1, box.y1, box.x2, box.y2), values, strict=True))
+
+    best = min(project.boxes(record.id), key=distance, default=None)
+    if best is None or distance(best) > max(2.0, CLICK_TOLERANCE * record.width):
+        return False
+    state.target_box = box_key(best)
+    return True
+
+
+def delete_selected_box(project: Project, state: AnnotateState, clicked: Sequence[float] | None = None) -> Outcome:
+    """Delete the box selected on the canvas (``clicked``) or in the box list (saved at once)."""
+    if clicked is not None:
+        select_clicked_box(project, state, clicked)
+    index = _selected_index(project, state)
+    if index is None:
+        return Outcome(message=("ann.msg.select_box_first", {}))
+    boxes = project.boxes(state.image_id)
+    del boxes[index]
+    save_boxes(project, state, state.image_id, boxes)
+    state.target_box = None
+    return Outcome(canvas=True, page=True, message=("ann.msg.box_deleted", {"count": len(boxes)}))
 
 
 # Navigation ----------------------------------------------------------------------------------
@@ -366,6 +467,7 @@ def open_folder(state: AnnotateState, folder: str) -> tuple[Project, Outcome]:
 def _show(state: AnnotateState, image_id: int | None) -> None:
     state.image_id = image_id
     state.target_box = None
+    state.pending = []
 
 
 def go(project: Project, state: AnnotateState, direction: int) -> Outcome:
@@ -488,11 +590,24 @@ def mark_reviewed(project: Project, state: AnnotateState) -> Outcome:
 
 # Classes -------------------------------------------------------------------------------------
 def add_class(project: Project, state: AnnotateState, name: str, color: str | None) -> Outcome:
-    cls = project.add_class(name, css_color_to_hex(color) if color else None)
+    """Append a class. Boxes drawn while the project had no class get the first class."""
+    text = (name or "").strip()
+    if not text:
+        raise AnnotateError("class_empty")
+    if any(c.name == text for c in project.classes()):
+        raise AnnotateError("class_exists", name=text)
+    cls = project.add_class(text, css_color_to_hex(color) if color else None)
     state.selected_class_id = cls.id
     if state.active_class_id is None:
         state.active_class_id = cls.id
-    return Outcome(canvas=True, classes=True, message=("ann.msg.class_added", {"name": cls.name}))
+    pending, state.pending = state.pending, []
+    if state.image_id is None or not pending:
+        return Outcome(canvas=True, classes=True, message=("ann.msg.class_added", {"name": cls.name}))
+    boxes = [*project.boxes(state.image_id),
+             *(Box(class_id=state.active_class_id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2) for d in pending)]
+    save_boxes(project, state, state.image_id, boxes)
+    return Outcome(canvas=True, page=True, classes=True,
+                   message=("ann.msg.first_class_saved", {"name": cls.name, "count": len(pending)}))
 
 
 def next_class_color(project: Project) -> str:
@@ -502,7 +617,7 @@ def next_class_color(project: Project) -> str:
 
 def _selected_class(state: AnnotateState) -> int:
     if state.selected_class_id is None:
-        raise ValueError("pick a class in the class list first")
+        raise AnnotateError("no_class_picked")
     return state.selected_class_id
 
 
@@ -586,13 +701,17 @@ class Page:
     total: int
 
 
+def page_records(project: Project, state: AnnotateState) -> list[ImageRecord]:
+    """The images of the current page of the filtered list (only that page is queried)."""
+    state.page = min(state.page, page_count(project.count_images(state.where())) - 1)
+    return project.list_images(offset=state.page * PAGE_SIZE, limit=PAGE_SIZE, where=state.where())
+
+
 def page_rows(project: Project, state: AnnotateState) -> Page:
     """One page of the filtered image list (only that page is queried)."""
-    where = state.where()
-    total = project.count_images(where)
+    total = project.count_images(state.where())
     pages = page_count(total)
-    state.page = min(state.page, pages - 1)
-    records = project.list_images(offset=state.page * PAGE_SIZE, limit=PAGE_SIZE, where=where)
+    records = page_records(project, state)
     rows = [[r.id, r.original_name or r.file_name, r.split, r.status, r.box_count, r.preset or ""]
             for r in records]
     return Page(rows=rows, page=state.page, pages=pages, total=total)
@@ -603,3 +722,23 @@ def class_rows(project: Project) -> list[list[object]]:
     counts = dict(project.read("SELECT class_id, COUNT(*) FROM boxes GROUP BY class_id"))
     return [[str(c.position + 1) if c.position < HOTKEY_CLASSES else "", c.name, c.color, counts.get(c.id, 0)]
             for c in project.classes()]
+
+
+THUMBNAIL_PIXELS = 96
+
+
+@functools.lru_cache(maxsize=2048)
+def _thumbnail(path: str, modified_ns: int, size: int) -> str:
+    with Image.open(path) as img:
+        img.draft("RGB", (size, size))
+        small = img.convert("RGB")
+        small.thumbnail((size, size))
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def thumbnail_uri(project: Project, record: ImageRecord, size: int = THUMBNAIL_PIXELS) -> str:
+    """A small JPEG of an image as a ``data:`` URI (inline in the page: no file is served)."""
+    path = project.image_path(record)
+    return _thumbnail(str(path), path.stat().st_mtime_ns, size)

@@ -5,6 +5,20 @@ of ``image_annotator`` does not swallow keys such as ``d`` first). A key counts 
 tab that holds the element is visible and the focus is not in a text field, and only when it is
 one of the keys the tab asked for; then the listener sends ``click`` with ``{"key": ...}`` to
 Python. ``Ctrl/⌘+Z`` arrives as ``"undo"``, ``Ctrl/⌘+Y`` and ``Ctrl/⌘+Shift+Z`` as ``"redo"``.
+
+With ``canvas`` (the ``elem_id`` of an ``image_annotator``) the listener also drives that canvas
+the way CVAT and X-AnyLabeling do; the component has no API for this, so the script below is our
+own and is tied to gradio_image_annotation 0.5's DOM (its "Create box" / "Drag boxes" buttons,
+its Space key for "fit" and its wheel zoom):
+
+- a press on a box selects (and moves or resizes) it, a press elsewhere draws a new box, and
+  holding Space pans: the script picks the component's tool on each press, so it never sticks
+  in the hand tool;
+- which box is selected is read from the canvas's own drawing (the selected box is stroked
+  thicker); a box selected by a click goes to Python with the key (``box``: x1, y1, x2, y2 in
+  original pixels) so that 1-9 and Delete act on it, while a box just drawn does not count;
+- ``window.sdaugCanvas.fit()`` and ``.actual()`` show the whole image or one image pixel per
+  screen pixel (buttons call them; F fits too).
 """
 
 from __future__ import annotations
@@ -14,13 +28,73 @@ from collections.abc import Sequence
 import gradio as gr
 from gradio.i18n import I18nData
 
-_JS = """
+SELECTED_WIDTH = 4  # pass as ``box_selected_thickness`` to the image_annotator the listener drives
+BOX_WIDTH = 2
+
+_JS = f"const SELECTED_WIDTH = {SELECTED_WIDTH};\n" + """
 const keys = new Set(props.keys);
-const typing = (t) => t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+const canvasRoot = () => props.canvas ? document.getElementById(props.canvas) : null;
+let panning = false, clickedBox = false;
+const hook = (canvas) => {
+  // Record each drawing pass: where the image went and each box's rectangle and line width.
+  if (!canvas || canvas.sdaugHooked) return;
+  canvas.sdaugHooked = true;
+  const g = canvas.getContext('2d');
+  const clear = g.clearRect, rect = g.rect, stroke = g.stroke, drawImage = g.drawImage;
+  let pass = null, last = null;
+  g.clearRect = function (...a) { pass = {boxes: [], image: null}; canvas.sdaugPass = pass; return clear.apply(this, a); };
+  g.drawImage = function (img, x, y, w, h) {
+    const t = this.getTransform();
+    if (pass && w) pass.image = {x: t.e + t.a * x, y: t.f + t.d * y, w: t.a * w, h: t.d * h, scale: t.a, natural: img.naturalWidth, drawn: w};
+    return drawImage.apply(this, arguments);
+  };
+  g.rect = function (...a) { last = a; return rect.apply(this, a); };
+  g.stroke = function (...a) { if (pass && last) pass.boxes.push({r: last, width: this.lineWidth}); last = null; return stroke.apply(this, a); };
+};
+const canvasEl = () => { const root = canvasRoot(); const c = root && root.querySelector('canvas'); hook(c); return c; };
+const tool = (name) => {  // 'Create box' or 'Drag boxes'
+  const root = canvasRoot(); const b = root && root.querySelector(`button[aria-label="${name}"]`);
+  if (b && !b.classList.contains('selected')) b.click();
+};
+const toCanvas = (c, e) => { const r = c.getBoundingClientRect(); return [(e.clientX - r.left) * c.width / r.width, (e.clientY - r.top) * c.height / r.height]; };
+const selectedBox = () => {  // the box selected by a click, in original image pixels
+  const c = canvasEl(), p = c && c.sdaugPass;
+  if (!clickedBox || !p || !p.image) return null;
+  const selected = p.boxes.filter(b => b.width === SELECTED_WIDTH);
+  if (selected.length !== 1) return null;
+  const [x, y, w, h] = selected[0].r, k = p.image.natural / p.image.w;
+  return [(x - p.image.x) * k, (y - p.image.y) * k, (x + w - p.image.x) * k, (y + h - p.image.y) * k];
+};
+const onPointer = (e) => {  // choose the component's tool before it sees the press
+  const c = canvasEl();
+  if (!c || e.target !== c || e.button !== 0) return;
+  const [x, y] = toCanvas(c, e), p = c.sdaugPass, m = 6;
+  const hit = !!p && p.boxes.some(({r}) => x >= r[0] - m && x <= r[0] + r[2] + m && y >= r[1] - m && y <= r[1] + r[3] + m);
+  clickedBox = hit && !panning;
+  tool(panning || hit ? 'Drag boxes' : 'Create box');
+};
+const onKeyUp = (e) => {
+  if (e.key !== ' ' || !panning) return;
+  panning = false;
+  tool('Create box');
+  const c = canvasEl();
+  if (c) c.style.cursor = '';
+};
+// Keys are text only in a field that takes text (a radio button or checkbox that has the focus
+// after a click does not).
+const typing = (t) => t && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) ||
+  (t.tagName === 'INPUT' && !/^(radio|checkbox|button|range|color|file)$/.test(t.type)));
+const send = (key) => trigger('click', props.canvas ? {key: key, box: selectedBox()} : {key: key});
 const onKey = (e) => {
-  if (!element.isConnected) { document.removeEventListener('keydown', onKey, true); return; }
-  if (element.offsetParent === null || typing(e.target) || e.altKey || e.repeat) return;
+  if (!element.isConnected || !e.isTrusted || element.offsetParent === null || typing(e.target) || e.altKey) return;
   let key = e.key.toLowerCase();
+  if (props.canvas && key === ' ') {  // hold Space to pan
+    e.preventDefault(); e.stopPropagation();
+    if (!panning) { panning = true; tool('Drag boxes'); const c = canvasEl(); if (c) c.style.cursor = 'grab'; }
+    return;
+  }
+  if (e.repeat) return;
+  if (props.canvas && key === 'f' && !(e.ctrlKey || e.metaKey)) { e.preventDefault(); e.stopPropagation(); canvas.fit(); return; }
   if (e.ctrlKey || e.metaKey) {
     if (key === 'z') key = e.shiftKey ? 'redo' : 'undo';
     else if (key === 'y') key = 'redo';
@@ -29,26 +103,57 @@ const onKey = (e) => {
   if (!keys.has(key)) return;
   e.preventDefault();
   e.stopPropagation();
-  trigger('click', {key: key});
+  send(key);
 };
-if (element.sdaugKeys) document.removeEventListener('keydown', element.sdaugKeys, true);
-element.sdaugKeys = onKey;
-document.addEventListener('keydown', onKey, true);
+const canvas = {
+  fit: () => {  // the component's own Space key
+    const root = canvasRoot(), box = root && root.querySelector('.annotator-container');
+    if (box) box.dispatchEvent(new KeyboardEvent('keydown', {key: ' ', bubbles: true}));
+  },
+  actual: () => {  // fit, then the component's wheel zoom up to one image pixel per canvas pixel
+    canvas.fit();
+    const c = canvasEl(), p = c && c.sdaugPass;
+    if (!p || !p.image) return;
+    const target = p.image.natural / p.image.drawn, scale = p.image.scale;
+    if (target <= scale) return;
+    const r = c.getBoundingClientRect();
+    c.dispatchEvent(new WheelEvent('wheel', {deltaY: 2000 * (scale / target - 1), clientX: r.left + r.width / 2,
+                                              clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));
+  },
+  press: (key) => send(key),
+};
+for (const [type, fn] of element.sdaugListeners || []) document.removeEventListener(type, fn, true);
+element.sdaugListeners = [['keydown', onKey], ...(props.canvas ? [['pointerdown', onPointer], ['keyup', onKeyUp]] : [])];
+for (const [type, fn] of element.sdaugListeners) document.addEventListener(type, fn, true);
+if (props.canvas) window.sdaugCanvas = canvas;
 """
 
 
-def key_listener(hint: I18nData | str, keys: Sequence[str], elem_id: str) -> gr.HTML:
+def key_listener(hint: I18nData | str, keys: Sequence[str], elem_id: str, canvas: str = "") -> gr.HTML:
     """The hint line (e.g. "A / D previous / next …") that also listens to ``keys``.
 
     Wire it with ``listener.click(fn, ...)`` where ``fn`` takes ``evt: gr.EventData`` and reads
-    ``evt.key`` (a lower-case ``KeyboardEvent.key``, or ``"undo"`` / ``"redo"``).
+    ``evt.key`` (a lower-case ``KeyboardEvent.key``, or ``"undo"`` / ``"redo"``) and, with
+    ``canvas``, the box selected by a click on it (:func:`event_box`).
     """
     return gr.HTML(value=hint, html_template="<div class='sdaug-keys'>${value}</div>",
                    css_template=".sdaug-keys { font-size: 0.85em; opacity: 0.75; }",
-                   js_on_load=_JS, keys=list(keys), elem_id=elem_id)
+                   js_on_load=_JS, keys=list(keys), canvas=canvas, elem_id=elem_id)
 
 
 def event_key(evt: gr.EventData) -> str:
     """The key a :func:`key_listener` event carries ("" when missing)."""
     data = evt._data if isinstance(evt._data, dict) else {}
     return str(data.get("key", ""))
+
+
+def event_box(evt: gr.EventData) -> list[float] | None:
+    """The box selected by a click on the canvas that a :func:`key_listener` event carries."""
+    data = evt._data if isinstance(evt._data, dict) else {}
+    box = data.get("box")
+    if not isinstance(box, list) or len(box) != 4:
+        return None
+    try:
+        return [float(v) for v in box]
+    except (TypeError, ValueError):
+        return None  # not from our script: treated as no selection

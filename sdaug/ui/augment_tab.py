@@ -19,6 +19,7 @@ work the same on both.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,8 @@ from sdaug.augment.jobs import (
     runner_for,
 )
 from sdaug.augment.presets import KINDS, load_presets
-from sdaug.dataset.store import SPLITS, Project
+from sdaug.dataset.store import SPLITS, ImageFilter, Project
+from sdaug.ui import common, i18n
 from sdaug.ui.context import AppContext
 
 PREVIEW_SAMPLES = 4
@@ -47,13 +49,30 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.title": ("Augment: make weather and lighting variants", "扩充：生成天气和光照变体"),
     "job.presets.weather": ("Weather presets", "天气预设"),
     "job.presets.lighting": ("Lighting presets", "光照预设"),
-    "job.variants": ("Variants per image and preset", "每张图每个预设的变体数"),
+    "job.variants": ("More variants per source image and preset (added to those already made)",
+                     "每张原图每个预设再追加的变体数（加在已有变体之外）"),
+    "job.preview.progress": ("Preview: preset {index}/{count} ({preset})", "预览：第 {index}/{count} 个预设（{preset}）"),
+    "job.preview.step": ("step {step}/{steps}", "第 {step}/{steps} 步"),
+    "job.cpu": ("No GPU: diffusion runs on the CPU and takes minutes per image. The preview makes {count} "
+                "image(s) and measures the time per image for the whole job's estimate; Classic effects need no GPU.",
+                "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。预览会生成 {count} 张图并实测每张的用时，"
+                "用于估算整个任务；经典特效不需要 GPU。"),
+    "job.cpu.start": ("No GPU: diffusion runs on the CPU and takes minutes per image. The status line shows the "
+                      "time per image measured on this computer after the first images; Stop keeps what is done.",
+                      "没有 GPU：扩散模型在 CPU 上运行，每张图需要几分钟。前几张完成后，状态行会显示本机实测的每张用时；"
+                      "点“停止”会保留已完成的图片。"),
+    "job.msg.generating": ("{preset}: making {count} image(s)", "{preset}：正在生成 {count} 张图片"),
+    "job.grid.columns": ("Preview columns, left to right: {columns}.", "预览的列（从左到右）：{columns}。"),
+    "job.grid.source": ("source photo", "原图"),
+    "job.per_source": ("This job adds {n} more per source image and preset: {details}.",
+                       "本任务为每张原图每个预设再追加 {n} 个：{details}。"),
+    "job.per_source.item": ("{preset} {before} → {after} per source", "{preset} 每张原图 {before} → {after} 个"),
     "job.engine": ("Engine", "引擎"),
     "job.engine.diffusion": ("Stable Diffusion (GPU, realistic)", "Stable Diffusion（GPU，逼真）"),
     "job.engine.classic": ("Classic effects (CPU, fast, no model)", "经典特效（CPU，快速，无需模型）"),
     "job.split": ("Only source images of split", "只用这个划分的原图"),
     "job.split.any": ("(any)", "（全部）"),
-    "job.preview": ("👁 Preview on 4 images", "👁 用 4 张图预览"),
+    "job.preview": ("Preview on 4 images", "用 4 张图预览"),
     "job.start": ("▶ Start / resume", "▶ 开始 / 继续"),
     "job.stop": ("■ Stop", "■ 停止"),
     "job.retry": ("↻ Retry failed images", "↻ 重试失败的图片"),
@@ -64,14 +83,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "job.estimate": ("Whole job: {images} images ({sources} source images × {presets} presets × {variants}), "
                      "about {duration}.", "整个任务：{images} 张（{sources} 张原图 × {presets} 个预设 × {variants}），"
                      "约需 {duration}。"),
-    "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {rate} images/s · ETA {eta}",
-                   "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · {rate} 张/秒 · 剩余 {eta}"),
+    "job.status": ("Job #{job} · {state} · {done}/{total} done · {failed} failed · {per_image} per image (measured) · "
+                   "ETA {eta}",
+                   "任务 #{job} · {state} · 已完成 {done}/{total} · 失败 {failed} · 每张 {per_image}（实测）· 剩余 {eta}"),
     "job.status.message": (" · {message}", " · {message}"),
     "job.status.workers": (" · per worker: {workers}", " · 各工作进程：{workers}"),
     "job.backend": ("Run on", "运行位置"),
     "job.backend.in-process": ("This computer", "本机"),
     "job.backend.ray": ("Ray cluster (several GPUs or machines)", "Ray 集群（多块 GPU 或多台机器）"),
-    "job.status.error": ("\n\n⚠️ {error}", "\n\n⚠️ {error}"),
+    "job.status.error": ("\n\n⚠ {error}", "\n\n⚠ {error}"),
     "job.state.pending": ("waiting", "等待中"),
     "job.state.running": ("running", "运行中"),
     "job.state.stopping": ("stopping", "正在停止"),
@@ -121,11 +141,45 @@ def latest_job(project: Project) -> int | None:
 def status_params(status: JobStatus) -> dict[str, object]:
     return {"job": status.job_id, "state": status.state, "done": status.done, "total": status.total,
             "failed": status.failed, "rate": f"{status.images_per_s:.2f}",
+            "per_image": common.format_seconds(1 / status.images_per_s) if status.images_per_s else "—",
             "eta": format_duration(status.eta_s) if status.eta_s is not None else "—"}
 
 
-def report_rows(project: Project, job_id: int) -> list[list[object]]:
-    return [[r.preset, f"{r.done}/{r.total}", r.failed,
+def per_source_counts(project: Project, presets: list[str], where: ImageFilter) -> dict[str, float]:
+    """Variants already made per source image, for each preset (averaged over the sources)."""
+    sources = project.count_images(where)
+    return {name: project.count_images(ImageFilter(kind="variant", condition=name)) / sources if sources else 0.0
+            for name in presets}
+
+
+def per_source_note(ctx: AppContext, lang: str, project: Project, presets: list[str], n: int,
+                    where: ImageFilter) -> str:
+    """"This job adds N more per source: fog 2 → 6 per source, …" (variants add up across jobs)."""
+    if not presets:
+        return ""
+    details = ", ".join(ctx.tr("job.per_source.item", lang, preset=common.preset_title(ctx, lang, name),
+                               before=f"{before:g}", after=f"{before + n:g}")
+                        for name, before in per_source_counts(project, presets, where).items())
+    return ctx.tr("job.per_source", lang, n=n, details=details)
+
+
+_STEP = re.compile(r"^step (?P<step>\d+)/(?P<steps>\d+)$")
+_GENERATING = re.compile(r"^(?P<preset>.+): generating (?P<count>\d+) image\(s\)$")
+
+
+def job_message(ctx: AppContext, lang: str, message: str) -> str:
+    """A job runner's progress message ("fog: generating 4 image(s)", "step 3/20", an engine
+    phase) in ``lang``."""
+    if match := _STEP.match(message):
+        return ctx.tr("job.preview.step", lang, **match.groupdict())
+    if match := _GENERATING.match(message):
+        return ctx.tr("job.msg.generating", lang, preset=common.preset_title(ctx, lang, match["preset"]),
+                      count=match["count"])
+    return i18n.translate_phase(message, lang)
+
+
+def report_rows(ctx: AppContext, lang: str, project: Project, job_id: int) -> list[list[object]]:
+    return [[common.preset_title(ctx, lang, r.preset), f"{r.done}/{r.total}", r.failed,
              f"{r.passed} ({r.pass_rate:.0%})" if r.pass_rate is not None else r.passed, r.review]
             for r in job_report(project, job_id)]
 
@@ -136,6 +190,7 @@ REPORT_COLUMNS = ("job.col.preset", "job.col.done", "job.col.failed", "job.col.p
 def build(ctx: AppContext, folder: gr.Textbox) -> None:
     """Build the section inside the current block; ``folder`` is the Dataset tab's project name."""
     ctx.add_translations(STRINGS)
+    common.add_preset_titles(ctx)
     label = ctx.label
     pickers = {}
     for kind in KINDS:
@@ -155,13 +210,14 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
                            label=label("job.backend"), info=f"Ray: {ray_address}", visible=bool(ray_address))
         split = gr.Dropdown([(label("job.split.any"), ""), *((s, s) for s in SPLITS)], value="",
                             label=label("job.split"))
+    per_source = gr.Markdown()
     with gr.Row():
         preview_button = gr.Button(label("job.preview"))
         start_button = gr.Button(label("job.start"), variant="primary")
         stop_button = gr.Button(label("job.stop"), variant="stop")
         retry_button = gr.Button(label("job.retry"))
     estimate = gr.Markdown()
-    grid = gr.Image(label=label("job.grid"), type="pil", interactive=False, format="jpeg")
+    grid = gr.Image(label=label("job.grid"), show_label=False, type="pil", interactive=False, format="jpeg")
     status_md = gr.Markdown(label("job.no_job"))
     report = gr.Dataframe(label=label("job.report"), interactive=False, visible=False)
     timer = gr.Timer(POLL_S, active=False)
@@ -186,7 +242,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         params["state"] = ctx.tr(f"job.state.{status.state}", lang)
         text = ctx.tr("job.status", lang, **params)
         if status.message:
-            text += ctx.tr("job.status.message", lang, message=status.message)
+            text += ctx.tr("job.status.message", lang, message=job_message(ctx, lang, status.message))
         if status.workers:
             workers = ", ".join(f"{name} {count}" for name, count in status.workers.items())
             text += ctx.tr("job.status.workers", lang, workers=workers)
@@ -199,12 +255,12 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
                 text += ctx.tr("job.failures.retry", lang)
             if status.gave_up:
                 text += ctx.tr("job.failures.gave_up", lang, n=status.gave_up, tries=MAX_ITEM_ATTEMPTS)
-        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(project, st.job_id)}
+        table = {"headers": [ctx.tr(k, lang) for k in REPORT_COLUMNS], "data": report_rows(ctx, lang, project, st.job_id)}
         return st, text, gr.update(value=table, visible=True), gr.Timer(active=runner.running)
 
     @ctx.handle_errors
     def on_preview(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,
-                   split_name: str, request: gr.Request) -> tuple[Any, ...]:
+                   split_name: str, request: gr.Request, progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
         from sdaug.augment.jobs import source_filter
         from sdaug.augment.preview import preview
 
@@ -213,12 +269,44 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         spec.validate()
         where = source_filter(project, spec)
         manager = ctx.manager if eng == "diffusion" else None
+        lang = ctx.lang(request)
+        if manager is not None and manager.device == "cpu":
+            gr.Warning(ctx.tr("job.cpu", lang, count=PREVIEW_SAMPLES * len(spec.presets)),
+                       title=ctx.tr("warn.cpu.title", lang))
+
+        def report(index: int, count: int, step: int, steps: int) -> None:
+            done = (index + (step / steps if steps else 0.0)) / count
+            desc = ctx.tr("job.preview.progress", lang, index=index + 1, count=count,
+                          preset=common.preset_title(ctx, lang, spec.presets[index]))
+            if steps:
+                desc += " · " + ctx.tr("job.preview.step", lang, step=step, steps=steps)
+            progress(done, desc=desc)
+
         picture, seconds = preview(project, spec.presets, eng, n=PREVIEW_SAMPLES, variants=spec.variants,
-                                   model=spec.model, where=where, settings=ctx.settings, manager=manager)
+                                   model=spec.model, where=where, settings=ctx.settings, manager=manager,
+                                   on_progress=report, header=False)
         sources = project.count_images(where)
         line = ctx.tr("job.estimate", request, images=sources * len(spec.presets) * spec.variants, sources=sources,
                       presets=len(spec.presets), variants=spec.variants, duration=format_duration(seconds))
+        columns = " · ".join([ctx.tr("job.grid.source", lang), *(common.preset_title(ctx, lang, name)
+                                                                  for name in spec.presets)])
+        line = f"{ctx.tr('job.grid.columns', lang, columns=columns)} {ctx.tr('job.grid', lang)}\n\n{line}"
         return picture, line
+
+    @ctx.handle_errors
+    def on_form(text: str, weather_names: list[str], lighting_names: list[str], n: float, eng: str,
+                split_name: str, request: gr.Request) -> str:
+        from sdaug.augment.jobs import source_filter
+
+        names = [*(weather_names or []), *(lighting_names or [])]
+        if not (text or "").strip() or not names:
+            return ""
+        project = project_of(text)
+        spec = spec_of(weather_names, lighting_names, n, eng, split_name)
+        return per_source_note(ctx, ctx.lang(request), project, names, spec.variants, source_filter(project, spec))
+
+    for component in (weather, lighting, variants, split):
+        component.change(on_form, form, per_source, show_progress="hidden", api_visibility="undocumented")
 
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
     preview_button.click(on_preview, form, [grid, estimate], **ctx.gpu_event, **api)
@@ -244,6 +332,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
         runner = runner_for(project, job_id, ctx.settings, backend=where, address=ctx.settings.ray_address)
         if runner.backend == "in-process" and runner.spec.engine == "diffusion" and runner.manager is None:
             runner.manager = ctx.manager  # share the app's model cache instead of loading a second copy
+        if runner.spec.engine == "diffusion" and ctx.manager.device == "cpu":
+            gr.Warning(ctx.tr("job.cpu.start", request), title=ctx.tr("warn.cpu.title", request))
         runner.start(retry_failed=retry_failed)
         return show(project, st, request)
 

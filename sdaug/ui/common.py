@@ -9,7 +9,9 @@ the next request starts, so Stop keeps them.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +21,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from sdaug.augment.presets import KINDS, load_presets
 from sdaug.engine.request import MAX_SEED, RANGES, GenerationRequest
 from sdaug.engine.samplers import SAMPLERS, SCHEDULE_TYPES
 from sdaug.prompts.compat import COMPAT_FLAGS
@@ -111,6 +114,20 @@ def session_of(request: gr.Request | None) -> str:
     return (request.session_hash if request is not None else None) or "default"
 
 
+# Presets by name ----------------------------------------------------------------------------------
+def add_preset_titles(ctx: AppContext) -> None:
+    """Register every preset's English and Chinese title under ``preset.name.<name>`` (for the
+    tables, charts and info lines that show the preset a variant was made with)."""
+    ctx.add_translations({f"preset.name.{p.name}": (p.title_en, p.title_zh or p.title_en)
+                          for kind in KINDS for p in load_presets(kind, ctx.settings)})
+
+
+def preset_title(ctx: AppContext, lang: str, name: str) -> str:
+    """The title of preset ``name`` in ``lang`` (the name itself when no preset has it)."""
+    key = f"preset.name.{name}"
+    return ctx.tr(key, lang) if name and key in ctx.extra_translations else name
+
+
 # Results -------------------------------------------------------------------------------------------
 
 @dataclass
@@ -174,7 +191,7 @@ class Advanced:
     width: gr.Slider | None = None
     height: gr.Slider | None = None
     batch_count: gr.Slider | None = None
-    last_seed: gr.State | None = None  # the first seed of the tab's last run (for ♻️)
+    last_seed: gr.State | None = None  # the first seed of the tab's last run (for "Reuse last")
     rng: gr.Dropdown | None = None  # A1111's random number source ("" = automatic)
     compat: gr.CheckboxGroup | None = None  # A1111 compatibility flags
 
@@ -335,13 +352,16 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     try:
         if not ctx.manager_loaded:
             progress(0.0, desc=ctx.tr("progress.starting", lang))
-        # 2. Run and save each request; stop between requests too.
+        # 2. On a CPU, say so before the slow part starts, with what this server measured.
+        timing = CpuTiming.start(ctx, lang, requests)
+        # 3. Run and save each request; stop between requests too.
         for index, greq in enumerate(requests):
             if cancel.is_set():
                 output.cancelled = True
                 break
-            report = _progress_reporter(ctx, progress, lang, index, len(requests))
+            report = _progress_reporter(ctx, progress, lang, index, len(requests), timing)
             result = run(greq, ctx.manager, on_progress=report, cancel=cancel)
+            timing.finished(greq, len(result.images))
             paths = save_images(result, output.folder)
             output.paths += paths
             output.infotexts += result.infotexts[: len(paths)]
@@ -358,12 +378,99 @@ def run_requests(ctx: AppContext, requests: Sequence[GenerationRequest], *, tab:
     return output
 
 
+# Seconds per image measured on this computer (from the first denoising step to the end of a
+# request, so loading the model does not count), by "model|width|height|steps"; kept in the data
+# folder so that the next start of the app can warn before the model loads.
+MEASURED_FILE = "measured-seconds-per-image.json"
+CPU_WARN_S = 5.0  # warn when an image takes longer than this
+_MEASURED: dict[str, float] = {}
+
+
+def _timing_key(greq: GenerationRequest) -> str:
+    return f"{greq.model}|{greq.width}|{greq.height}|{greq.steps}"
+
+
+def _measured(ctx: AppContext) -> dict[str, float]:
+    """The measured times (read from the data folder once)."""
+    if not _MEASURED:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            saved = json.loads((ctx.settings.home / MEASURED_FILE).read_text(encoding="utf-8"))
+            _MEASURED.update({str(k): float(v) for k, v in saved.items() if isinstance(v, int | float)})
+    return _MEASURED
+
+
+def _save_measured(ctx: AppContext) -> None:
+    from sdaug.prompts.metadata import write_atomic
+
+    data = json.dumps(_MEASURED, indent=1).encode("utf-8")
+    with contextlib.suppress(OSError, AttributeError):
+        write_atomic(ctx.settings.home / MEASURED_FILE, lambda handle: handle.write(data))
+
+
+@dataclass
+class CpuTiming:
+    """Diffusion on a CPU takes minutes per image: warn before it starts, with the per-image time
+    measured on this server (or, on the very first run, as soon as the first step measured it)."""
+
+    ctx: AppContext
+    lang: str
+    images: int
+    cpu: bool
+    warned: bool = False
+    first_step: float | None = None
+
+    @classmethod
+    def start(cls, ctx: AppContext, lang: str, requests: Sequence[GenerationRequest]) -> CpuTiming:
+        cpu = ctx.manager.device == "cpu"
+        timing = cls(ctx, lang, sum(r.n_images for r in requests), cpu=cpu, warned=not cpu)
+        known = [_measured(ctx).get(_timing_key(r)) for r in requests] if not timing.warned else []
+        if not timing.warned and all(known):
+            per_image = sum(k * r.n_images for k, r in zip(known, requests, strict=True)) / timing.images
+            timing.warn(per_image)
+        return timing
+
+    def warn(self, per_image: float) -> None:
+        self.warned = True
+        if per_image < CPU_WARN_S:  # a small model or small images: nothing to warn about
+            return
+        gr.Warning(self.ctx.tr("warn.cpu", self.lang, seconds=f"{per_image:.0f}", images=self.images,
+                               total=format_seconds(per_image * self.images)),
+                   title=self.ctx.tr("warn.cpu.title", self.lang))
+
+    def step(self, p: Any) -> None:
+        """Called with each engine progress report: the first steps measure the speed."""
+        if p.step >= 1 and self.first_step is None:
+            self.first_step = time.perf_counter()
+        if not self.warned and p.eta_s is not None and p.step >= 2 and p.images_total:
+            elapsed = time.perf_counter() - (self.first_step or time.perf_counter())
+            self.warn((elapsed + p.eta_s) / p.images_total)
+
+    def finished(self, greq: GenerationRequest, images: int) -> None:
+        if self.cpu and self.first_step is not None and images:
+            _measured(self.ctx)[_timing_key(greq)] = (time.perf_counter() - self.first_step) / images
+            _save_measured(self.ctx)
+        self.first_step = None
+
+
+def format_seconds(seconds: float) -> str:
+    """``"0.04 s"``, ``"45 s"``, ``"12 min"`` or ``"1.5 h"``."""
+    if seconds < 10:
+        return f"{seconds:.2g} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _progress_reporter(ctx: AppContext, progress: gr.Progress, lang: str, index: int,
-                       count: int) -> Callable[[Any], None]:
+                       count: int, timing: CpuTiming | None = None) -> Callable[[Any], None]:
     """An ``on_progress`` callback that drives ``progress`` over ``count`` requests."""
     prefix = ctx.tr("progress.input", lang, index=index + 1, count=count) + " · " if count > 1 else ""
 
     def report(p: Any) -> None:
+        if timing is not None and not p.message:
+            timing.step(p)
         if p.message:
             progress(index / count, desc=prefix + i18n.translate_phase(p.message, lang))
             return

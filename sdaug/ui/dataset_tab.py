@@ -17,23 +17,23 @@ from gradio.context import Context
 from sdaug.dataset.stats import TINY_AREA_FRACTION, TINY_PIXELS, ProjectStats, project_stats
 from sdaug.dataset.store import STATUSES
 from sdaug.ui import annotate_core as core
-from sdaug.ui import augment_tab
+from sdaug.ui import augment_tab, common
 from sdaug.ui.context import AppContext
 
 TINY_EXAMPLES = 10
 
 STRINGS: dict[str, tuple[str, str]] = {
     "ds.folder": ("Project", "项目"),
-    "ds.refresh": ("🔄 Refresh", "🔄 刷新"),
+    "ds.refresh": ("⟳ Refresh", "⟳ 刷新"),
     "ds.table": ("Counts", "统计"),
     "ds.plot.class": ("Boxes per class", "每个类别的框数"),
     "ds.plot.condition": ("Images per condition (preset)", "每种条件（预设）的图片数"),
     "ds.plot.boxes": ("Images by number of boxes", "按框数统计的图片数"),
     "ds.plot.split": ("Images per split and status", "每个划分和状态的图片数"),
     "ds.summary": ("**{images}** images · **{boxes}** boxes · {classes} classes", "**{images}** 张图片 · **{boxes}** 个框 · {classes} 个类别"),
-    "ds.tiny": ("⚠️ **{count} tiny boxes** (shorter side < {pixels} px or < {fraction} of the image): detectors "
+    "ds.tiny": ("⚠ **{count} tiny boxes** (shorter side < {pixels} px or < {fraction} of the image): detectors "
                 "cannot learn them and they are often mis-clicks. First ones: {examples}",
-                "⚠️ **{count} 个过小的框**（短边 < {pixels} 像素或小于图片面积的 {fraction}）：检测器学不到，"
+                "⚠ **{count} 个过小的框**（短边 < {pixels} 像素或小于图片面积的 {fraction}）：检测器学不到，"
                 "而且常常是误点。前几个：{examples}"),
     "ds.tiny.example": ("image #{image} ({name}, {width}×{height} px)", "图片 #{image}（{name}，{width}×{height} 像素）"),
     "ds.no_tiny": ("✓ No tiny boxes.", "✓ 没有过小的框。"),
@@ -69,6 +69,8 @@ def stat_rows(ctx: AppContext, lang: str, stats: ProjectStats) -> list[list[obje
             shown = ctx.tr(f"ann.status.{name}", lang)
         elif f"ds.name.{name}" in STRINGS:
             shown = ctx.tr(f"ds.name.{name}", lang)
+        elif group == "condition":
+            shown = common.preset_title(ctx, lang, name)
         rows.append([ctx.tr(f"ds.group.{group}", lang), shown, count])
     return rows
 
@@ -77,7 +79,7 @@ def plots(ctx: AppContext, lang: str, stats: ProjectStats) -> tuple[pd.DataFrame
     """Data of the four bar charts: per class, per condition, boxes per image, split × status."""
     name, count, group = (ctx.tr(k, lang) for k in ("ds.col.name", "ds.col.count", "ds.col.group"))
     per_class = pd.DataFrame([(k, boxes) for k, (boxes, _) in stats.per_class.items()], columns=[name, count])
-    conditions = [(ctx.tr("ds.name.original", lang) if k == "original" else k, v)
+    conditions = [(ctx.tr("ds.name.original", lang) if k == "original" else common.preset_title(ctx, lang, k), v)
                   for k, v in stats.per_condition.items()]
     per_condition = pd.DataFrame(conditions, columns=[name, count])
     per_image = pd.DataFrame(list(stats.boxes_per_image.items()), columns=[name, count])
@@ -114,13 +116,14 @@ def build(ctx: AppContext, annotate_state: gr.State | None = None) -> None:
     with gr.Row():
         table = gr.Dataframe(label=label("ds.table"), interactive=False, max_height=560, scale=2)
         with gr.Column(scale=3):
-            plot = {"x": "", "y": "", "height": 240, "y_lim": [0, None], "sort": None}
+            # Slanted labels: class and preset names (long in Chinese) do not overlap or get cut.
+            plot = {"x": "", "y": "", "height": 300, "y_lim": [0, None], "sort": None, "x_label_angle": -35}
             with gr.Row():
                 class_plot = gr.BarPlot(label=label("ds.plot.class"), **plot)
                 condition_plot = gr.BarPlot(label=label("ds.plot.condition"), **plot)
             with gr.Row():
                 boxes_plot = gr.BarPlot(label=label("ds.plot.boxes"), **plot)
-                split_plot = gr.BarPlot(label=label("ds.plot.split"), x_label_angle=-45, **plot)
+                split_plot = gr.BarPlot(label=label("ds.plot.split"), **plot)
     with gr.Accordion(label("job.title"), open=True):
         augment_tab.build(ctx, folder)
 

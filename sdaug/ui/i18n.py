@@ -35,8 +35,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     # App shell
     "app.title": ("sdaug — dataset augmentation with Stable Diffusion", "sdaug — 用 Stable Diffusion 扩充数据集"),
     "app.tiny_note": (
-        "⚠️ The model is **tiny** (random weights for testing): pictures will be coloured noise.",
-        "⚠️ 当前模型是 **tiny**（测试用的随机权重）：生成的图片只是彩色噪点。",
+        "⚠ The model is **tiny** (random weights for testing): pictures will be coloured noise.",
+        "⚠ 当前模型是 **tiny**（测试用的随机权重）：生成的图片只是彩色噪点。",
     ),
     "app.model_note": ("Model: {model}", "模型：{model}"),
     "app.project_note": ("Project: {project}", "项目：{project}"),
@@ -74,8 +74,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "adv.cfg": ("Prompt strength (CFG scale)", "提示词引导强度（CFG）"),
     "adv.cfg.info": ("How closely to follow the prompt; 5–8 is usual.", "越大越贴近提示词，常用 5–8。"),
     "adv.seed": ("Seed (-1 = random)", "种子（-1 为随机）"),
-    "adv.seed_random": ("🎲 Random", "🎲 随机"),
-    "adv.seed_reuse": ("♻️ Reuse last", "♻️ 沿用上次"),
+    "adv.seed_random": ("⚄ Random", "⚄ 随机"),
+    "adv.seed_reuse": ("♻ Reuse last", "♻ 沿用上次"),
     "adv.size": ("Size", "尺寸"),
     "size.square_512": ("Square 512×512", "正方形 512×512"),
     "size.portrait_512": ("Portrait 512×768", "竖图 512×768"),
@@ -140,7 +140,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "set.hub_id.placeholder": ("e.g. stable-diffusion-v1-5/stable-diffusion-v1-5",
                                "例如 stable-diffusion-v1-5/stable-diffusion-v1-5"),
     "set.use_model": ("Use this model", "使用此模型"),
-    "set.refresh": ("🔄 Refresh lists", "🔄 刷新列表"),
+    "set.refresh": ("⟳ Refresh lists", "⟳ 刷新列表"),
     "set.model_set": ("Model set to {model}; it loads at the next generation.", "模型已设为 {model}，将在下次生成时加载。"),
     "set.loras": ("LoRA", "LoRA"),
     "set.lora_weight": ("LoRA weight", "LoRA 权重"),
@@ -188,6 +188,14 @@ STRINGS: dict[str, tuple[str, str]] = {
                       "随机数来源 GPU 需要 CUDA 显卡：本机改用 CPU 生成噪声（RNG: CPU）。"
                       "选择 NV 可得到 A1111 模拟的 CUDA 显卡随机数"),
     "status.stopping": ("Stopping after this step …", "将在当前步骤后停止 …"),
+    # Result lines and diffusion on a CPU (issue 14, ui14)
+    "set.refreshed": ("Lists refreshed: {models} model file(s), {loras} LoRA(s).",
+                      "列表已刷新：{models} 个模型文件，{loras} 个 LoRA。"),
+    "warn.cpu.title": ("Running on the CPU", "正在用 CPU 运行"),
+    "warn.cpu": ("No GPU: each image takes about {seconds} s here (measured), so {images} image(s) take about "
+                 "{total}. Press Stop to keep what is finished; Classic effects need no GPU.",
+                 "没有 GPU：这里每张图约需 {seconds} 秒（实测），{images} 张约需 {total}。"
+                 "点“停止”可保留已完成的图片；经典特效不需要 GPU。"),
     # Errors
     "error.title": ("Error", "出错了"),
     "error.prefix": ("Error: {message}", "出错了：{message}"),

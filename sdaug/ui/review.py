@@ -6,23 +6,26 @@ it in the annotator to fix a box. After fixing the SOURCE's boxes, "apply the so
 its variants again" copies them onto every variant of it and checks them for drift again
 (:func:`sdaug.augment.reapply.reapply_source_boxes`).
 
-The side-by-side picture is drawn with Pillow (one image, so it needs no second canvas); the
-logic above :func:`build` has no gradio in it and is what the tests call.
+The two pictures are read-only ``image_annotator`` canvases, so the browser draws the class
+names (in any script, with the user's fonts); the logic above :func:`build` has no gradio in it
+and is what the tests call.
 Keys: Y accept, X reject, A / D (or ← / →) previous / next, F fix in the annotator.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 from gradio.context import Context
-from PIL import Image, ImageDraw, ImageFont
+from gradio_image_annotation import image_annotator
 
 from sdaug.augment.reapply import reapply_source_boxes
-from sdaug.dataset.store import Box, ImageFilter, ImageRecord, Project
+from sdaug.dataset.store import ClassRecord, ImageFilter, ImageRecord, Project
 from sdaug.ui import annotate_core as core
+from sdaug.ui import common
 from sdaug.ui.annotate_keys import event_key, key_listener
 from sdaug.ui.context import AppContext
 
@@ -38,8 +41,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.scope": ("Show", "显示"),
     "rev.scope.review": ("Variants waiting for review", "待审核的变体"),
     "rev.scope.variants": ("All variants", "全部变体"),
-    "rev.compare": ("Source (left) and variant (right); red = box that failed the drift check",
-                    "原图（左）和变体（右）；红框 = 未通过偏移检查的框"),
+    "rev.compare": ("Source (left) and variant (right); red = box that failed the drift check; the number after "
+                    "a class is its drift score (1 = the box still fits the object)",
+                    "原图（左）和变体（右）；红框 = 未通过偏移检查的框；类别后的数字是偏移分数（1 = 框仍然贴合物体）"),
+    "rev.source": ("Source", "原图"),
+    "rev.variant": ("Variant", "变体"),
     "rev.accept": ("✓ Accept (Y)", "✓ 通过 (Y)"),
     "rev.reject": ("✗ Reject (X)", "✗ 拒绝 (X)"),
     "rev.prev": ("◀ Previous (A)", "◀ 上一个 (A)"),
@@ -54,7 +60,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                  "{boxes} boxes, {flagged} flagged · lowest drift score {drift}",
                  "**{index} / {count}** · 变体 #{id}（原图 #{source}）· {preset} · {status} · "
                  "{boxes} 个框，{flagged} 个待查 · 最低偏移分数 {drift}"),
-    "rev.empty": ("Nothing to review. 🎉", "没有需要审核的图片。🎉"),
+    "rev.empty": ("Nothing to review.", "没有需要审核的图片。"),
     "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
     "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
     "rev.msg.rejected": ("Rejected #{id} (it will not be exported).", "已拒绝 #{id}（不会被导出）。"),
@@ -107,7 +113,7 @@ def go(project: Project, rs: ReviewState, direction: int) -> core.Message | None
 def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
     """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one."""
     if rs.image_id is None:
-        raise ValueError("there is no variant to review")
+        raise core.AnnotateError("no_variant")
     decided = rs.image_id
     project.set_status(decided, "reviewed" if accept else "rejected")
     where = rs.where()
@@ -135,53 +141,28 @@ def info(project: Project, rs: ReviewState) -> core.Message:
     })
 
 
-def draw_boxes(image: Image.Image, boxes: list[Box], colors: dict[int, str], names: dict[int, str],
-               scale: float = 1.0) -> Image.Image:
-    """A copy of ``image`` with ``boxes`` (in pixels of the image at ``scale`` = 1) outlined in
-    their class colour; flagged boxes (failed the drift check) thicker and red."""
-    out = image.convert("RGB")
-    draw = ImageDraw.Draw(out)
-    width = max(2, round(max(out.size) / 300))
-    font = ImageFont.load_default(size=max(12, round(max(out.size) / 40)))
-    for box in boxes:
-        color = FLAGGED_COLOR if box.needs_review else colors.get(box.class_id, "#ffffff")
-        x1, y1, x2, y2 = (v * scale for v in (box.x1, box.y1, box.x2, box.y2))
-        draw.rectangle((x1, y1, x2, y2), outline=color, width=width * (2 if box.needs_review else 1))
-        text = names.get(box.class_id, "?")
+def panel_value(project: Project, record: ImageRecord, classes: dict[int, ClassRecord]) -> dict:
+    """An image and its boxes as a (read-only) ``image_annotator`` value: the browser draws the
+    class names, so Chinese names need no font on the server. Flagged boxes (failed the drift
+    check) are red; a box's label ends with its drift score when it has one."""
+    boxes = []
+    for box in project.boxes(record.id):
+        cls = classes.get(box.class_id)
+        text = f"{cls.position + 1} {cls.name}" if cls else "?"
         if box.drift is not None:
-            text += f" {box.drift:.2f}"
-        if not text.isascii():  # the built-in font has no CJK glyphs: keep the class number
-            text = text.encode("ascii", "ignore").decode().strip() or "#"
-        draw.text((x1 + width, y1 + width), text, fill=color, font=font, stroke_width=2, stroke_fill="#000000")
-    return out
+            text += f" · {box.drift:.2f}"
+        color = FLAGGED_COLOR if box.needs_review else (cls.color if cls else "#ffffff")
+        boxes.append({"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2, "label": text,
+                      "color": core.hex_to_rgb(color)})
+    return {"image": str(project.image_path(record)), "boxes": boxes}
 
 
-def panel(project: Project, record: ImageRecord, height: int, colors: dict[int, str],
-          names: dict[int, str]) -> Image.Image:
-    """One image scaled to ``height`` with its boxes drawn (a JPEG is decoded at reduced size)."""
-    scale = height / record.height
-    size = (max(1, round(record.width * scale)), height)
-    with Image.open(project.image_path(record)) as img:
-        img.draft("RGB", size)
-        small = img.convert("RGB").resize(size, Image.Resampling.BILINEAR)
-    return draw_boxes(small, project.boxes(record.id), colors, names, scale)
-
-
-def side_by_side(project: Project, image_id: int, height: int = PANEL_HEIGHT) -> Image.Image:
-    """Source (left, when the image has one) and image (right), each scaled to ``height``."""
+def side_by_side(project: Project, image_id: int) -> tuple[dict | None, dict]:
+    """Values of the two panels: the source (None when the image has none) and the image."""
     record = project.get_image(image_id)
-    classes = project.classes()
-    colors = {c.id: c.color for c in classes}
-    names = {c.id: f"{c.position + 1}:{c.name}" for c in classes}
-    panels = [panel(project, shown, height, colors, names)
-              for shown in filter(None, (source_of(project, record), record))]
-    gap = 8
-    canvas = Image.new("RGB", (sum(p.width for p in panels) + gap * (len(panels) - 1), height), "#202020")
-    x = 0
-    for part in panels:
-        canvas.paste(part, (x, 0))
-        x += part.width + gap
-    return canvas
+    classes = {c.id: c for c in project.classes()}
+    source = source_of(project, record)
+    return (panel_value(project, source, classes) if source else None), panel_value(project, record, classes)
 
 
 # The page -----------------------------------------------------------------------------------
@@ -193,8 +174,15 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         scope = gr.Radio([(label(f"rev.scope.{s}"), s) for s in SCOPES], value="review", label=label("rev.scope"),
                          scale=3)
         reapply = gr.Button(label("rev.reapply"), scale=2)
-    compare = gr.Image(label=label("rev.compare"), type="pil", interactive=False, height=PANEL_HEIGHT + 40,
-                       format="jpeg")
+    gr.Markdown(label("rev.compare"))
+    with gr.Row(equal_height=True):
+        panel = {"interactive": False, "image_type": "filepath", "visible": False, "height": PANEL_HEIGHT,
+                 "boxes_alpha": 0.1, "show_download_button": False, "show_share_button": False,
+                 "show_clear_button": False, "sources": []}
+        with gr.Column(scale=1, min_width=200):
+            source_panel = image_annotator(label=label("rev.source"), show_label=False, **panel)
+        with gr.Column(scale=1, min_width=200):
+            variant_panel = image_annotator(label=label("rev.variant"), show_label=False, **panel)
     with gr.Row():
         prev_button = gr.Button(label("rev.prev"), size="sm")
         accept_button = gr.Button(label("rev.accept"), size="sm", variant="primary")
@@ -205,7 +193,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
     info_md = gr.Markdown()
     message = gr.Markdown()
     keys = key_listener(label("rev.keys"), KEYS, elem_id="sdaug-review-keys")
-    outputs = [state, compare, info_md, message]
+    outputs = [state, source_panel, variant_panel, info_md, message]
     quiet = {"show_progress": "hidden", "api_visibility": "undocumented"}
 
     def respond(ann: core.AnnotateState, rs: ReviewState, msg: core.Message | None,
@@ -213,15 +201,21 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         lang = ctx.lang(request)
         text = ctx.tr(msg[0], lang, **msg[1]) if msg else ""
         if not ann.folder:
-            return rs, None, ctx.tr("rev.no_project", lang), text
+            hidden = gr.update(value=None, visible=False)
+            return rs, hidden, hidden, ctx.tr("rev.no_project", lang), text
         project = core.open_project(ann.folder)
         if rs.image_id is None:
             start(project, rs)
         key, values = info(project, rs)
         if "status" in values:
             values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
-        picture = side_by_side(project, rs.image_id) if rs.image_id is not None else None
-        return rs, picture, ctx.tr(key, lang, **values), text
+            values["preset"] = common.preset_title(ctx, lang, str(values["preset"]))
+        panels = side_by_side(project, rs.image_id) if rs.image_id is not None else (None, None)
+        for value in panels:
+            if value is not None:
+                value["image"] = annotate.viewable(Path(value["image"]))
+        source, shown = (gr.update(value=v, visible=v is not None) for v in panels)
+        return rs, source, shown, ctx.tr(key, lang, **values), text
 
     def action(ann: core.AnnotateState, rs: ReviewState, name: str) -> core.Message | None:
         project = core.require_project(ann)
@@ -270,7 +264,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                           request: gr.Request) -> tuple[Any, ...]:
         project = core.require_project(ann)
         if rs.image_id is None:
-            raise ValueError("there is no variant to open")
+            raise core.AnnotateError("no_variant")
         record = project.get_image(rs.image_id)
         target = record.source_image_id if source and record.source_image_id is not None else record.id
         outcome = core.show_image(project, ann, target)
@@ -300,4 +294,4 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         msg = action(ann, rs, name) if name else None
         return (*respond(ann, rs, msg, request), *[gr.skip()] * len(fix_outputs))
 
-    keys.click(on_key, [annotate.state, state], [*outputs, *fix_outputs], **quiet)
+    keys.click(on_key, [annotate.state, state], [*outputs, *fix_outputs], trigger_mode="multiple", **quiet)

@@ -96,6 +96,11 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
         project = Path(ann.folder).name if ann.folder else ""
         return ctx.tr("set.model_set", request, model=f"`{name}`"), header_text(ctx, request, project=project)
 
+    def refreshed(request: gr.Request) -> str:
+        """The result line of Refresh (it takes a second or more on a big models folder)."""
+        return ctx.tr("set.refreshed", request, models=len(sources.local_models(ctx.settings)),
+                      loras=len(sources.local_loras(ctx.settings)))
+
     def insert_lora(name: str | None, weight: float, text: str, request: gr.Request) -> tuple[Any, str]:
         if not name:
             return gr.skip(), ctx.tr("set.no_lora", request, folder=f"`{ctx.settings.loras_dir}`")
@@ -110,7 +115,7 @@ def build(ctx: AppContext, header: gr.Markdown, prompt: gr.Textbox, settings_tab
 
     quiet: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
     settings_tab.select(lists, None, [model, lora, folders], **quiet)
-    refresh.click(lists, None, [model, lora, folders], **quiet)
+    refresh.click(lists, None, [model, lora, folders], **quiet).then(refreshed, None, model_note, **quiet)
     if ctx.local:  # server-wide settings: no such endpoint on a --listen / --share server
         use_model.click(choose_model, [model, hub_id, annotate_state], [model_note, header], api_name="set_model")
         memory_mode.input(set_memory_mode, memory_mode, memory, api_name="set_memory_mode", **ctx.gpu_event)

@@ -39,6 +39,7 @@ class VariantTab:
     extra: Any = None  # what the ``controls`` hook of build_variant_tab returned
     side: Any = None  # what the ``side`` hook returned
     extra_fields: dict[str, Any] = field(default_factory=dict)  # more fields for PNG Info (lighting's control)
+    target: Any = None  # the "add to project" section (:class:`ProjectTarget`)
 
     def fields(self) -> dict[str, Any]:
         """GenerationRequest field name -> component, for PNG Info's "Send to"."""
@@ -77,7 +78,7 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     first = next(iter(presets.values()), None)
     defaults = first.to_request() if first else GenerationRequest()
     for problem in problems:
-        gr.Markdown(f"⚠️ {problem}")
+        gr.Markdown(f"⚠ {problem}")
     with gr.Row():
         with gr.Column(scale=2):
             photos = gr.Gallery(label=ctx.label("aug.inputs"), type="filepath", interactive=True,
@@ -108,7 +109,107 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
         return tuple(pairs[index]) if 0 <= index < len(pairs) else gr.skip()
 
     results.gallery.select(show_pair, pairs, compare, queue=False, show_progress="hidden", api_visibility="private")
+    ctx.add_translations(STRINGS)
+    with gr.Accordion(ctx.label("aug.to_project"), open=True):
+        tab.target = build_project_target(ctx, tab)
     return tab
+
+
+# Variants -> a project ------------------------------------------------------------------------
+STRINGS: dict[str, tuple[str, str]] = {
+    "aug.to_project": ("Add to a project", "加入项目"),
+    "aug.to_project.help": (
+        "Use photos of a project (their boxes are carried to the variants and checked for drift, as in a job), "
+        "or your own photos (a photo the project holds is recognised; others are added without boxes).",
+        "使用项目中的照片（它们的框会带到变体上并做偏移检查，和任务一样），或使用自己的照片"
+        "（项目中已有的照片会被识别；其他照片会作为无框的新图片加入）。"),
+    "aug.project": ("Project", "项目"),
+    "aug.load_photos": ("Use this project's labelled photos as inputs", "用该项目已标注的照片作为输入"),
+    "aug.add_variants": ("Add these variants to the project", "把这些变体加入项目"),
+    "aug.loaded": ("{count} labelled photo(s) of {project} loaded as inputs.", "已载入 {project} 的 {count} 张已标注照片作为输入。"),
+    "aug.no_labelled": ("{project} has no labelled photos yet: draw boxes in Annotate first.",
+                        "{project} 还没有已标注的照片：请先在“标注”中画框。"),
+    "aug.added": ("Added {added} variant(s) to {project}: {passed} kept their boxes, {review} wait in the review "
+                  "queue; {new} photo(s) were new to the project (added without boxes).",
+                  "已向 {project} 加入 {added} 个变体：{passed} 个保留了框，{review} 个进入审核队列；"
+                  "{new} 张照片是项目中没有的（已作为无框图片加入）。"),
+    "aug.skipped": ("Not added: {items}", "未加入：{items}"),
+    "aug.no_project": ("Choose a project first (create one in the Projects tab).", "请先选择项目（在“项目”页新建）。"),
+    "aug.no_variants": ("There are no variants to add yet: press Generate first.", "还没有可加入的变体：请先点“生成”。"),
+}
+MAX_PROJECT_PHOTOS = 16
+
+
+@dataclass
+class ProjectTarget:
+    """The "add to project" section of a Weather / Lighting tab."""
+
+    project: gr.Dropdown
+    load: gr.Button
+    add: gr.Button
+    report: gr.Markdown
+
+
+def build_project_target(ctx: AppContext, tab: VariantTab) -> ProjectTarget:
+    """Pick a project, load its labelled photos as inputs, and add the variants of the last run
+    to it (see :mod:`sdaug.augment.attach`)."""
+    label = ctx.label
+    default = ctx.projects.name_of(ctx.project) if ctx.project else None
+    gr.Markdown(label("aug.to_project.help"), elem_classes="sdaug-keys")
+    with gr.Row(equal_height=True):
+        project = gr.Dropdown([default] if default else [], value=default, label=label("aug.project"),
+                              allow_custom_value=False, scale=2)
+        load = gr.Button(label("aug.load_photos"), size="sm", scale=2)
+        add = gr.Button(label("aug.add_variants"), size="sm", variant="primary", scale=2)
+    report = gr.Markdown()
+    quiet = {"show_progress": "hidden", "api_visibility": "undocumented"}
+
+    def on_project_focus(current: str | None) -> Any:
+        names = ctx.projects.names()
+        return gr.update(choices=names, value=current if current in names else (names[0] if names else None))
+
+    project.focus(on_project_focus, project, project, queue=False, **quiet)
+
+    def chosen(name: str | None, request: gr.Request) -> Any:
+        if not name:
+            raise ctx.user_error("aug.no_project", request)
+        return ctx.projects.open(name)
+
+    @ctx.handle_errors
+    def on_load_photos(name: str | None, request: gr.Request) -> tuple[Any, str]:
+        from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES
+        from sdaug.dataset.store import ImageFilter
+        from sdaug.ui.annotate import viewable
+
+        opened = chosen(name, request)
+        ids = opened.image_ids(ImageFilter(status=DEFAULT_SOURCE_STATUSES, kind="source"))[:MAX_PROJECT_PHOTOS]
+        if not ids:
+            return gr.skip(), ctx.tr("aug.no_labelled", request, project=name)
+        photos = [viewable(ctx, opened.image_path(i)) for i in ids]
+        return photos, ctx.tr("aug.loaded", request, count=len(photos), project=name)
+
+    load.click(on_load_photos, project, [tab.photos, report], api_visibility="undocumented")
+
+    @ctx.handle_errors
+    def on_add_variants(name: str | None, pairs: list[tuple[str, str]], preset_name: str | None,
+               request: gr.Request) -> str:
+        from sdaug.augment.attach import add_variants_to_project
+        from sdaug.augment.presets import DriftThresholds
+
+        opened = chosen(name, request)
+        if not pairs:
+            raise ctx.user_error("aug.no_variants", request)
+        preset = tab.presets.get(preset_name or "")
+        done = add_variants_to_project(opened, pairs, preset=preset.name if preset else tab.kind,
+                                       thresholds=preset.drift if preset else DriftThresholds())
+        text = ctx.tr("aug.added", request, added=done.added, project=name, passed=done.added - done.review,
+                      review=done.review, new=done.new_sources)
+        if done.skipped:
+            text += "\n\n" + ctx.tr("aug.skipped", request, items="; ".join(done.skipped[:5]))
+        return text
+
+    add.click(on_add_variants, [project, tab.pairs, tab.preset], report, api_visibility="undocumented")
+    return ProjectTarget(project=project, load=load, add=add, report=report)
 
 
 def wire_preset(tab: VariantTab, extra: Sequence[tuple[Any, Callable[[Preset], Any]]] = ()) -> None:

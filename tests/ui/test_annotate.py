@@ -11,8 +11,10 @@ from PIL import Image
 
 from sdaug.augment.reapply import reapply_source_boxes
 from sdaug.dataset.store import Box, Project
+from sdaug.settings import Settings
 from sdaug.ui import annotate, review
 from sdaug.ui import annotate_core as core
+from sdaug.ui.context import AppContext
 
 
 def make_project(tmp_path: Path, sizes: list[tuple[int, int]], classes: tuple[str, ...] = ("bin", "garbage"),
@@ -117,11 +119,16 @@ def test_boxes_go_to_the_image_they_were_drawn_on(tmp_path: Path) -> None:
     assert project.boxes(state.image_id) == []
 
 
-def test_no_class_yet_saves_nothing_and_says_so(tmp_path: Path) -> None:
+def test_first_box_without_a_class_asks_for_one_and_keeps_the_box(tmp_path: Path) -> None:
+    """Issue 14 item 2: drawing in a new project did nothing; now the box waits for its class."""
     project, state = make_project(tmp_path, [(64, 64)], classes=())
     outcome = core.canvas_changed(project, state, payload(project, state.image_id, [drawn(2, 2, 20, 20)]))
-    assert outcome.message == ("ann.msg.add_class_first", {})
-    assert outcome.canvas and project.boxes(state.image_id) == []
+    assert outcome.message == ("ann.msg.name_first_class", {})
+    assert not outcome.canvas and project.boxes(state.image_id) == []  # the box stays on the canvas
+    outcome = core.add_class(project, state, "person", None)
+    assert outcome.message == ("ann.msg.first_class_saved", {"name": "person", "count": 1})
+    assert coords(project, state.image_id) == [("person", 2, 2, 20, 20)]
+    assert outcome.canvas and state.pending == []
 
 
 # Undo / redo -----------------------------------------------------------------------------------
@@ -185,21 +192,84 @@ def test_class_keys_map_to_class_positions(tmp_path: Path) -> None:
     assert core.class_for_key(classes[:2], "3") is None
 
 
-def test_class_key_relabels_the_newest_box_or_the_selected_one(tmp_path: Path) -> None:
-    project, state = make_project(tmp_path, [(64, 64)])
+def test_class_key_after_drawing_sets_the_next_box_and_leaves_the_drawn_one(tmp_path: Path) -> None:
+    """Issue 14 item 3: a `person` box became `cat` when the user pressed 2 for the NEXT box."""
+    project, state = make_project(tmp_path, [(64, 64)], classes=("person", "cat"))
     image_id = state.image_id
     core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10)]))
-    core.canvas_changed(project, state, payload(project, image_id, [drawn(20, 20, 40, 40),
-                                                                    drawn(1, 1, 10, 10, "bin")]))
     outcome = core.press_class_key(project, state, "2")
-    assert outcome.message == ("ann.msg.relabelled", {"name": "garbage"}) and outcome.canvas
-    assert coords(project, image_id) == [("bin", 1, 1, 10, 10), ("garbage", 20, 20, 40, 40)]
-    assert state.active_class_id == project.classes()[1].id
+    assert coords(project, image_id) == [("person", 1, 1, 10, 10)]
+    assert outcome.message == ("ann.msg.active_class", {"name": "cat"}) and not outcome.canvas
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(20, 20, 40, 40),
+                                                                    drawn(1, 1, 10, 10, "person")]))
+    assert coords(project, image_id) == [("cat", 20, 20, 40, 40), ("person", 1, 1, 10, 10)]
+    assert core.press_class_key(project, state, "7").message == ("ann.msg.no_class_for_key", {"key": "7"})
+
+
+def test_class_key_relabels_a_box_selected_in_the_list_or_on_the_canvas(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(640, 480)], classes=("person", "cat"))
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
     row = next(i for i, r in enumerate(core.box_rows(project, state)) if r[2:6] == [1, 1, 10, 10])
     assert core.select_box(project, state, row).message == ("ann.msg.box_selected", {"index": row + 1})
+    outcome = core.press_class_key(project, state, "2")
+    assert outcome.message == ("ann.msg.relabelled", {"name": "cat"}) and outcome.canvas
+    assert coords(project, image_id) == [("cat", 1, 1, 10, 10), ("person", 20, 20, 40, 40)]
+    # A box clicked on a zoomed-out canvas comes back a few pixels off.
+    core.press_class_key(project, state, "2", clicked=[22.4, 17.6, 43.0, 38.9])
+    assert coords(project, image_id) == [("cat", 1, 1, 10, 10), ("cat", 20, 20, 40, 40)]
+    # A click far from every box selects nothing: only the class of the next box changes.
+    state.target_box = None
+    assert core.press_class_key(project, state, "1", clicked=[300, 300, 400, 400]).message[0] == "ann.msg.active_class"
+    with pytest.raises(ValueError, match="4 numbers"):
+        core.press_class_key(project, state, "1", clicked=[1, 2, float("nan"), 4])
+
+
+def test_a_late_canvas_echo_does_not_undo_a_delete_or_relabel(tmp_path: Path) -> None:
+    """A click on a box sends a canvas change; a fast Delete can overtake it. The old boxes
+    arriving after the delete must not bring the deleted box back."""
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    both = [drawn(1, 1, 10, 10, "bin"), drawn(20, 20, 40, 40, "bin")]
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
+    core.delete_selected_box(project, state, clicked=[20, 20, 40, 40])
+    late = core.canvas_changed(project, state, payload(project, image_id, both))
+    assert late.canvas and coords(project, image_id) == [("bin", 1, 1, 10, 10)]  # the browser is told again
+    # Once the browser shows what is saved, the same boxes drawn again are an edit.
+    core.canvas_changed(project, state, payload(project, image_id, both[:1]))
+    core.canvas_changed(project, state, payload(project, image_id, both))
+    assert len(project.boxes(image_id)) == 2
+    # Same for a relabel by key.
+    core.select_box(project, state, 0)
     core.press_class_key(project, state, "2")
-    assert [name for name, *_ in coords(project, image_id)] == ["garbage", "garbage"]
-    assert core.press_class_key(project, state, "7").message == ("ann.msg.no_class_for_key", {"key": "7"})
+    core.canvas_changed(project, state, payload(project, image_id, both))
+    assert sorted(name for name, *_ in coords(project, image_id)) == ["bin", "garbage"]
+
+
+def test_key_events_with_a_bad_box_count_as_no_selection() -> None:
+    from types import SimpleNamespace
+
+    from sdaug.ui.annotate_keys import event_box
+
+    assert event_box(SimpleNamespace(_data={"key": "2", "box": [1, 2, 3, 4]})) == [1.0, 2.0, 3.0, 4.0]
+    for bad in (None, "x", [1, 2], ["a", "b", "c", "d"], [None] * 4, {"x": 1}):
+        assert event_box(SimpleNamespace(_data={"key": "2", "box": bad})) is None
+
+
+def test_delete_removes_the_box_selected_on_the_canvas_or_in_the_list(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(64, 64)])
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(1, 1, 10, 10), drawn(20, 20, 40, 40)]))
+    assert core.delete_selected_box(project, state).message == ("ann.msg.select_box_first", {})
+    assert len(project.boxes(image_id)) == 2
+    outcome = core.delete_selected_box(project, state, clicked=[20, 20, 41, 40])
+    assert outcome.message == ("ann.msg.box_deleted", {"count": 1}) and outcome.canvas
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10)]
+    core.select_box(project, state, 0)
+    core.delete_selected_box(project, state)
+    assert project.boxes(image_id) == []
+    core.undo(project, state)
+    assert coords(project, image_id) == [("bin", 1, 1, 10, 10)]
 
 
 # Navigation, filters, paging -------------------------------------------------------------------
@@ -291,6 +361,22 @@ def test_every_message_key_has_english_and_chinese() -> None:
     assert all(en and zh for en, zh in table.values())
 
 
+def test_refusals_are_translated_by_key(tmp_path: Path) -> None:
+    """Issue 14 item 6: error bodies in 中文 too (not "出错了：" + English)."""
+    project, state = make_project(tmp_path, [(64, 64)], classes=("cat",))
+    ctx = AppContext(settings=Settings(home=tmp_path / "home"))
+    ctx.add_translations(annotate.STRINGS)
+    with pytest.raises(core.AnnotateError) as refused:
+        core.add_class(project, state, " cat ", None)
+    assert str(refused.value) == "a class named 'cat' already exists"
+    assert ctx.error(refused.value, "zh").message == "已经有名为 'cat' 的类别"
+    with pytest.raises(core.AnnotateError) as empty:
+        core.add_class(project, state, "  ", None)
+    assert ctx.error(empty.value, "zh").message == "请先输入类别名称"
+    missing = [key for key in core.MESSAGES if f"ann.err.{key}" not in annotate.STRINGS]
+    assert not missing
+
+
 # Review queue ----------------------------------------------------------------------------------
 def add_variants(project: Project, source_id: int, n: int, size: tuple[int, int]) -> list[int]:
     bin_id = project.classes()[0].id
@@ -339,16 +425,19 @@ def test_apply_source_boxes_to_variants_again_scales_and_checks_them(tmp_path: P
     assert project.get_image(bigger).status in ("labelled", "review")
 
 
-def test_side_by_side_shows_source_and_variant(tmp_path: Path) -> None:
-    project, _ = make_project(tmp_path, [(64, 32)])
+def test_side_by_side_shows_source_and_variant_with_names_for_the_browser(tmp_path: Path) -> None:
+    """The review panels carry class names (any script; the browser draws them) and drift scores."""
+    project, _ = make_project(tmp_path, [(64, 32)], classes=("垃圾桶", "garbage"))
     source = project.image_ids()[0]
+    project.set_boxes(source, [Box(project.classes()[0].id, 1, 1, 8, 8)])
     variant = add_variants(project, source, 1, (64, 32))[0]
-    picture = review.side_by_side(project, variant, height=100)
-    assert picture.size == (200 + 200 + 8, 100)
-    # The flagged carried box is outlined in red on the variant (right panel).
-    assert picture.getpixel((208 + 3, 3))[0] > 200
-    alone = review.side_by_side(project, source, height=50)
-    assert alone.size == (100, 50)
+    left, right = review.side_by_side(project, variant)
+    assert left["image"] == str(project.image_path(source)) and right["image"] == str(project.image_path(variant))
+    assert [b["label"] for b in left["boxes"]] == ["1 垃圾桶"]
+    flagged = right["boxes"][0]
+    assert flagged["label"].startswith("1 垃圾桶 · ") and flagged["color"] == (255, 0, 0)
+    image_annotator(value=right).postprocess(right)  # a value the component accepts
+    assert review.side_by_side(project, source)[0] is None
 
 
 # The page --------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from sdaug.augment.jobs import create_job, runner_for
 from sdaug.dataset.stats import project_stats
 from sdaug.dataset.store import Box, Project
 from sdaug.settings import Settings
-from sdaug.ui import annotate, augment_tab, dataset_tab
+from sdaug.ui import annotate, augment_tab, common, dataset_tab
 from sdaug.ui.context import AppContext
 
 
@@ -58,6 +58,15 @@ def test_stat_rows_are_translated(ctx: AppContext, project: Project) -> None:
     assert ["condition", "fog", 1] in english and ["condition", "original photos", 4] in english
 
 
+def test_preset_ids_show_as_titles_in_the_table_and_chart(ctx: AppContext, project: Project) -> None:
+    """Issue 14 item 6: raw preset ids ("fog") in 中文 mode; now the preset's own title."""
+    common.add_preset_titles(ctx)
+    stats = project_stats(project)
+    assert ["条件", "雾", 1] in dataset_tab.stat_rows(ctx, "zh", stats)
+    per_condition = dataset_tab.plots(ctx, "zh", stats)[1]
+    assert "雾" in per_condition.iloc[:, 0].tolist()
+
+
 def test_plots_hold_the_counts(ctx: AppContext, project: Project) -> None:
     per_class, per_condition, per_image, per_group = dataset_tab.plots(ctx, "en", project_stats(project))
     assert per_class.values.tolist() == [["bin", 4], ["垃圾", 4]]
@@ -88,8 +97,9 @@ def test_classic_job_progress_and_report(ctx: AppContext, project: Project) -> N
     assert runner.join(timeout=60)
     params = augment_tab.status_params(runner.status())
     assert (params["done"], params["total"], params["failed"]) == (2, 2, 0)
-    rows = augment_tab.report_rows(project, job.id)
-    assert rows[0][:3] == ["fog", "2/2", 0]
+    common.add_preset_titles(ctx)
+    assert augment_tab.report_rows(ctx, "en", project, job.id)[0][:3] == ["Fog", "2/2", 0]
+    assert augment_tab.report_rows(ctx, "zh", project, job.id)[0][:3] == ["雾", "2/2", 0]  # the preset's own title
     assert augment_tab.latest_job(project) == job.id
 
 
