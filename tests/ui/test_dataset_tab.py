@@ -159,7 +159,7 @@ def test_a_job_with_a_spoiled_image_shows_it_and_the_retry_button_finishes_it(ct
         status = poll_until(client, fns, project.folder.name, " · finished with failures · ")
         assert "2/3 done" in status[0] and "1 failed" in status[0]
         assert "1 image(s) failed" in status[0] and str(path) in status[0] and "Press Start" in status[0]
-        assert status[1]["value"]["data"][0][:3] == ["dusk", "2/3", 1]
+        assert status[1]["value"]["data"][0][:3] == ["Dusk", "2/3", 1]  # the preset's title
         path.write_bytes(original)
         client.predict(project.folder.name, fn_index=fns["on_retry"])
         status = poll_until(client, fns, project.folder.name, " · done · ")
