@@ -14,6 +14,7 @@ Keys: Y accept, X reject, A / D (or ← / →) previous / next, F fix in the ann
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from gradio.context import Context
 from gradio_image_annotation import image_annotator
 
 from sdaug.augment.reapply import reapply_source_boxes
-from sdaug.dataset.store import ClassRecord, ImageFilter, ImageRecord, Project
+from sdaug.dataset.store import Box, ClassRecord, ImageFilter, ImageRecord, Project
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
 from sdaug.ui.annotate_keys import event_key, key_listener
@@ -41,9 +42,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.scope": ("Show", "显示"),
     "rev.scope.review": ("Variants waiting for review", "待审核的变体"),
     "rev.scope.variants": ("All variants", "全部变体"),
-    "rev.compare": ("Source (left) and variant (right); red = box that failed the drift check; the number after "
-                    "a class is its drift score (1 = the box still fits the object)",
-                    "原图（左）和变体（右）；红框 = 未通过偏移检查的框；类别后的数字是偏移分数（1 = 框仍然贴合物体）"),
+    "rev.compare": ("Source (left) and variant (right); red = box that failed a check; the number after "
+                    "a class is its drift score (1 = the box still fits the object); \"CLIP 0.80\" is how sure "
+                    "CLIP is that the box still shows its class (when the job checked meanings)",
+                    "原图（左）和变体（右）；红框 = 未通过检查的框；类别后的数字是偏移分数（1 = 框仍然贴合物体）；"
+                    "“CLIP 0.80”表示 CLIP 认为框里仍是该类别的把握（任务开启了语义检查时）"),
     "rev.source": ("Source", "原图"),
     "rev.variant": ("Variant", "变体"),
     "rev.accept": ("✓ Accept (Y)", "✓ 通过 (Y)"),
@@ -57,9 +60,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.keys": ("Keys: Y accept · X reject · A / D previous / next · F fix in the annotator",
                  "快捷键：Y 通过 · X 拒绝 · A / D 上一个 / 下一个 · F 在标注器中修改"),
     "rev.info": ("**{index} / {count}** · variant #{id} of source #{source} · {preset} · {status} · "
-                 "{boxes} boxes, {flagged} flagged · lowest drift score {drift}",
+                 "{boxes} boxes, {flagged} flagged · lowest drift score {drift}{why}",
                  "**{index} / {count}** · 变体 #{id}（原图 #{source}）· {preset} · {status} · "
-                 "{boxes} 个框，{flagged} 个待查 · 最低偏移分数 {drift}"),
+                 "{boxes} 个框，{flagged} 个待查 · 最低偏移分数 {drift}{why}"),
+    # Why the CLIP check flagged a box (sdaug.engine.semantic), joined after the info line.
+    "rev.why.best": ("the {name} looks like {other} now", "{name}现在看起来像{other}"),
+    "rev.why.background": ("the {name} looks like background now", "{name}现在看起来像背景"),
+    "rev.why.drop": ("the {name} is hard to recognise now (CLIP {before} → {after})",
+                     "{name}现在难以辨认（CLIP {before} → {after}）"),
+    "rev.why": ("\n\nCLIP check: {reasons}", "\n\nCLIP 语义检查：{reasons}"),
     "rev.empty": ("Nothing to review.", "没有需要审核的图片。"),
     "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
     "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
@@ -133,12 +142,27 @@ def info(project: Project, rs: ReviewState) -> core.Message:
     boxes = project.boxes(record.id)
     where = rs.where()
     drifts = [b.drift for b in boxes if b.drift is not None]
+    classes = {c.id: c.name for c in project.classes()}
     return ("rev.info", {
+        "why": [reason for box in boxes if (reason := semantic_reason(box, classes)) is not None],
         "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
         "id": record.id, "source": record.source_image_id if record.source_image_id is not None else "—",
         "preset": record.preset or "", "status": record.status, "boxes": len(boxes),
         "flagged": sum(b.needs_review for b in boxes), "drift": f"{min(drifts):.2f}" if drifts else "—",
     })
+
+
+def semantic_reason(box: Box, classes: dict[int, str]) -> core.Message | None:
+    """Why the CLIP check flagged ``box`` (see :mod:`sdaug.engine.semantic`), or None."""
+    note = json.loads(box.semantic_note) if box.semantic_note else {}
+    rule, name = note.get("rule", ""), classes.get(box.class_id, "?")
+    if rule == "best":
+        best = note.get("best", "")
+        return ("rev.why.best", {"name": name, "other": best}) if best else ("rev.why.background", {"name": name})
+    if rule == "drop":
+        return ("rev.why.drop", {"name": name, "before": f"{note.get('source', 0):.2f}",
+                                 "after": f"{box.semantic or 0:.2f}"})
+    return None
 
 
 def panel_value(project: Project, record: ImageRecord, classes: dict[int, ClassRecord]) -> dict:
@@ -151,6 +175,8 @@ def panel_value(project: Project, record: ImageRecord, classes: dict[int, ClassR
         text = f"{cls.position + 1} {cls.name}" if cls else "?"
         if box.drift is not None:
             text += f" · {box.drift:.2f}"
+        if box.semantic is not None:
+            text += f" · CLIP {box.semantic:.2f}"
         color = FLAGGED_COLOR if box.needs_review else (cls.color if cls else "#ffffff")
         boxes.append({"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2, "label": text,
                       "color": core.hex_to_rgb(color)})
@@ -210,6 +236,8 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         if "status" in values:
             values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
             values["preset"] = common.preset_title(ctx, lang, str(values["preset"]))
+            reasons = ("；" if lang == "zh" else "; ").join(ctx.tr(k, lang, **v) for k, v in values["why"])
+            values["why"] = ctx.tr("rev.why", lang, reasons=reasons) if reasons else ""
         panels = side_by_side(project, rs.image_id) if rs.image_id is not None else (None, None)
         for value in panels:
             if value is not None:
