@@ -18,7 +18,7 @@ from PIL import Image
 
 from sdaug.augment.jobs import record_variant
 from sdaug.augment.presets import DriftThresholds
-from sdaug.dataset.store import Project
+from sdaug.dataset.store import Project, prepare_image
 from sdaug.prompts import parse_infotext
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,18 @@ class AttachReport:
     review: int = 0           # of them, waiting for review (a carried box failed the drift check)
     new_sources: int = 0      # input photos the project did not hold (added, without boxes)
     skipped: list[str] = field(default_factory=list)  # "<file>: <why>" for pairs not added
+
+
+def boxes_of_photo(project: Project, path: str | Path) -> list[tuple[float, float, float, float]]:
+    """The boxes (pixel xyxy, labels a person made or accepted) of the project's image that is this
+    photo, recognised by content as the import would; [] when the project does not hold it."""
+    try:
+        record = project.find_image(prepare_image(path).sha256)
+    except ValueError:
+        return []
+    if record is None:
+        return []
+    return [(b.x1, b.y1, b.x2, b.y2) for b in project.boxes(record.id) if b.origin != "auto"]
 
 
 def add_variants_to_project(project: Project, pairs: Sequence[tuple[str | Path, str | Path]], *, preset: str,

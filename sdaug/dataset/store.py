@@ -422,6 +422,11 @@ class Project(JobStore, ProposalStore):
                          "LIMIT ? OFFSET ?", [*params, limit, offset])
         return [ImageRecord(*row) for row in rows]
 
+    def find_image(self, sha256: str) -> ImageRecord | None:
+        """The image whose stored bytes have this SHA-256, or None."""
+        rows = self.read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE sha256 = ?", (sha256,))
+        return ImageRecord(*rows[0]) if rows else None
+
     def image_ids(self, where: ImageFilter | None = None) -> list[int]:
         clause, params = (where or ImageFilter()).sql()
         return [row[0] for row in self.read(f"SELECT id FROM images WHERE {clause} ORDER BY id", params)]

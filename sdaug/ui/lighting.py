@@ -89,14 +89,15 @@ def build(ctx: AppContext) -> variants.VariantTab:
     @ctx.handle_errors
     def lighting(photos: list[Any] | None, prompt: str, negative_prompt: str, strength: float, steps: float,
                  sampler: str, schedule_type: str, cfg_scale: float, seed: float, variants_per_photo: float,
-                 clip_skip: float, control_type: str, control_weight: float, request: gr.Request,
+                 clip_skip: float, control_type: str, control_weight: float, protect: bool, box_strength: float,
+                 box_feather: float, project: str | None, request: gr.Request,
                  progress: gr.Progress = common.PROGRESS) -> tuple[Any, ...]:
         check_type(control_type, request)
         inputs, requests = variants.photo_requests(
             ctx, request, photos, mode="controlnet", prompt=prompt, negative_prompt=negative_prompt,
             strength=strength, steps=steps, sampler=sampler, schedule_type=schedule_type, cfg_scale=cfg_scale,
             seed=seed, variants=variants_per_photo, clip_skip=clip_skip, control_type=control_type,
-            control_weight=control_weight,
+            control_weight=control_weight, region=variants.region_choice(protect, box_strength, box_feather, project),
         )
         output = common.run_requests(ctx, requests, tab=TAB_ID, request=request, progress=progress)
         control = output.control_images[0] if output.control_images else None
@@ -110,7 +111,7 @@ def build(ctx: AppContext) -> variants.VariantTab:
         _, image = common.load_photos(ctx, photos, request)[0]
         return make_control_image(image, control_type)
 
-    inputs = [*tab.base_inputs(), c.control_type, c.control_weight]
+    inputs = [*tab.base_inputs(), c.control_type, c.control_weight, *tab.region_inputs()]
     tab.extra_fields = {"control_type": c.control_type, "control_weight": c.control_weight}
     common.wire_run(ctx, tab.buttons, lighting, inputs, [*tab.outputs, view.control_image], api_name="lighting")
     view.preview.click(control_preview, [tab.photos, c.control_type], view.control_image,

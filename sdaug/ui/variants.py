@@ -14,6 +14,7 @@ from typing import Any
 import gradio as gr
 
 from sdaug.augment.presets import Preset, load_presets
+from sdaug.engine.region import MAX_FEATHER
 from sdaug.engine.request import MAX_SEED, GenerationRequest
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
@@ -40,6 +41,9 @@ class VariantTab:
     side: Any = None  # what the ``side`` hook returned
     extra_fields: dict[str, Any] = field(default_factory=dict)  # more fields for PNG Info (lighting's control)
     target: Any = None  # the "add to project" section (:class:`ProjectTarget`)
+    protect: Any = None  # region-aware strength: on/off, strength inside the boxes, soft edge
+    box_strength: Any = None
+    box_feather: Any = None
 
     def fields(self) -> dict[str, Any]:
         """GenerationRequest field name -> component, for PNG Info's "Send to"."""
@@ -52,9 +56,16 @@ class VariantTab:
         return [self.photos, self.prompt, a.negative, self.strength, a.steps, a.sampler, a.schedule, a.cfg, a.seed,
                 a.batch_size, a.clip_skip]
 
+    def region_inputs(self) -> list[Any]:
+        """Inputs of the region-aware strength, after the tab's own: see :func:`photo_requests`."""
+        return [self.protect, self.box_strength, self.box_feather, self.target.project]
+
     @property
     def outputs(self) -> list[Any]:
         return [*self.results.outputs, self.compare, self.pairs, self.advanced.last_seed]
+
+
+DEFAULT_BOX_STRENGTH = 0.1  # inside the boxes, when a preset gives none
 
 
 def preset_key(kind: str, name: str) -> str:
@@ -74,6 +85,7 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     """Build the shared layout inside the current ``gr.Tab``. ``controls(first_preset)`` builds the
     tab's own settings below the strength slider, ``side()`` its own outputs below the before/after
     slider; the caller wires the run (see :mod:`sdaug.ui.weather`)."""
+    ctx.add_translations(STRINGS)
     presets, problems = load_tab_presets(ctx, kind)
     first = next(iter(presets.values()), None)
     defaults = first.to_request() if first else GenerationRequest()
@@ -89,6 +101,14 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
             strength = gr.Slider(0.0, 1.0, value=defaults.denoising_strength, step=0.01,
                                  label=ctx.label("aug.strength"), info=ctx.label("aug.strength.info"))
             extra = controls(first) if controls else None
+            with gr.Accordion(ctx.label("aug.protect.title"), open=False):
+                protect = gr.Checkbox(value=bool(first and first.region), label=ctx.label("aug.protect"),
+                                      info=ctx.label("aug.protect.info"))
+                with gr.Row():
+                    box_strength = gr.Slider(0.0, 1.0, step=0.01, label=ctx.label("aug.box_strength"),
+                                             value=first.box_strength if first and first.region else DEFAULT_BOX_STRENGTH)
+                    box_feather = gr.Slider(0, MAX_FEATHER, step=1, label=ctx.label("aug.box_feather"),
+                                            value=first.box_feather if first else 32)
             prompt = gr.Textbox(label=ctx.label("prompt.label"), value=defaults.prompt, lines=3)
             buttons = common.build_run_buttons(ctx)
         with gr.Column(scale=3):
@@ -102,14 +122,14 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     pairs = gr.State([])
     tab = VariantTab(kind=kind, presets=presets, photos=photos, preset=preset, prompt=prompt, strength=strength,
                      advanced=advanced, buttons=buttons, results=results, compare=compare, pairs=pairs,
-                     extra=extra, side=side_parts)
+                     extra=extra, side=side_parts, protect=protect, box_strength=box_strength,
+                     box_feather=box_feather)
 
     def show_pair(pairs: list[tuple[str, str]], event: gr.SelectData) -> Any:
         index = event.index if isinstance(event.index, int) else -1
         return tuple(pairs[index]) if 0 <= index < len(pairs) else gr.skip()
 
     results.gallery.select(show_pair, pairs, compare, queue=False, show_progress="hidden", api_visibility="private")
-    ctx.add_translations(STRINGS)
     with gr.Accordion(ctx.label("aug.to_project"), open=True):
         tab.target = build_project_target(ctx, tab)
     return tab
@@ -117,6 +137,15 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
 
 # Variants -> a project ------------------------------------------------------------------------
 STRINGS: dict[str, tuple[str, str]] = {
+    "aug.protect.title": ("Protect the labelled boxes", "保护已标注的框"),
+    "aug.protect": ("Change the boxes less than the background", "框内比背景少改动"),
+    "aug.protect.info": ("For photos of a project (choose it under \"Add to a project\"): each labelled box gets "
+                         "the strength below, the rest of the photo the change strength above.",
+                         "用于项目里的照片（在“加入项目”中选择项目）：每个标注框使用下面的幅度，其余部分使用上面的重绘幅度。"),
+    "aug.box_strength": ("Strength inside the boxes", "框内重绘幅度"),
+    "aug.box_feather": ("Soft edge around the boxes (pixels)", "框边缘的渐变宽度（像素）"),
+    "aug.protect.no_project": ("To protect the boxes, choose the project the photos come from under \"Add to a "
+                               "project\".", "要保护框，请在“加入项目”中选择这些照片所属的项目。"),
     "aug.to_project": ("Add to a project", "加入项目"),
     "aug.to_project.help": (
         "Use photos of a project (their boxes are carried to the variants and checked for drift, as in a job), "
@@ -219,28 +248,38 @@ def wire_preset(tab: VariantTab, extra: Sequence[tuple[Any, Callable[[Preset], A
     def fill(name: str) -> list[Any]:
         preset = tab.presets.get(name)
         if preset is None:
-            return [gr.skip()] * (9 + len(extra))
+            return [gr.skip()] * (12 + len(extra))
+        region = preset.region
         return [preset.full_prompt, preset.negative_prompt, preset.strength, preset.steps,
                 common.quality_name(preset.steps), preset.sampler, preset.schedule_type, preset.cfg_scale,
-                preset.clip_skip, *(value(preset) for _, value in extra)]
+                preset.clip_skip, region is not None, region.box_strength if region else DEFAULT_BOX_STRENGTH,
+                preset.box_feather, *(value(preset) for _, value in extra)]
 
     outputs = [tab.prompt, a.negative, tab.strength, a.steps, a.quality, a.sampler, a.schedule, a.cfg, a.clip_skip,
-               *(component for component, _ in extra)]
+               tab.protect, tab.box_strength, tab.box_feather, *(component for component, _ in extra)]
     tab.preset.input(fill, tab.preset, outputs, queue=False, show_progress="hidden", api_visibility="private")
 
 
 def photo_requests(ctx: AppContext, request: gr.Request, photos: Sequence[Any] | None, *, mode: str, prompt: str,
                    negative_prompt: str, strength: float, steps: float, sampler: str, schedule_type: str,
                    cfg_scale: float, seed: float, variants: float, clip_skip: float,
-                   **extra: Any) -> tuple[list[str], list[GenerationRequest]]:
+                   region: RegionChoice | None = None, **extra: Any) -> tuple[list[str], list[GenerationRequest]]:
     """(input paths, one request per input photo at the photo's own size).
 
     Every photo gets ``variants`` images; seeds run on across photos so each image of the run
-    has its own seed, as in a batch.
+    has its own seed, as in a batch. With ``region`` on, a photo the chosen project holds gets
+    the region-aware strength over its labelled boxes (:mod:`sdaug.engine.region`).
     """
     loaded = common.load_photos(ctx, photos, request)
+    paths = [str(item[0] if isinstance(item, tuple | list) else item) for item in photos or []]
+    boxes = region_boxes(ctx, request, region, paths)
     requests: list[GenerationRequest] = []
     for index, (_, image) in enumerate(loaded):
+        if boxes[index]:
+            extra.update(box_strength=region.box_strength, background_strength=strength,  # type: ignore[union-attr]
+                         box_feather=region.feather, region_boxes=[boxes[index]])  # type: ignore[union-attr]
+        else:
+            extra.update(box_strength=None, background_strength=None, region_boxes=[])
         greq = GenerationRequest(
             mode=mode, prompt=prompt or "", negative_prompt=negative_prompt or "", denoising_strength=strength,
             steps=common.whole(steps), sampler=sampler, schedule_type=schedule_type, cfg_scale=cfg_scale,
@@ -252,7 +291,33 @@ def photo_requests(ctx: AppContext, request: gr.Request, photos: Sequence[Any] |
         start = greq.seed + index * greq.n_images
         greq.seeds = [(start + k) % (MAX_SEED + 1) for k in range(greq.n_images)]
         requests.append(greq)
-    return [str(item[0] if isinstance(item, tuple | list) else item) for item in photos or []], requests
+    return paths, requests
+
+
+@dataclass(frozen=True)
+class RegionChoice:
+    """The tab's "protect the labelled boxes" settings and the project the photos come from."""
+
+    box_strength: float
+    feather: int
+    project: str
+
+
+def region_choice(protect: bool, box_strength: float, feather: float, project: str | None) -> RegionChoice | None:
+    return RegionChoice(float(box_strength), common.whole(feather), project or "") if protect else None
+
+
+def region_boxes(ctx: AppContext, request: gr.Request, region: RegionChoice | None,
+                 paths: Sequence[str]) -> list[list[tuple[float, float, float, float]]]:
+    """The labelled boxes of each photo in the chosen project ([] for a photo it does not hold)."""
+    if region is None:
+        return [[] for _ in paths]
+    if not region.project:
+        raise ctx.user_error("aug.protect.no_project", request)
+    from sdaug.augment.attach import boxes_of_photo
+
+    project = ctx.projects.open(region.project)
+    return [boxes_of_photo(project, path) for path in paths]
 
 
 def finish(ctx: AppContext, request: gr.Request, inputs: list[str], output: common.RunOutput) -> tuple[Any, ...]:

@@ -46,6 +46,10 @@ def variant_inputs(photos: list[dict], prompt: str = "rain", variants: int = 1) 
     return (photos, prompt, "", 0.5, 4, "Euler", "Automatic", 7.0, 7, variants, 1)
 
 
+# Protect the labelled boxes: off, strength inside the boxes, soft edge, project (after a tab's own inputs).
+REGION_OFF = (False, 0.1, 32, None)
+
+
 def test_txt2img_returns_pngs_with_their_parameters(client: Client, app_server) -> None:
     gallery, status, info = client.predict(*TXT2IMG, api_name="/txt2img")
 
@@ -63,7 +67,7 @@ def test_txt2img_returns_pngs_with_their_parameters(client: Client, app_server) 
 
 
 def test_weather_img2img_keeps_the_photo_size(client: Client, photo: dict) -> None:
-    gallery, status, info, compare = client.predict(*variant_inputs([photo], variants=2), api_name="/weather")
+    gallery, status, info, compare = client.predict(*variant_inputs([photo], variants=2), *REGION_OFF, api_name="/weather")
 
     assert len(gallery) == 2
     for item in gallery:
@@ -79,7 +83,7 @@ def test_weather_img2img_keeps_the_photo_size(client: Client, photo: dict) -> No
 
 def test_lighting_controlnet_shows_the_control_image(client: Client, photo: dict) -> None:
     gallery, status, info, compare, control = client.predict(*variant_inputs([photo], prompt="dusk"), "canny", 0.8,
-                                                             api_name="/lighting")
+                                                             *REGION_OFF, api_name="/lighting")
 
     assert len(gallery) == 1
     assert "ControlNet 0" in parse_infotext(info)
@@ -150,9 +154,9 @@ def test_pnginfo_on_an_image_without_parameters(client_zh: Client, tmp_path: Pat
 
 def test_invalid_requests_give_readable_messages(client: Client, client_zh: Client, photo: dict) -> None:
     with pytest.raises(AppError, match="Add at least one input photo"):
-        client.predict(*variant_inputs([]), api_name="/weather")
+        client.predict(*variant_inputs([]), *REGION_OFF, api_name="/weather")
     with pytest.raises(AppError, match="请先添加至少一张输入照片"):
-        client_zh.predict(*variant_inputs([]), api_name="/weather")
+        client_zh.predict(*variant_inputs([]), *REGION_OFF, api_name="/weather")
     with pytest.raises(AppError, match="less than minimum value 1"):
         client.predict(*TXT2IMG[:2], 0, *TXT2IMG[3:], api_name="/txt2img")
     # A core ValueError (a LoRA weight that is not a number), translated.
