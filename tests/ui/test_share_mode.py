@@ -68,7 +68,7 @@ def test_two_users_share_mode(server, tmp_path: Path) -> None:
         with pytest.raises(Exception, match="(?i)project name|no project named"):
             bob.predict(hostile, fn_index=fns["on_refresh"])
         with pytest.raises(Exception, match="(?i)project name|no project named"):
-            bob.predict(hostile, ["fog"], [], 1, "classic", "", fn_index=fns["on_start"])
+            bob.predict(hostile, ["fog"], [], 1, "classic", "", "in-process", fn_index=fns["on_start"])
     assert not (tmp_path / "evil").exists() and not (home.parent / "evil").exists()
     assert sorted(p.name for p in (home / "projects").iterdir()) == ["bins"]
 
