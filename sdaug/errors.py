@@ -224,6 +224,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
 _ZH_WORDS = {"prompt": "提示词", "negative prompt": "反向提示词", "image": "图片", "category": "类别"}
 
 
+class KeyedError(ValueError):
+    """A refused action whose English text is ``messages[key]`` filled with ``values``; the UI
+    shows it in the user's language by :attr:`translation_key` (``<prefix><key>``)."""
+
+    messages: Mapping[str, str] = {}
+    prefix = ""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(self.messages[key].format(**values))
+        self.key = key
+        self.values = values
+
+    @property
+    def translation_key(self) -> str:
+        return f"{self.prefix}{self.key}"
+
+
 class InputError(ValueError):
     """A ``ValueError`` with a message key (see :data:`MESSAGES`); ``str()`` is the English text."""
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdaug.dataset.store import DB_NAME, Project
+from sdaug.errors import KeyedError
 from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -52,18 +53,11 @@ MESSAGES = {
 }
 
 
-class ProjectError(ValueError):
+class ProjectError(KeyedError):
     """A refused project name or upload; ``key`` names the message (see :data:`MESSAGES`)."""
 
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(MESSAGES[key].format(**values))
-        self.key = key
-        self.values = values
-
-    @property
-    def translation_key(self) -> str:
-        """The UI's string key of this message."""
-        return f"prj.err.{self.key}"
+    messages = MESSAGES
+    prefix = "prj.err."
 
 
 def check_name(name: str) -> str:

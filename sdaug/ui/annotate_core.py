@@ -45,6 +45,7 @@ from sdaug.dataset.store import (
     ImageRecord,
     Project,
 )
+from sdaug.errors import KeyedError
 
 logger = logging.getLogger(__name__)
 
@@ -72,18 +73,11 @@ MESSAGES = {
 }
 
 
-class AnnotateError(ValueError):
+class AnnotateError(KeyedError):
     """A refused action of the Annotate tab; ``key`` names the message (see :data:`MESSAGES`)."""
 
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(MESSAGES[key].format(**values))
-        self.key = key
-        self.values = values
-
-    @property
-    def translation_key(self) -> str:
-        """The UI's string key of this message."""
-        return f"ann.err.{self.key}"
+    messages = MESSAGES
+    prefix = "ann.err."
 
 
 # Projects ------------------------------------------------------------------------------------
