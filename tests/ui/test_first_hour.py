@@ -217,14 +217,20 @@ def first_hour(walk: Walk, url: str, home: Path, project_name: str, uploads: lis
             names = {c.id: c.name for c in project().classes()}
             return sorted((names[b.class_id], (b.x1, b.y1, b.x2, b.y2)) for b in project().boxes(image_id))
 
+        def settled(image_id: int, box: tuple[int, int, int, int]) -> bool:
+            """The box is stored where the drag ended (the canvas also saves it while dragging)."""
+            return any(all(abs(a - b) <= 3 for a, b in zip(coords, box, strict=True)) for _, coords in labels(image_id))
+
+        # Like a person, press the next key once the box is drawn (not while the drag is being saved).
         drag(BOX_A)
-        wait_until(lambda: len(labels(first)) == 1, "the first box")
+        wait_until(lambda: len(labels(first)) == 1 and settled(first, BOX_A), "the first box")
         page.keyboard.press("2")  # the class of the NEXT box
         walk.text("ann.msg.active_class", name=classes[1]).wait_for(timeout=WAIT_S * 1000)
         drag(BOX_B)
-        wait_until(lambda: [n for n, _ in labels(first)] == sorted(classes[:2]), "the second box, of class 2")
+        wait_until(lambda: [n for n, _ in labels(first)] == sorted(classes[:2]) and settled(first, BOX_B),
+                   "the second box, of class 2")
         drag(BOX_C)
-        wait_until(lambda: len(labels(first)) == 3, "the third box")
+        wait_until(lambda: len(labels(first)) == 3 and settled(first, BOX_C), "the third box")
         page.keyboard.press("Control+z")
         wait_until(lambda: len(labels(first)) == 2, "Ctrl+Z taking the third box back")
         page.keyboard.press("d")
@@ -232,7 +238,8 @@ def first_hour(walk: Walk, url: str, home: Path, project_name: str, uploads: lis
         page.keyboard.press("3")
         walk.text("ann.msg.active_class", name=classes[2]).wait_for(timeout=WAIT_S * 1000)
         drag(BOX_D)
-        wait_until(lambda: [n for n, _ in labels(second)] == [classes[2]], "a box of class 3 on the second photo")
+        wait_until(lambda: [n for n, _ in labels(second)] == [classes[2]] and settled(second, BOX_D),
+                   "a box of class 3 on the second photo")
         # The drawn boxes, in photo pixels (whole canvas pixels: within 2 photo pixels).
         drawn = dict(labels(first))
         assert drawn[classes[0]] == pytest.approx(BOX_A, abs=3)
