@@ -20,7 +20,8 @@ from PIL import Image, ImageDraw
 
 from sdaug.augment.classic import apply_classic
 from sdaug.augment.drift import check_variant
-from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES, ENGINES, load_source
+from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES, ENGINES
+from sdaug.augment.making import load_source
 from sdaug.augment.presets import Preset, get_preset
 from sdaug.dataset.store import ImageFilter, Project
 from sdaug.settings import Settings

@@ -15,7 +15,7 @@ decides what each worker makes and records what comes back.
   They end with the job, so an idle app holds no CPU or GPU slot of the cluster.
 - The driver is the only writer: it puts each source image's file bytes into the object store
   (workers need no access to the project folder), workers return encoded variants
-  (:class:`~sdaug.augment.jobs.MadeVariant`), and the driver writes the files and records the
+  (:class:`~sdaug.augment.making.MadeVariant`), and the driver writes the files and records the
   rows (:meth:`Project.record_variants`: one transaction for all results at hand, all or
   nothing per variant). Batches are the in-process runner's batches and seeds are per item,
   so every variant is byte-identical to the in-process one.
@@ -29,7 +29,7 @@ decides what each worker makes and records what comes back.
   only marked done by the driver's transaction, so a killed driver loses nothing: running
   again resumes the pending items.
 - The CLIP semantic check (``JobSpec.semantic_model``) runs in the workers, with the classes
-  the driver sends (:class:`~sdaug.augment.jobs.VariantOptions`), like the file format.
+  the driver sends (:class:`~sdaug.augment.making.VariantOptions`), like the file format.
 """
 
 from __future__ import annotations
@@ -45,20 +45,16 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from sdaug.augment.jobs import (
-    _JOB_ERRORS,
-    _SOURCE_CACHE,
-    JobRunner,
+from sdaug.augment.jobs import _SOURCE_CACHE, JobRunner, VariantCallback, batch_window, next_batch
+from sdaug.augment.making import (
+    JOB_ERRORS,
     MadeVariant,
     Render,
-    VariantCallback,
     VariantOptions,
     WorkItem,
-    batch_window,
     decode_source,
     describe_source,
     make_variants,
-    next_batch,
     read_source,
 )
 from sdaug.augment.presets import Preset
@@ -165,7 +161,7 @@ class VariantWorker:
         try:
             made += make_variants(self.engine, preset, work, model=self.model, manager=self._manager,
                                   cancel=self.cancelled, render=self.render, options=options)
-        except _JOB_ERRORS:
+        except JOB_ERRORS:
             raise
         except Exception as exc:  # the driver decides: retry elsewhere, or mark failed
             logger.exception("batch of %d item(s) failed", len(work))
@@ -278,7 +274,7 @@ class RayJobRunner(JobRunner):
                         results = ray.get(ref)
                     except RayError as exc:
                         cause = getattr(exc, "cause", None)
-                        if isinstance(cause, _JOB_ERRORS):
+                        if isinstance(cause, JOB_ERRORS):
                             raise cause from exc  # the model, not the worker: the job stops
                         if index in usable:
                             logger.warning("Ray worker w%d failed (%s); its items run again", index + 1,

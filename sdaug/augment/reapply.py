@@ -1,7 +1,7 @@
 """Apply a source's boxes to its variants again, after a person fixed the source's boxes.
 
 Each variant gets the source's boxes as an augment job gives them
-(:func:`sdaug.augment.jobs.carry_and_check`): scaled to the variant's size, origin ``carried``, with a fresh drift score against the thresholds
+(:func:`sdaug.augment.making.carry_and_check`): scaled to the variant's size, origin ``carried``, with a fresh drift score against the thresholds
 of the variant's preset (the default thresholds when that preset is not known here, e.g. deleted
 or made on another computer). The variant becomes ``labelled`` when every box and the whole
 image pass, else ``review``; a ``rejected`` variant stays rejected (its boxes are updated all the
@@ -16,7 +16,7 @@ import logging
 
 from PIL import Image
 
-from sdaug.augment.jobs import carry_and_check
+from sdaug.augment.making import carry_and_check
 from sdaug.augment.presets import DriftThresholds, get_preset
 from sdaug.dataset.store import ImageRecord, Project
 from sdaug.settings import Settings

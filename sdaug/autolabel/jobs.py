@@ -92,7 +92,7 @@ def trained_detector(project: Project, name: str) -> object:
 def run_autolabel(project: Project, job_id: int, manager: object, on_progress: ProgressCallback | None = None,
                   stop: threading.Event | None = None) -> JobProgress:
     """Propose boxes for every pending image of the job; returns the job's progress."""
-    from sdaug.augment.jobs import load_source
+    from sdaug.augment.making import load_source
     from sdaug.engine.detect import ZeroShotDetector
     from sdaug.engine.semantic import class_prompt
 

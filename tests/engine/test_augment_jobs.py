@@ -18,18 +18,18 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL import ImageFilter as PILImageFilter
 
-from sdaug.augment import jobs
+from sdaug.augment import making
 from sdaug.augment.jobs import (
     MAX_ITEM_ATTEMPTS,
     JobRunner,
     JobSpec,
-    carry_boxes,
     clean_stale_temp_files,
     create_job,
     item_seed,
     job_report,
     runner_for,
 )
+from sdaug.augment.making import carry_boxes
 from sdaug.augment.preview import preview
 from sdaug.dataset.exporters import export_project
 from sdaug.dataset.store import Box, ImageFilter, Project
@@ -434,7 +434,7 @@ def test_too_large_sources_and_engine_errors_fail_one_image_each(tmp_path: Path,
             raise RuntimeError("the effect broke")
         return image
 
-    monkeypatch.setattr(jobs, "apply_classic", classic)
+    monkeypatch.setattr(making, "apply_classic", classic)
     status = JobRunner(project, job.id).run()
     assert (status.state, status.done, status.failed) == ("failed", 2, 2)
     failed = failed_by_source(project, job.id)
