@@ -133,6 +133,7 @@ def test_first_class_keys_select_delete_and_view_like_cvat(tmp_path: Path, start
             page.get_by_label("Class name").fill("cat")
             page.get_by_role("button", name="+ Add class").last.click()
             wait_for(lambda: len(project.classes()) == 2, "the second class")
+            page.get_by_text("2 · cat", exact=True).first.wait_for()  # on screen, as a person would see it
             # 2. "2" right after drawing is the class of the next box; the drawn one stays person.
             page.keyboard.press("2")
             page.get_by_text("New boxes: cat.").wait_for()
