@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio import processing_utils
 from gradio_image_annotation import image_annotator
 
 from sdaug.dataset.store import SPLITS, STATUSES, Project
@@ -210,6 +211,31 @@ def viewable(ctx: AppContext, path: Path) -> str:
     return str(target)
 
 
+# The canvas and the server, in the browser. The component reports a box as soon as it is started,
+# and gradio may send a change that waited for the previous reply in the middle of the next drag:
+# _CANVAS_CHANGE_JS marks a change sent while the mouse button is still down as ``drawing`` (not
+# saved: the change at mouse-up follows) and tags every change with the number of presses on the
+# canvas so far. The server's reply to a change never replaces the canvas by itself: it comes as a
+# ``push`` that _CANVAS_PUSH_JS applies once the mouse button is up, and only when the user has
+# not pressed on the canvas since that change was sent (a box drawn since then would be wiped
+# out) and has no box selected by a click (a new value ends the selection that keys act on).
+# A skipped push is not lost: the next change gets the server's view again.
+_CANVAS_CHANGE_JS = """
+(state, payload, meta) => {
+  const canvas = window.sdaugCanvas;
+  return [state, payload, {drawing: !!canvas && canvas.held(), presses: canvas ? canvas.presses() : 0}];
+}
+"""
+_CANVAS_PUSH_JS = """
+async (push) => {
+  const canvas = window.sdaugCanvas, keep = {__type__: 'update'};
+  if (!push || !canvas) return keep;
+  await canvas.released();
+  return canvas.presses() === push.presses && !canvas.selecting() ? push.value : keep;
+}
+"""
+
+
 def canvas_value(ctx: AppContext, project: Project, image_id: int | None) -> dict | None:
     value = core.canvas_value(project, image_id)
     if value is not None:
@@ -368,6 +394,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             info = gr.Markdown(elem_id="sdaug-annotate-info")
             message = gr.Markdown()
             keys = key_listener(label("ann.keys"), KEYS, elem_id="sdaug-annotate-keys", canvas="sdaug-annotator")
+            canvas_meta = gr.JSON(visible=False)  # filled in the browser by _CANVAS_CHANGE_JS
+            canvas_push = gr.JSON(visible=False)  # the reply to a change, applied by _CANVAS_PUSH_JS
         with gr.Column(scale=2):
             active = gr.Radio(label=label("ann.active_class"), choices=[])
             boxes = gr.Dataframe(label=label("ann.boxes"), interactive=False, max_height=260,
@@ -427,13 +455,22 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     # The canvas: autosave --------------------------------------------------------------------
     @ctx.handle_errors
-    def on_canvas(st: core.AnnotateState, payload: dict | None, request: gr.Request) -> tuple[Any, ...]:
-        if not st.folder:
-            return (st, *[gr.skip()] * (len(outputs) - 1))
+    def on_canvas(st: core.AnnotateState, payload: dict | None, meta: dict | None,
+                  request: gr.Request) -> tuple[Any, ...]:
+        meta = meta if isinstance(meta, dict) else {}
+        if not st.folder or meta.get("drawing"):  # a box still being drawn: its change at mouse-up follows
+            return (st, None, *[gr.skip()] * (len(outputs) - 2))
         project = core.require_project(st)
-        return respond(project, st, core.canvas_changed(project, st, payload), request)
+        state_, value, *rest = respond(project, st, core.canvas_changed(project, st, payload), request)
+        # What gradio does to a value sent to the canvas directly: its postprocessing, and its image
+        # copied to gradio's cache with the address the browser loads it from.
+        push = ({"value": processing_utils.move_files_to_cache(canvas.postprocess(value), canvas, postprocess=True),
+                 "presses": meta.get("presses", 0)} if isinstance(value, dict) else None)
+        return (state_, push, *rest)
 
-    canvas.change(on_canvas, [state, canvas], outputs, preprocess=False, trigger_mode="always_last", **quiet)
+    canvas.change(on_canvas, [state, canvas, canvas_meta], [state, canvas_push, *outputs[2:]], js=_CANVAS_CHANGE_JS,
+                  preprocess=False, trigger_mode="always_last", **quiet
+                  ).success(None, [canvas_push], [canvas], js=_CANVAS_PUSH_JS, **quiet)
 
     # Buttons and keys ------------------------------------------------------------------------
     actions = {

@@ -27,6 +27,7 @@ import functools
 import io
 import logging
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -166,13 +167,14 @@ def _canvas_box(box: Box, classes: dict[int, ClassRecord]) -> dict:
 
 @dataclass(frozen=True)
 class DrawnBox:
-    """A box as the canvas sent it, in original pixels."""
+    """A box as the canvas sent it, in original pixels; ``color`` is the canvas's ``rgb(r, g, b)``."""
 
     label: str
     x1: float
     y1: float
     x2: float
     y2: float
+    color: str = ""
 
 
 def payload_boxes(payload: dict) -> list[DrawnBox]:
@@ -182,7 +184,8 @@ def payload_boxes(payload: dict) -> list[DrawnBox]:
     for raw in payload.get("boxes") or []:
         scale = raw.get("scaleFactor") or 1
         x1, y1, x2, y2 = (round(raw[k] / scale) for k in ("xmin", "ymin", "xmax", "ymax"))
-        boxes.append(DrawnBox(str(raw.get("label") or ""), min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+        boxes.append(DrawnBox(str(raw.get("label") or ""), min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2),
+                              str(raw.get("color") or "")))
     return boxes
 
 
@@ -283,9 +286,12 @@ def _require_image(state: AnnotateState) -> int:
 def canvas_changed(project: Project, state: AnnotateState, payload: dict | None) -> Outcome:
     """Save what the canvas shows. Called on every change event of the annotator.
 
-    New boxes (no class yet) get the active class. A box smaller than a pixel (a click, or a
-    box the user is only starting to draw) is not saved. The canvas is sent back only when the
-    server changed something the browser does not show yet (a class given to a new box).
+    The canvas draws a new box without a class name, in the colour of the active class. Such a
+    box keeps the stored box at the same place (its class was given by an earlier change whose
+    reply the browser has not shown yet); a box without a stored twin is new and gets the class
+    of its colour (what the user saw while drawing), else the active class. A box smaller than a
+    pixel (a click, or a box the user is only starting to draw) is not saved. The canvas is sent
+    back only when the server knows something the browser does not show yet (a class name).
     """
     if not payload or not payload.get("image"):
         return Outcome()
@@ -302,30 +308,43 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
     if state.stale.get(record.id) == Counter((by_name[d.label].id, box_key(d)) if d.label in by_name else None
                                              for d in drawn):
         return Outcome(canvas=True)  # a late echo of the boxes before a key or undo: show the saved ones
-    default_class = _active_class(state, classes)
     unused = Counter(map(_class_key, current))
     stored_by_key = {_class_key(b): b for b in current}
+    labelled = [d for d in drawn if d.label in by_name]
+    unnamed = [d for d in drawn if d.label not in by_name]
     boxes: list[Box] = []
-    relabelled = False
-    newest: BoxKey | None = None
-    for d in drawn:
-        cls = by_name.get(d.label)
-        if cls is None:
-            cls, relabelled = default_class, True
-        key = (cls.id, box_key(d))
+    for d in labelled:
+        key = (by_name[d.label].id, box_key(d))
         if unused[key] > 0:
             unused[key] -= 1
             boxes.append(stored_by_key[key])
         else:
+            boxes.append(Box(class_id=by_name[d.label].id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
+    newest: BoxKey | None = None
+    for d in unnamed:
+        twin = next((key for key, count in unused.items() if count > 0 and key[1] == box_key(d)), None)
+        if twin is not None:
+            unused[twin] -= 1
+            boxes.append(stored_by_key[twin])
+        else:
+            cls = _class_of_new_box(state, classes, d.color)
             boxes.append(Box(class_id=cls.id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
             newest = newest or box_key(d)
     if same_boxes(boxes, current):
         state.stale.pop(record.id, None)  # the browser shows what is saved
-        return Outcome(canvas=relabelled)
+        return Outcome(canvas=bool(unnamed))
     save_boxes(project, state, record.id, boxes, from_canvas=True)
     if record.id == state.image_id and (newest is not None or state.target_box not in map(box_key, boxes)):
         state.target_box = None  # a new box is not a selection: the next key sets the class of the next box
-    return Outcome(canvas=relabelled, page=True, message=("ann.msg.saved", {"count": len(boxes)}))
+    return Outcome(canvas=bool(unnamed), page=True, message=("ann.msg.saved", {"count": len(boxes)}))
+
+
+def _class_of_new_box(state: AnnotateState, classes: Sequence[ClassRecord], color: str) -> ClassRecord:
+    """The class whose colour a new box was drawn in (``rgb(r, g, b)``), if exactly one class has
+    it; else the active class."""
+    numbers = [int(n) for n in re.findall(r"\d+", color)]
+    matching = [c for c in classes if len(numbers) == 3 and hex_to_rgb(c.color) == tuple(numbers)]
+    return matching[0] if len(matching) == 1 else _active_class(state, classes)
 
 
 def _clamp(d: DrawnBox, record: ImageRecord) -> DrawnBox | None:
@@ -333,7 +352,7 @@ def _clamp(d: DrawnBox, record: ImageRecord) -> DrawnBox | None:
     y1, y2 = max(0.0, d.y1), min(float(record.height), d.y2)
     if x2 - x1 < MIN_BOX_PIXELS or y2 - y1 < MIN_BOX_PIXELS:
         return None
-    return DrawnBox(d.label, x1, y1, x2, y2)
+    return DrawnBox(d.label, x1, y1, x2, y2, d.color)
 
 
 def _active_class(state: AnnotateState, classes: Sequence[ClassRecord]) -> ClassRecord:

@@ -18,7 +18,10 @@ its Space key for "fit" and its wheel zoom):
   thicker); a box selected by a click goes to Python with the key (``box``: x1, y1, x2, y2 in
   original pixels) so that 1-9 and Delete act on it, while a box just drawn does not count;
 - ``window.sdaugCanvas.fit()`` and ``.actual()`` show the whole image or one image pixel per
-  screen pixel (buttons call them; F fits too).
+  screen pixel (buttons call them; F fits too); ``.held()`` says whether the mouse button that
+  went down on the canvas is still down (a box is being drawn, moved or resized), ``.presses()``
+  counts the presses on the canvas, ``.released()`` resolves once the button is up and
+  ``.selecting()`` says whether a box the user clicked is selected.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ BOX_WIDTH = 2
 _JS = f"const SELECTED_WIDTH = {SELECTED_WIDTH};\n" + """
 const keys = new Set(props.keys);
 const canvasRoot = () => props.canvas ? document.getElementById(props.canvas) : null;
-let panning = false, clickedBox = false;
+let panning = false, clickedBox = false, held = false, presses = 0, waiting = [];
 const hook = (canvas) => {
   // Record each drawing pass: where the image went and each box's rectangle and line width.
   if (!canvas || canvas.sdaugHooked) return;
@@ -68,11 +71,14 @@ const selectedBox = () => {  // the box selected by a click, in original image p
 const onPointer = (e) => {  // choose the component's tool before it sees the press
   const c = canvasEl();
   if (!c || e.target !== c || e.button !== 0) return;
+  held = true;
+  presses += 1;
   const [x, y] = toCanvas(c, e), p = c.sdaugPass, m = 6;
   const hit = !!p && p.boxes.some(({r}) => x >= r[0] - m && x <= r[0] + r[2] + m && y >= r[1] - m && y <= r[1] + r[3] + m);
   clickedBox = hit && !panning;
   tool(panning || hit ? 'Drag boxes' : 'Create box');
 };
+const onRelease = () => { held = false; for (const resolve of waiting.splice(0)) resolve(); };
 const onKeyUp = (e) => {
   if (e.key !== ' ' || !panning) return;
   panning = false;
@@ -121,9 +127,14 @@ const canvas = {
                                               clientY: r.top + r.height / 2, bubbles: true, cancelable: true}));
   },
   press: (key) => send(key),
+  held: () => held,  // the mouse button went down on the canvas and is still down (a drag)
+  presses: () => presses,  // how many times the mouse button went down on the canvas
+  released: () => held ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(),
+  selecting: () => selectedBox() !== null,  // a box the user clicked is selected
 };
 for (const [type, fn] of element.sdaugListeners || []) document.removeEventListener(type, fn, true);
-element.sdaugListeners = [['keydown', onKey], ...(props.canvas ? [['pointerdown', onPointer], ['keyup', onKeyUp]] : [])];
+element.sdaugListeners = [['keydown', onKey], ...(props.canvas ? [['pointerdown', onPointer], ['pointerup', onRelease],
+  ['pointercancel', onRelease], ['keyup', onKeyUp]] : [])];
 for (const [type, fn] of element.sdaugListeners) document.addEventListener(type, fn, true);
 if (props.canvas) window.sdaugCanvas = canvas;
 """

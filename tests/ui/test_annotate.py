@@ -487,8 +487,13 @@ def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
                           "meta": {"_type": "gradio.FileData"}},
                 "boxes": [{"xmin": 10, "ymin": 10, "xmax": 50, "ymax": 40, "label": "", "scaleFactor": 0.5,
                            "color": "rgb(0, 0, 0)"}], "orientation": 0}
-        changed = client.predict(sent, fn_index=fns["on_canvas"])
-        assert changed[0]["boxes"][0]["label"] == "bin"
+        # Sent while the mouse button is still down (the browser marks it): not saved, nothing sent back.
+        assert client.predict(sent, {"drawing": True, "presses": 1}, fn_index=fns["on_canvas"])[0] is None
+        assert project.boxes(project.image_ids()[0]) == []
+        # At mouse-up: saved with the active class; the class name comes back as a push, tagged with
+        # the browser's count of presses (applied only if the user has not pressed since).
+        changed = client.predict(sent, {"drawing": False, "presses": 1}, fn_index=fns["on_canvas"])
+        assert changed[0]["presses"] == 1 and changed[0]["value"]["boxes"][0]["label"] == "bin"
         assert coords(project, project.image_ids()[0]) == [("bin", 20, 20, 100, 80)]
         stats = client.predict(project.folder.name, fn_index=fns["on_refresh"])
         assert "**2** images" in stats[0]

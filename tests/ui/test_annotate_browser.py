@@ -164,3 +164,67 @@ def test_first_class_keys_select_delete_and_view_like_cvat(tmp_path: Path, start
             assert not page.locator("#sdaug-annotator button[aria-label^='Rotate']").first.is_visible()
         finally:
             browser.close()
+
+
+# Loaded into the app (as ``sitecustomize``): every canvas change takes 0.7 s on the server, as on
+# a busy machine or a slow share link, so the reply to one box arrives while the next is drawn.
+_SLOW_SERVER = """
+import time
+import sdaug.ui.annotate_core as core
+_changed = core.canvas_changed
+def _slow(*args, **kwargs):
+    time.sleep(0.7)
+    return _changed(*args, **kwargs)
+core.canvas_changed = _slow
+"""
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's Chromium")
+def test_boxes_drawn_quickly_on_a_slow_server_are_saved_whole(tmp_path: Path, start_app: Callable) -> None:
+    """Issue 14's mid-drag race: three boxes drawn one right after the other while the server is
+    slow are each stored where the mouse let go, with the active class; none is lost or saved
+    half-drawn (the server's reply to one box must not replace the canvas during the next drag)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_SLOW_SERVER, encoding="utf-8")
+    server = start_app("--project", "quick", env={"PYTHONPATH": f"{hook}:{Path(__file__).resolve().parents[2]}"})
+    project = Project.open(server.home / "projects" / "quick")
+    project.ensure_classes(["bin"])
+    Image.new("RGB", (800, 600), (30, 120, 200)).save(tmp_path / "photo.png")
+    project.add_image(tmp_path / "photo.png")
+    image_id = project.image_ids()[0]
+    drawn = [(50, 50, 250, 200), (300, 80, 500, 300), (100, 300, 400, 550)]
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            open_annotate(page)
+            canvas = page.locator("#sdaug-annotator canvas").first
+            canvas.scroll_into_view_if_needed()
+            area = canvas.bounding_box()
+            scale = min(area["width"] / 800, area["height"] / 600)
+            left = area["x"] + (area["width"] - 800 * scale) / 2
+            top = area["y"] + (area["height"] - 600 * scale) / 2
+            for x1, y1, x2, y2 in drawn:  # a person drawing one box after another, ~1 s each
+                page.mouse.move(left + x1 * scale, top + y1 * scale)
+                page.mouse.down()
+                for step in range(1, 11):
+                    page.mouse.move(left + (x1 + (x2 - x1) * step / 10) * scale,
+                                    top + (y1 + (y2 - y1) * step / 10) * scale)
+                    time.sleep(0.08)
+                page.mouse.up()
+                time.sleep(0.1)
+
+            def stored() -> list[tuple[float, ...]]:
+                return sorted((b.x1, b.y1, b.x2, b.y2) for b in project.boxes(image_id))
+
+            deadline = time.monotonic() + WAIT_S
+            while time.monotonic() < deadline and len(stored()) != len(drawn):
+                time.sleep(0.2)
+            time.sleep(3)  # let every late reply arrive: the boxes must stay as drawn
+            assert stored() == [pytest.approx(box, abs=1 / scale + 1) for box in sorted(drawn)]
+            assert {b.class_id for b in project.boxes(image_id)} == {project.classes()[0].id}
+        finally:
+            browser.close()

@@ -37,10 +37,7 @@ from sdaug.ui import i18n
 from sdaug.ui.app import build_app
 from sdaug.ui.context import AppContext
 
-# Slow-marked for now: under load a box drawn quickly can be stored as it was mid-drag (the server's
-# reply to an earlier canvas change replaces the canvas during the drag), so the run is not yet
-# reliable enough for CI. Run it with `python -m pytest -m slow tests/ui/test_first_hour.py`.
-pytestmark = [pytest.mark.browser, pytest.mark.slow,
+pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("/usr/bin/chromium") is None, reason="needs Debian's Chromium")]
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parent / "artifacts"
