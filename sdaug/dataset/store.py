@@ -506,12 +506,20 @@ class Project(JobStore, ProposalStore):
         return result
 
     def set_boxes(self, image_id: int, boxes: Iterable[Box], status: str | None = None) -> list[Box]:
-        """Replace all boxes of an image in one transaction (undo/redo and autosave use this)."""
+        """Replace all boxes of an image in one transaction (undo/redo and autosave use this).
+
+        An image waiting for review because of proposals is labelled once none is left (each
+        was accepted or deleted), or unlabelled when no box is left at all."""
         if status is not None:
             check_choice("status", status, STATUSES)
         with self._write() as conn:
             image = self._image_row(conn, image_id)
             box_list = [clamp_box(b, image["width"], image["height"]) for b in boxes]
+            had_proposals = conn.execute("SELECT COUNT(*) FROM boxes WHERE image_id = ? AND origin = 'auto'",
+                                         (image_id,)).fetchone()[0]
+            if (status is None and had_proposals and image["status"] == "review"
+                    and not any(b.origin == "auto" for b in box_list)):
+                status = "labelled" if box_list else "unlabelled"
             conn.execute("DELETE FROM boxes WHERE image_id = ?", (image_id,))
             self._insert_boxes(conn, image_id, box_list)
             self._update_status(conn, image, status, bool(box_list))

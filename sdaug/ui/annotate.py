@@ -38,7 +38,7 @@ from sdaug.ui.context import AppContext
 
 logger = logging.getLogger(__name__)
 
-KEYS = ("a", "d", "arrowleft", "arrowright", "n", "v", "r", "undo", "redo", "delete", *"123456789")
+KEYS = ("a", "d", "arrowleft", "arrowright", "n", "v", "r", "y", "enter", "undo", "redo", "delete", *"123456789")
 CANVAS_HEIGHT = 620
 
 STRINGS: dict[str, tuple[str, str]] = {
@@ -65,10 +65,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.reviewed": ("✓ Mark reviewed (R)", "✓ 标记为已审核 (R)"),
     "ann.keys": ("Keys: A / D previous / next · N next unlabelled · 1–9 class of the next box (and of a box you "
                  "clicked) · Delete removes the selected box · V copy previous boxes · Ctrl+Z / Ctrl+Y undo / redo · "
-                 "R reviewed · F fit · hold Space to pan",
+                 "R reviewed · F fit · hold Space to pan · Y accept the selected proposal · Enter accept all proposals",
                  "快捷键：A / D 上一张 / 下一张 · N 下一张未标注 · 1–9 下一个框的类别（也改点选的框）· "
                  "Delete 删除选中的框 · V 复制上一张的框 · Ctrl+Z / Ctrl+Y 撤销 / 重做 · R 已审核 · F 适合窗口 · "
-                 "按住空格平移"),
+                 "按住空格平移 · Y 接受选中的建议框 · Enter 接受全部建议框"),
     "ann.active_class": ("Class of new boxes (keys 1–9)", "新框的类别（快捷键 1–9）"),
     "ann.boxes": ("Boxes of this image (click a row, then 1–9 to change its class or Delete to remove it)",
                   "本图的框（点一行，再按 1–9 修改类别，或按 Delete 删除）"),
@@ -99,7 +99,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.status.rejected": ("rejected", "已拒绝"),
     "ann.origin.manual": ("drawn", "手画"),
     "ann.origin.carried": ("carried from source", "从原图继承"),
-    "ann.origin.auto": ("automatic", "自动"),
+    "ann.origin.auto": ("proposed", "建议框"),
+    "ann.col.score": ("Score", "置信度"),
+    "ann.proposals": ("Proposals: hide those scored below", "建议框：隐藏置信度低于此值的"),
+    "ann.proposals.help": ("Dashed boxes with a score are a detector's proposals (Annotate ▸ Auto-label). They are "
+                           "not labels and are not exported until you accept them: Y accepts the selected one, "
+                           "Enter all shown ones (hidden ones are dropped); moving, resizing or relabelling one "
+                           "accepts it, Delete removes it.",
+                           "带置信度的虚线框是检测模型给出的建议框（画框 ▸ 自动标注）。在你确认之前，它们不是标注，也不会被导出："
+                           "Y 接受选中的一个，Enter 接受全部显示的建议框（隐藏的将被丢弃）；移动、缩放或改类别也算接受，"
+                           "Delete 删除。"),
+    "ann.accept_all": ("✓ Accept proposals (Enter)", "✓ 接受建议框 (Enter)"),
+    "ann.info.proposals": (" · {count} proposals", " · {count} 个建议框"),
     "ann.col.id": ("ID", "ID"),
     "ann.col.name": ("File", "文件"),
     "ann.col.split": ("Split", "划分"),
@@ -113,9 +124,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.col.key": ("Key", "按键"),
     "ann.col.color": ("Colour", "颜色"),
     "ann.info.image": ("**{index} / {count}** · #{id} {name} · {width}×{height} · {split} · {status} · "
-                       "{boxes} boxes{variant}",
+                       "{boxes} boxes{proposals}{variant}",
                        "**{index} / {count}** · #{id} {name} · {width}×{height} · {split} · {status} · "
-                       "{boxes} 个框{variant}"),
+                       "{boxes} 个框{proposals}{variant}"),
     "ann.info.variant": (" · variant ({preset})", " · 变体（{preset}）"),
     "ann.info.empty": ("The project has no images yet: add photos in the Projects tab.",
                        "项目里还没有图片：请在“项目”页添加照片。"),
@@ -152,6 +163,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.msg.class_saved": ("Class {name} saved.", "类别 {name} 已保存。"),
     "ann.msg.class_moved": ("Class moved to position {position}.", "类别已移到第 {position} 位。"),
     "ann.msg.class_deleted": ("Class {name} deleted.", "已删除类别 {name}。"),
+    "ann.msg.select_proposal_first": ("Select a proposal first (click a dashed box), or press Enter to accept all.",
+                                      "请先选中一个建议框（点一下虚线框），或按 Enter 全部接受。"),
+    "ann.msg.proposal_accepted": ("Proposal accepted and saved ({left} proposals left).",
+                                  "已接受建议框并保存（还剩 {left} 个建议框）。"),
+    "ann.msg.proposals_accepted": ("{count} proposals accepted and saved; {dropped} below {threshold} dropped.",
+                                   "已接受并保存 {count} 个建议框；丢弃了 {dropped} 个低于 {threshold} 的。"),
+    "ann.msg.no_proposals": ("This image has no proposals.", "这张图没有建议框。"),
     # Refusals of annotate_core.AnnotateError, by key (English as in MESSAGES).
     "ann.err.no_project": (core.MESSAGES["no_project"], "请先打开项目（“项目”页）"),
     "ann.err.no_image": (core.MESSAGES["no_image"], "没有打开的图片：请在“项目”页添加照片，或修改筛选条件"),
@@ -215,15 +233,18 @@ def viewable(ctx: AppContext, path: Path) -> str:
 # and gradio may send a change that waited for the previous reply in the middle of the next drag:
 # _CANVAS_CHANGE_JS marks a change sent while the mouse button is still down as ``drawing`` (not
 # saved: the change at mouse-up follows) and tags every change with the number of presses on the
-# canvas so far. The server's reply to a change never replaces the canvas by itself: it comes as a
-# ``push`` that _CANVAS_PUSH_JS applies once the mouse button is up, and only when the user has
-# not pressed on the canvas since that change was sent (a box drawn since then would be wiped
-# out) and has no box selected by a click (a new value ends the selection that keys act on).
-# A skipped push is not lost: the next change gets the server's view again.
+# canvas and of changes sent so far. The server's reply to a change never replaces the canvas by
+# itself: it comes as a ``push`` that _CANVAS_PUSH_JS applies once the mouse button is up, and only
+# while it is the newest word on what the canvas shows: no press on the canvas since that change
+# (a box drawn since then would be wiped out), no later change (another image, a key's edit), the
+# same picture, and no box selected by a click (a new value ends the selection keys act on). A
+# skipped push is not lost: the next change gets the server's view again.
 _CANVAS_CHANGE_JS = """
 (state, payload, meta) => {
   const canvas = window.sdaugCanvas;
-  return [state, payload, {drawing: !!canvas && canvas.held(), presses: canvas ? canvas.presses() : 0}];
+  if (!canvas) return [state, payload, {drawing: false, presses: 0, changes: 0}];
+  canvas.changes += 1;
+  return [state, payload, {drawing: canvas.held(), presses: canvas.presses(), changes: canvas.changes}];
 }
 """
 _CANVAS_PUSH_JS = """
@@ -231,13 +252,15 @@ async (push) => {
   const canvas = window.sdaugCanvas, keep = {__type__: 'update'};
   if (!push || !canvas) return keep;
   await canvas.released();
-  return canvas.presses() === push.presses && !canvas.selecting() ? push.value : keep;
+  const current = canvas.presses() === push.presses && canvas.changes === push.changes && !canvas.selecting()
+    && canvas.image() === push.value.image.orig_name;
+  return current ? push.value : keep;
 }
 """
 
 
-def canvas_value(ctx: AppContext, project: Project, image_id: int | None) -> dict | None:
-    value = core.canvas_value(project, image_id)
+def canvas_value(ctx: AppContext, project: Project, state: core.AnnotateState) -> dict | None:
+    value = core.canvas_value(project, state.image_id, state.min_score)
     if value is not None:
         value["image"] = viewable(ctx, Path(value["image"]))
     return value
@@ -265,6 +288,8 @@ def info_text(ctx: AppContext, lang: str, project: Project, state: core.Annotate
     preset = values.pop("variant")
     values["variant"] = ctx.tr("ann.info.variant", lang, preset=common.preset_title(ctx, lang, preset)) if preset else ""
     values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
+    count = values.pop("proposals")
+    values["proposals"] = ctx.tr("ann.info.proposals", lang, count=count) if count else ""
     return ctx.tr(key, lang, **values)
 
 
@@ -273,7 +298,8 @@ def table(ctx: AppContext, lang: str, keys: tuple[str, ...], rows: list[list[obj
 
 
 PAGE_COLUMNS = ("ann.col.id", "ann.col.name", "ann.col.split", "ann.col.status", "ann.col.boxes", "ann.col.variant")
-BOX_COLUMNS = ("ann.col.number", "ann.col.class", "x1", "y1", "x2", "y2", "ann.col.origin", "ann.col.drift")
+BOX_COLUMNS = ("ann.col.number", "ann.col.class", "x1", "y1", "x2", "y2", "ann.col.origin", "ann.col.score",
+               "ann.col.drift")
 CLASS_COLUMNS = ("ann.col.key", "ann.col.class", "ann.col.color", "ann.col.boxes")
 
 
@@ -295,10 +321,10 @@ def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, 
     canvas: Any = skip
     if outcome.classes:
         canvas = gr.update(**canvas_labels(project, state),
-                           **({"value": canvas_value(ctx, project, state.image_id)} if outcome.canvas else {}))
+                           **({"value": canvas_value(ctx, project, state)} if outcome.canvas else {}))
     elif outcome.canvas:
-        canvas = canvas_value(ctx, project, state.image_id)
-    box_rows = [[*r[:6], ctx.tr(f"ann.origin.{r[6]}", lang), r[7]] for r in core.box_rows(project, state)]
+        canvas = canvas_value(ctx, project, state)
+    box_rows = [[*r[:6], ctx.tr(f"ann.origin.{r[6]}", lang), *r[7:]] for r in core.box_rows(project, state)]
     box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
                  "data": box_rows or [["" for _ in BOX_COLUMNS]]}
     page_table = page_label = page_number = skip
@@ -375,6 +401,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                 fit_button = gr.Button(label("ann.fit"), size="sm", scale=0, min_width=90)
                 actual_button = gr.Button(label("ann.actual"), size="sm", scale=0, min_width=70)
                 delete_button = gr.Button(label("ann.delete_box"), size="sm", scale=0, min_width=120)
+                accept_button = gr.Button(label("ann.accept_all"), size="sm", scale=0, min_width=140)
             # No label over the picture, no rotation (the ↺ ↻ icons rotate only the view and look like
             # undo / redo: hidden in style.css), no file drop (photos come in through the Projects tab).
             canvas = image_annotator(
@@ -398,6 +425,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             canvas_push = gr.JSON(visible=False)  # the reply to a change, applied by _CANVAS_PUSH_JS
         with gr.Column(scale=2):
             active = gr.Radio(label=label("ann.active_class"), choices=[])
+            min_score = gr.Slider(0, 1, value=0, step=0.05, label=label("ann.proposals"),
+                                  info=label("ann.proposals.help"))
             boxes = gr.Dataframe(label=label("ann.boxes"), interactive=False, max_height=260,
                                  headers=[label(k) if k.startswith("ann.") else k for k in BOX_COLUMNS])
             with gr.Accordion(label("ann.list"), open=True):
@@ -465,7 +494,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         # What gradio does to a value sent to the canvas directly: its postprocessing, and its image
         # copied to gradio's cache with the address the browser loads it from.
         push = ({"value": processing_utils.move_files_to_cache(canvas.postprocess(value), canvas, postprocess=True),
-                 "presses": meta.get("presses", 0)} if isinstance(value, dict) else None)
+                 "presses": meta.get("presses", 0), "changes": meta.get("changes", 0)}
+                if isinstance(value, dict) and "__type__" not in value else None)
         return (state_, push, *rest)
 
     canvas.change(on_canvas, [state, canvas, canvas_meta], [state, canvas_push, *outputs[2:]], js=_CANVAS_CHANGE_JS,
@@ -481,14 +511,15 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         "undo": core.undo,
         "redo": core.redo,
         "reviewed": core.mark_reviewed,
+        "accept_all": core.accept_all_proposals,
     }
     for button, name in ((prev_button, "prev"), (next_button, "next"), (unlabelled_button, "unlabelled"),
                          (copy_button, "copy"), (undo_button, "undo"), (redo_button, "redo"),
-                         (reviewed_button, "reviewed")):
+                         (reviewed_button, "reviewed"), (accept_button, "accept_all")):
         button.click(handler(actions[name]), [state], outputs, **quiet)
 
     key_actions = {"a": "prev", "arrowleft": "prev", "d": "next", "arrowright": "next", "n": "unlabelled",
-                   "v": "copy", "undo": "undo", "redo": "redo", "r": "reviewed"}
+                   "v": "copy", "undo": "undo", "redo": "redo", "r": "reviewed", "enter": "accept_all"}
 
     @ctx.handle_errors
     def on_key(st: core.AnnotateState, request: gr.Request, evt: gr.EventData) -> tuple[Any, ...]:
@@ -498,6 +529,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             outcome = actions[key_actions[key]](project, st)
         elif key == "delete":
             outcome = core.delete_selected_box(project, st, event_box(evt))
+        elif key == "y":
+            outcome = core.accept_proposal(project, st, event_box(evt))
         else:
             outcome = core.press_class_key(project, st, key, event_box(evt))
         return respond(project, st, outcome, request)
@@ -528,6 +561,13 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
         return respond(project, st, core.set_active_class(project, st, class_id), request)
 
     active.input(on_active, [state, active], outputs, **quiet)
+
+    @ctx.handle_errors
+    def on_min_score(st: core.AnnotateState, value: float | None, request: gr.Request) -> tuple[Any, ...]:
+        project = core.require_project(st)
+        return respond(project, st, core.set_min_score(project, st, value), request)
+
+    min_score.change(on_min_score, [state, min_score], outputs, trigger_mode="always_last", **quiet)
 
     @ctx.handle_errors
     def on_box_select(st: core.AnnotateState, request: gr.Request, evt: gr.SelectData) -> tuple[Any, ...]:

@@ -117,6 +117,7 @@ class AnnotateState:
     # the old state (a click's change event overtaken by the key), not an edit.
     stale: dict[int, Counter] = field(default_factory=dict)
     selected_class_id: int | None = None        # row picked in the class editor
+    min_score: float = 0.0                      # proposals scored below this are hidden from the canvas
     undo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
     redo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
 
@@ -149,20 +150,38 @@ def hex_to_rgb(color: str) -> tuple[int, int, int]:
     return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
 
 
-def canvas_value(project: Project, image_id: int | None) -> dict | None:
-    """The annotator value of an image: its file and its boxes in original pixels."""
+def canvas_value(project: Project, image_id: int | None, min_score: float = 0.0) -> dict | None:
+    """The annotator value of an image: its file and its shown boxes in original pixels."""
     if image_id is None:
         return None
     record = project.get_image(image_id)
     classes = {c.id: c for c in project.classes()}
     return {"image": str(project.image_path(record)),
-            "boxes": [_canvas_box(box, classes) for box in project.boxes(image_id)]}
+            "boxes": [_canvas_box(box, classes) for box in project.boxes(image_id) if is_shown(box, min_score)]}
+
+
+def is_shown(box: Box, min_score: float) -> bool:
+    """Whether the canvas shows ``box``: a proposal only when its score reaches ``min_score``."""
+    return box.origin != "auto" or (box.score if box.score is not None else 1.0) >= min_score
+
+
+def canvas_label(box: Box, classes: dict[int, ClassRecord]) -> str:
+    """The text on a box: its class; a proposal adds its score and a question mark (``cat 0.83?``),
+    which also tells the canvas script to draw it dashed."""
+    cls = classes.get(box.class_id)
+    name = cls.name if cls else ""
+    if box.origin != "auto":
+        return name
+    return f"{name} {box.score:.2f}{PROPOSAL_MARK}" if box.score is not None else f"{name} {PROPOSAL_MARK}"
+
+
+PROPOSAL_MARK = "?"
 
 
 def _canvas_box(box: Box, classes: dict[int, ClassRecord]) -> dict:
     cls = classes.get(box.class_id)
     return {"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2,
-            "label": cls.name if cls else "", "color": hex_to_rgb(cls.color) if cls else (255, 0, 0)}
+            "label": canvas_label(box, classes), "color": hex_to_rgb(cls.color) if cls else (255, 0, 0)}
 
 
 @dataclass(frozen=True)
@@ -230,7 +249,7 @@ def save_boxes(project: Project, state: AnnotateState, image_id: int, boxes: Seq
     stored = project.set_boxes(image_id, boxes, status=status)
     _push(state.undo, image_id, _snapshot(current))
     state.redo.pop(image_id, None)
-    _remember_stale(state, image_id, None if from_canvas else current)
+    _remember_stale(state, image_id, None if from_canvas else [b for b in current if is_shown(b, state.min_score)])
     return stored
 
 
@@ -271,7 +290,7 @@ def _step_history(project: Project, state: AnnotateState, source: dict, target: 
     current = project.boxes(image_id)
     project.set_boxes(image_id, boxes)
     _push(target, image_id, _snapshot(current))
-    _remember_stale(state, image_id, current)
+    _remember_stale(state, image_id, [b for b in current if is_shown(b, state.min_score)])
     state.target_box = None
     return Outcome(canvas=True, page=True, message=(done_key, {"count": len(boxes)}))
 
@@ -286,12 +305,15 @@ def _require_image(state: AnnotateState) -> int:
 def canvas_changed(project: Project, state: AnnotateState, payload: dict | None) -> Outcome:
     """Save what the canvas shows. Called on every change event of the annotator.
 
-    The canvas draws a new box without a class name, in the colour of the active class. Such a
-    box keeps the stored box at the same place (its class was given by an earlier change whose
-    reply the browser has not shown yet); a box without a stored twin is new and gets the class
-    of its colour (what the user saw while drawing), else the active class. A box smaller than a
-    pixel (a click, or a box the user is only starting to draw) is not saved. The canvas is sent
-    back only when the server knows something the browser does not show yet (a class name).
+    A box keeps its stored record when the canvas shows it unchanged (same text, whole-pixel
+    coordinates). A box moved or resized is saved as drawn, with the class of its text (a
+    proposal changed by hand is thus accepted). The canvas draws a new box without text, in the
+    colour of the active class: such a box keeps a stored box at the same place (its class was
+    given by an earlier change whose reply the browser has not shown yet); without one it is new
+    and gets the class of its colour (what the user saw while drawing), else the active class.
+    Proposals hidden by the score threshold are kept. A box smaller than a pixel (a click, or a
+    box the user is only starting to draw) is not saved. The canvas is sent back only when the
+    server knows something the browser does not show yet (the class of a new box).
     """
     if not payload or not payload.get("image"):
         return Outcome()
@@ -304,39 +326,35 @@ def canvas_changed(project: Project, state: AnnotateState, payload: dict | None)
     if not classes:  # keep the boxes on the canvas and ask for the first class beside it
         state.pending = drawn if record.id == state.image_id else []
         return Outcome(message=("ann.msg.name_first_class", {}) if drawn else None)
-    by_name = {c.name: c for c in classes}
-    if state.stale.get(record.id) == Counter((by_name[d.label].id, box_key(d)) if d.label in by_name else None
+    shown = [b for b in current if is_shown(b, state.min_score)]
+    by_id = {c.id: c for c in classes}
+    label_class = {c.name: c.id for c in classes}
+    label_class.update({canvas_label(b, by_id): b.class_id for b in shown})
+    if state.stale.get(record.id) == Counter((label_class[d.label], box_key(d)) if d.label in label_class else None
                                              for d in drawn):
         return Outcome(canvas=True)  # a late echo of the boxes before a key or undo: show the saved ones
-    unused = Counter(map(_class_key, current))
-    stored_by_key = {_class_key(b): b for b in current}
-    labelled = [d for d in drawn if d.label in by_name]
-    unnamed = [d for d in drawn if d.label not in by_name]
-    boxes: list[Box] = []
-    for d in labelled:
-        key = (by_name[d.label].id, box_key(d))
-        if unused[key] > 0:
-            unused[key] -= 1
-            boxes.append(stored_by_key[key])
-        else:
-            boxes.append(Box(class_id=by_name[d.label].id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
+    unused = Counter((canvas_label(b, by_id), box_key(b)) for b in shown)
+    stored = {(canvas_label(b, by_id), box_key(b)): b for b in shown}
+    boxes = [b for b in current if not is_shown(b, state.min_score)]
     newest: BoxKey | None = None
-    for d in unnamed:
-        twin = next((key for key, count in unused.items() if count > 0 and key[1] == box_key(d)), None)
-        if twin is not None:
+    for d in sorted(drawn, key=lambda d: d.label not in label_class):  # boxes with text claim their twins first
+        twin = (d.label, box_key(d)) if d.label in label_class else next(
+            (key for key, count in unused.items() if count > 0 and key[1] == box_key(d)), None)
+        if twin is not None and unused[twin] > 0:
             unused[twin] -= 1
-            boxes.append(stored_by_key[twin])
-        else:
-            cls = _class_of_new_box(state, classes, d.color)
-            boxes.append(Box(class_id=cls.id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
-            newest = newest or box_key(d)
+            boxes.append(stored[twin])
+            continue
+        class_id = label_class[d.label] if d.label in label_class else _class_of_new_box(state, classes, d.color).id
+        boxes.append(Box(class_id=class_id, x1=d.x1, y1=d.y1, x2=d.x2, y2=d.y2))
+        newest = newest or box_key(d)
+    unnamed = any(d.label not in label_class for d in drawn)
     if same_boxes(boxes, current):
         state.stale.pop(record.id, None)  # the browser shows what is saved
-        return Outcome(canvas=bool(unnamed))
+        return Outcome(canvas=unnamed)
     save_boxes(project, state, record.id, boxes, from_canvas=True)
     if record.id == state.image_id and (newest is not None or state.target_box not in map(box_key, boxes)):
         state.target_box = None  # a new box is not a selection: the next key sets the class of the next box
-    return Outcome(canvas=bool(unnamed), page=True, message=("ann.msg.saved", {"count": len(boxes)}))
+    return Outcome(canvas=unnamed, page=True, message=("ann.msg.saved", {"count": len(boxes)}))
 
 
 def _class_of_new_box(state: AnnotateState, classes: Sequence[ClassRecord], color: str) -> ClassRecord:
@@ -405,7 +423,7 @@ def set_active_class(project: Project, state: AnnotateState, class_id: int | Non
     boxes = project.boxes(state.image_id)
     if boxes[index].class_id == cls.id:
         return chosen
-    boxes[index] = replace(boxes[index], class_id=cls.id, origin="manual")
+    boxes[index] = replace(boxes[index], class_id=cls.id, origin="manual", needs_review=False)
     save_boxes(project, state, state.image_id, boxes)
     return Outcome(canvas=True, page=True, classes=True, message=("ann.msg.relabelled", {"name": cls.name}))
 
@@ -459,6 +477,48 @@ def delete_selected_box(project: Project, state: AnnotateState, clicked: Sequenc
     save_boxes(project, state, state.image_id, boxes)
     state.target_box = None
     return Outcome(canvas=True, page=True, message=("ann.msg.box_deleted", {"count": len(boxes)}))
+
+
+# Proposals -----------------------------------------------------------------------------------
+def set_min_score(project: Project, state: AnnotateState, value: float | None) -> Outcome:
+    """Hide proposals scored below ``value`` (0 shows all); they stay stored."""
+    score = float(value or 0.0)
+    if not 0.0 <= score <= 1.0:
+        raise ValueError(f"the score threshold must be from 0 to 1, got {value!r}")
+    state.min_score = score
+    state.target_box = None
+    return Outcome(canvas=True)
+
+
+def accept_proposal(project: Project, state: AnnotateState, clicked: Sequence[float] | None = None) -> Outcome:
+    """Y: make the selected proposal (clicked on the canvas or picked in the box list) a label."""
+    if clicked is not None:
+        select_clicked_box(project, state, clicked)
+    index = _selected_index(project, state)
+    boxes = project.boxes(state.image_id) if state.image_id is not None else []
+    if index is None or boxes[index].origin != "auto":
+        return Outcome(message=("ann.msg.select_proposal_first", {}))
+    boxes[index] = replace(boxes[index], origin="manual", needs_review=False)
+    save_boxes(project, state, state.image_id, boxes)
+    state.target_box = None
+    left = sum(b.origin == "auto" for b in boxes)
+    return Outcome(canvas=True, page=True, message=("ann.msg.proposal_accepted", {"left": left}))
+
+
+def accept_all_proposals(project: Project, state: AnnotateState) -> Outcome:
+    """Enter: make every shown proposal of this image a label and drop the hidden (weaker) ones."""
+    image_id = _require_image(state)
+    boxes = project.boxes(image_id)
+    accepted = [replace(b, origin="manual", needs_review=False) for b in boxes
+                if b.origin == "auto" and is_shown(b, state.min_score)]
+    dropped = sum(b.origin == "auto" and not is_shown(b, state.min_score) for b in boxes)
+    if not accepted and not dropped:
+        return Outcome(message=("ann.msg.no_proposals", {}))
+    kept = [b for b in boxes if b.origin != "auto"]
+    save_boxes(project, state, image_id, [*kept, *accepted])
+    state.target_box = None
+    return Outcome(canvas=True, page=True, message=("ann.msg.proposals_accepted", {
+        "count": len(accepted), "dropped": dropped, "threshold": f"{state.min_score:.2f}"}))
 
 
 # Navigation ----------------------------------------------------------------------------------
@@ -692,17 +752,17 @@ def info(project: Project, state: AnnotateState) -> Message:
         "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
         "id": record.id, "name": record.original_name or record.file_name, "width": record.width,
         "height": record.height, "split": record.split, "status": record.status, "boxes": record.box_count,
-        "variant": record.preset or "",
+        "variant": record.preset or "", "proposals": project.proposal_count(record.id),
     })
 
 
 def box_rows(project: Project, state: AnnotateState) -> list[list[object]]:
-    """The box list: number, class, x1, y1, x2, y2 (whole pixels), origin, drift."""
+    """The box list: number, class, x1, y1, x2, y2 (whole pixels), origin, score (of a proposal), drift."""
     if state.image_id is None:
         return []
     names = {c.id: c.name for c in project.classes()}
     return [[i + 1, names.get(b.class_id, "?"), *box_key(b), b.origin,
-             "" if b.drift is None else round(b.drift, 2)]
+             "" if b.score is None else round(b.score, 2), "" if b.drift is None else round(b.drift, 2)]
             for i, b in enumerate(project.boxes(state.image_id))]
 
 

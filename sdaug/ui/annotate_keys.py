@@ -17,24 +17,29 @@ its Space key for "fit" and its wheel zoom):
 - which box is selected is read from the canvas's own drawing (the selected box is stroked
   thicker); a box selected by a click goes to Python with the key (``box``: x1, y1, x2, y2 in
   original pixels) so that 1-9 and Delete act on it, while a box just drawn does not count;
+- a proposal (its text ends in ``?``, see ``annotate_core.canvas_label``) is outlined dashed;
 - ``window.sdaugCanvas.fit()`` and ``.actual()`` show the whole image or one image pixel per
   screen pixel (buttons call them; F fits too); ``.held()`` says whether the mouse button that
   went down on the canvas is still down (a box is being drawn, moved or resized), ``.presses()``
   counts the presses on the canvas, ``.released()`` resolves once the button is up and
-  ``.selecting()`` says whether a box the user clicked is selected.
+  ``.selecting()`` says whether a box the user clicked is selected, ``.image()`` is the file
+  name of the picture drawn and ``.changes`` counts the canvas changes sent to the server.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import gradio as gr
 from gradio.i18n import I18nData
 
+from sdaug.ui.annotate_core import PROPOSAL_MARK
+
 SELECTED_WIDTH = 4  # pass as ``box_selected_thickness`` to the image_annotator the listener drives
 BOX_WIDTH = 2
 
-_JS = f"const SELECTED_WIDTH = {SELECTED_WIDTH};\n" + """
+_JS = f"const SELECTED_WIDTH = {SELECTED_WIDTH}, PROPOSAL_MARK = {json.dumps(PROPOSAL_MARK)};\n" + """
 const keys = new Set(props.keys);
 const canvasRoot = () => props.canvas ? document.getElementById(props.canvas) : null;
 let panning = false, clickedBox = false, held = false, presses = 0, waiting = [];
@@ -43,16 +48,27 @@ const hook = (canvas) => {
   if (!canvas || canvas.sdaugHooked) return;
   canvas.sdaugHooked = true;
   const g = canvas.getContext('2d');
-  const clear = g.clearRect, rect = g.rect, stroke = g.stroke, drawImage = g.drawImage;
+  const clear = g.clearRect, rect = g.rect, stroke = g.stroke, drawImage = g.drawImage, fillText = g.fillText;
   let pass = null, last = null;
   g.clearRect = function (...a) { pass = {boxes: [], image: null}; canvas.sdaugPass = pass; return clear.apply(this, a); };
   g.drawImage = function (img, x, y, w, h) {
     const t = this.getTransform();
-    if (pass && w) pass.image = {x: t.e + t.a * x, y: t.f + t.d * y, w: t.a * w, h: t.d * h, scale: t.a, natural: img.naturalWidth, drawn: w};
+    if (pass && w) pass.image = {x: t.e + t.a * x, y: t.f + t.d * y, w: t.a * w, h: t.d * h, scale: t.a, natural: img.naturalWidth, drawn: w,
+                                 name: decodeURIComponent(String(img.currentSrc || img.src)).split('/').pop()};
     return drawImage.apply(this, arguments);
   };
   g.rect = function (...a) { last = a; return rect.apply(this, a); };
   g.stroke = function (...a) { if (pass && last) pass.boxes.push({r: last, width: this.lineWidth}); last = null; return stroke.apply(this, a); };
+  g.fillText = function (text, ...a) {  // a proposal's text ends in '?': dash the outline of its box
+    const box = pass && pass.boxes[pass.boxes.length - 1];
+    const result = fillText.call(this, text, ...a);
+    if (box && String(text).endsWith(PROPOSAL_MARK)) {
+      this.save(); this.setLineDash([6, 5]); this.strokeStyle = 'white'; this.lineWidth = box.width;
+      this.strokeRect(...box.r); this.restore();
+    }
+    return result;
+  };
+  setTimeout(() => canvas.fit(), 0);  // draw once more, now recorded (and proposals dashed)
 };
 const canvasEl = () => { const root = canvasRoot(); const c = root && root.querySelector('canvas'); hook(c); return c; };
 const tool = (name) => {  // 'Create box' or 'Drag boxes'
@@ -131,12 +147,17 @@ const canvas = {
   presses: () => presses,  // how many times the mouse button went down on the canvas
   released: () => held ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(),
   selecting: () => selectedBox() !== null,  // a box the user clicked is selected
+  image: () => { const c = canvasEl(), p = c && c.sdaugPass; return p && p.image ? p.image.name : null; },  // its file name
+  changes: 0,  // canvas changes sent to the server so far (counted by the annotator's change script)
 };
 for (const [type, fn] of element.sdaugListeners || []) document.removeEventListener(type, fn, true);
 element.sdaugListeners = [['keydown', onKey], ...(props.canvas ? [['pointerdown', onPointer], ['pointerup', onRelease],
   ['pointercancel', onRelease], ['keyup', onKeyUp]] : [])];
 for (const [type, fn] of element.sdaugListeners) document.addEventListener(type, fn, true);
 if (props.canvas) window.sdaugCanvas = canvas;
+// Hook the canvas as soon as it exists (and again when the component replaces it).
+clearInterval(element.sdaugHookTimer);
+if (props.canvas) element.sdaugHookTimer = setInterval(canvasEl, 400);
 """
 
 

@@ -72,6 +72,11 @@ def stop_server(server: Server) -> None:
         server.process.wait()
 
 
+def error_toasts(page: object) -> list[str]:
+    """The texts of the error pop-ups on a Playwright page (none should show in a normal walk)."""
+    return page.locator(".toast-body.error").all_inner_texts()
+
+
 @pytest.fixture
 def start_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Server]]:
     """``start_app(*args, env=None, home=None)``: another app with its own data folder (``home``, or a

@@ -499,3 +499,96 @@ def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
         assert "**2** images" in stats[0]
     finally:
         demo.close()
+
+
+# Boxes the browser has not been told the class of (issue 14's mid-drag race) ------------------
+def test_a_box_without_text_keeps_its_stored_class_after_the_active_class_changed(tmp_path: Path) -> None:
+    """The reply that names a new box may never reach the canvas (the user was already drawing the
+    next one): the box comes back without text, after "2" made garbage the class of new boxes."""
+    project, state = make_project(tmp_path, [(400, 300)])
+    image_id = state.image_id
+    core.canvas_changed(project, state, payload(project, image_id, [drawn(10, 10, 100, 100)]))
+    core.press_class_key(project, state, "2")
+    boxes = [drawn(10, 10, 100, 100), drawn(200, 50, 300, 150)]  # the first still without text
+    outcome = core.canvas_changed(project, state, payload(project, image_id, boxes))
+    assert coords(project, image_id) == [("bin", 10, 10, 100, 100), ("garbage", 200, 50, 300, 150)]
+    assert outcome.canvas  # the names go back to the browser (applied once the mouse is up)
+
+
+def test_a_box_without_text_moved_keeps_the_class_of_its_colour(tmp_path: Path) -> None:
+    project, state = make_project(tmp_path, [(400, 300)])
+    image_id = state.image_id
+    bin_rgb = "rgb({}, {}, {})".format(*core.hex_to_rgb(project.classes()[0].color))
+    sent = payload(project, image_id, [drawn(10, 10, 100, 100)])
+    sent["boxes"][0]["color"] = bin_rgb
+    core.canvas_changed(project, state, sent)
+    core.press_class_key(project, state, "2")
+    sent["boxes"][0].update(xmin=20, xmax=110)  # moved before its name arrived
+    core.canvas_changed(project, state, sent)
+    assert coords(project, image_id) == [("bin", 20, 10, 110, 100)]
+
+
+# Proposals (issue 17) ----------------------------------------------------------------------------
+def proposals_project(tmp_path: Path) -> tuple[Project, core.AnnotateState, int]:
+    project, state = make_project(tmp_path, [(400, 300)])
+    image_id = state.image_id
+    bin_id, garbage_id = (c.id for c in project.classes())
+    project.add_proposals(image_id, [Box(bin_id, 10, 10, 100, 100, score=0.9),
+                                     Box(garbage_id, 200, 50, 300, 150, score=0.25)],
+                          detector="tiny", uncertainty=0.5)
+    return project, state, image_id
+
+
+def shown_boxes(project: Project, state: core.AnnotateState) -> list[dict]:
+    value = core.canvas_value(project, state.image_id, state.min_score)
+    return [drawn(b["xmin"], b["ymin"], b["xmax"], b["ymax"], b["label"]) for b in value["boxes"]]
+
+
+def test_proposals_show_with_their_score_and_the_threshold_hides_weak_ones(tmp_path: Path) -> None:
+    project, state, image_id = proposals_project(tmp_path)
+    assert project.get_image(image_id).status == "review"
+    assert [b["label"] for b in shown_boxes(project, state)] == ["bin 0.90?", "garbage 0.25?"]
+    core.set_min_score(project, state, 0.5)
+    assert [b["label"] for b in shown_boxes(project, state)] == ["bin 0.90?"]
+    # A change of the canvas (a new box drawn) keeps the hidden proposal and the shown one as they are.
+    boxes = [*shown_boxes(project, state), drawn(300, 200, 390, 290)]
+    core.canvas_changed(project, state, payload(project, image_id, boxes))
+    origins = sorted((b.origin, b.score) for b in project.boxes(image_id))
+    assert origins == [("auto", 0.25), ("auto", 0.9), ("manual", None)]
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        core.set_min_score(project, state, 1.5)
+
+
+def test_moving_a_proposal_accepts_it_and_delete_removes_one(tmp_path: Path) -> None:
+    project, state, image_id = proposals_project(tmp_path)
+    boxes = shown_boxes(project, state)
+    boxes[0].update(xmin=15)  # the bin proposal, corrected by hand
+    core.canvas_changed(project, state, payload(project, image_id, boxes[:1]))  # and garbage's deleted
+    assert [(b.origin, b.class_id, b.x1) for b in project.boxes(image_id)] == [
+        ("manual", project.classes()[0].id, 15)]
+    assert project.get_image(image_id).status == "labelled"  # no proposal left to decide on
+
+
+def test_y_accepts_the_clicked_proposal_and_enter_the_shown_ones(tmp_path: Path) -> None:
+    project, state, image_id = proposals_project(tmp_path)
+    assert core.accept_proposal(project, state).message == ("ann.msg.select_proposal_first", {})
+    outcome = core.accept_proposal(project, state, clicked=[200, 50, 300, 150])
+    assert outcome.message == ("ann.msg.proposal_accepted", {"left": 1})
+    assert sorted(b.origin for b in project.boxes(image_id)) == ["auto", "manual"]
+    core.undo(project, state)
+    assert sorted(b.origin for b in project.boxes(image_id)) == ["auto", "auto"]
+    # Enter with the threshold at 0.5: the bin proposal becomes a label, the weak one is dropped.
+    core.set_min_score(project, state, 0.5)
+    outcome = core.accept_all_proposals(project, state)
+    assert outcome.message == ("ann.msg.proposals_accepted", {"count": 1, "dropped": 1, "threshold": "0.50"})
+    [box] = project.boxes(image_id)
+    assert (box.origin, box.needs_review, box.score, box.detector) == ("manual", False, 0.9, "tiny")
+    assert project.get_image(image_id).status == "labelled"
+    assert core.accept_all_proposals(project, state).message == ("ann.msg.no_proposals", {})
+
+
+def test_a_class_key_on_a_proposal_relabels_and_accepts_it(tmp_path: Path) -> None:
+    project, state, image_id = proposals_project(tmp_path)
+    core.press_class_key(project, state, "2", clicked=[10, 10, 100, 100])
+    relabelled = next(b for b in project.boxes(image_id) if b.x1 == 10)
+    assert (relabelled.class_id, relabelled.origin) == (project.classes()[1].id, "manual")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image
 
 from sdaug.dataset.store import Project
+from tests.ui.conftest import error_toasts
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -84,6 +86,7 @@ def test_draw_on_a_large_image_and_use_the_keys(tmp_path: Path, start_app: Calla
             page.get_by_label("Page", exact=True).first.press("d")
             time.sleep(1)
             assert "1 / 2 ·" in info.inner_text()
+            assert not error_toasts(page)
         finally:
             browser.close()
 
@@ -162,6 +165,7 @@ def test_first_class_keys_select_delete_and_view_like_cvat(tmp_path: Path, start
             time.sleep(1)
             assert labels() == before
             assert not page.locator("#sdaug-annotator button[aria-label^='Rotate']").first.is_visible()
+            assert not error_toasts(page)
         finally:
             browser.close()
 
@@ -226,5 +230,66 @@ def test_boxes_drawn_quickly_on_a_slow_server_are_saved_whole(tmp_path: Path, st
             time.sleep(3)  # let every late reply arrive: the boxes must stay as drawn
             assert stored() == [pytest.approx(box, abs=1 / scale + 1) for box in sorted(drawn)]
             assert {b.class_id for b in project.boxes(image_id)} == {project.classes()[0].id}
+            assert not error_toasts(page)
+        finally:
+            browser.close()
+
+
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's Chromium")
+def test_proposals_are_dashed_filtered_and_accepted_with_keys(tmp_path: Path, start_app: Callable) -> None:
+    """Issue 17 item 3 in the annotator: proposals are outlined dashed with their score, the
+    threshold hides weak ones, Y accepts the clicked one and Enter the rest."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from sdaug.dataset.store import Box
+
+    server = start_app("--project", "auto")
+    project = Project.open(server.home / "projects" / "auto")
+    project.ensure_classes(["bin", "garbage"])
+    Image.new("RGB", (800, 600), (20, 20, 20)).save(tmp_path / "dark.png")
+    project.add_image(tmp_path / "dark.png")
+    image_id = project.image_ids()[0]
+    bin_id, garbage_id = (c.id for c in project.classes())
+    project.add_proposals(image_id, [Box(bin_id, 100, 100, 300, 300, score=0.9),
+                                     Box(garbage_id, 500, 200, 700, 400, score=0.3),
+                                     Box(garbage_id, 400, 450, 600, 580, score=0.6)],
+                          detector="tiny", uncertainty=0.4)
+
+    def origins() -> list[tuple[float, str]]:
+        return sorted((b.score, b.origin) for b in project.boxes(image_id))
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server.url)
+            info = open_annotate(page)
+            assert "3 proposals" in info.inner_text()
+            canvas = page.locator("#sdaug-annotator canvas").first
+            canvas.scroll_into_view_if_needed()
+            area = canvas.bounding_box()
+            scale = min(area["width"] / 800, area["height"] / 600)
+            left = area["x"] + (area["width"] - 800 * scale) / 2
+            top = area["y"] + (area["height"] - 600 * scale) / 2
+            drawn = "(document.querySelector('#sdaug-annotator canvas').sdaugPass || {boxes: []}).boxes.length"
+            wait_for(lambda: page.evaluate(drawn) == 3, "three proposals on the canvas")
+            # Dashed: along the bin proposal's left edge the outline is white and the class colour in turn.
+            shot = Image.open(io.BytesIO(page.screenshot(path=Path(__file__).parent / "artifacts" / "proposals.png")))
+            edge = [shot.getpixel((round(left + 100 * scale), round(top + y * scale)))[:3] for y in range(120, 280, 2)]
+            white = sum(min(p) > 200 for p in edge)
+            coloured = sum(max(p) - min(p) > 80 for p in edge)
+            assert white > 10 and coloured > 10, edge
+            # The threshold at 0.5 hides the 0.3 proposal (it stays stored).
+            page.get_by_label("Proposals: hide those scored below").first.fill("0.5")
+            page.get_by_label("Proposals: hide those scored below").first.press("Enter")
+            wait_for(lambda: page.evaluate(drawn) == 2, "the weak proposal hidden")
+            assert len(project.boxes(image_id)) == 3
+            # Y on the clicked bin proposal; then Enter: the 0.6 one accepted, the hidden 0.3 one dropped.
+            page.mouse.click(left + 200 * scale, top + 200 * scale)
+            page.keyboard.press("y")
+            wait_for(lambda: origins() == [(0.3, "auto"), (0.6, "auto"), (0.9, "manual")], "Y accepting one")
+            page.keyboard.press("Enter")
+            wait_for(lambda: origins() == [(0.6, "manual"), (0.9, "manual")], "Enter accepting the rest")
+            assert project.get_image(image_id).status == "labelled"
+            assert not error_toasts(page)
         finally:
             browser.close()

@@ -36,6 +36,7 @@ from sdaug.settings import Settings
 from sdaug.ui import i18n
 from sdaug.ui.app import build_app
 from sdaug.ui.context import AppContext
+from tests.ui.conftest import error_toasts
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(shutil.which("/usr/bin/chromium") is None, reason="needs Debian's Chromium")]
@@ -121,9 +122,10 @@ class Walk:
             raise
         self.timings[name] = round(time.perf_counter() - started, 2)
         self.steps += 1
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.who}-{self.steps:02d}-{name}.png"), full_page=True)
+        assert not error_toasts(self.page), f"an error pop-up after {name}"
         if self.lang == "zh":
             self.assert_no_english(name)
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.who}-{self.steps:02d}-{name}.png"), full_page=True)
 
     def assert_no_english(self, step: str, settle_s: float = 5.0) -> None:
         """No English string of the app on the page (once the page's load event has translated
