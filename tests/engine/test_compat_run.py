@@ -14,16 +14,8 @@ from sdaug.engine.infotext_request import request_from_infotext
 from sdaug.engine.request import GenerationRequest
 from sdaug.engine.run import run
 from sdaug.prompts import parse_infotext
+from tests.spec import SPEC_EXAMPLE
 
-SPEC_EXAMPLE = (
-    "snowy,winter,(snowfall in background:1.2),(heavyfall:1.15),snow,very snowy,photorealistic,"
-    "<lora:snowfall:0.8>,\n"
-    "Negative prompt: Unrealistic,\n"
-    "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 712934690, Size: 500x375, "
-    "Model hash: fe7578cb5e, Model: realisticVisionV60B1_v60B1VAE, VAE hash: 735e4c3a44, "
-    "VAE: vae-ft-mse-840000-ema-pruned.safetensors, Denoising strength: 0.34, Clip skip: 2, "
-    'Lora hashes: "snowfall: f8324b7af7d9", Version: v1.6.0-2-g4afaaf8a'
-)
 STEPS = 3
 
 

@@ -11,16 +11,7 @@ from safetensors.torch import save_file
 from sdaug.engine.infotext_request import infotext_fields, request_from_infotext
 from sdaug.engine.request import GenerationRequest
 from sdaug.prompts import format_infotext, infotext_params, lora_hash, model_hash, parse_infotext
-
-SPEC_EXAMPLE = (
-    "snowy,winter,(snowfall in background:1.2),(heavyfall:1.15),snow,very snowy,photorealistic,"
-    "<lora:snowfall:0.8>,\n"
-    "Negative prompt: Unrealistic,\n"
-    "Steps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 712934690, Size: 500x375, "
-    "Model hash: fe7578cb5e, Model: realisticVisionV60B1_v60B1VAE, VAE hash: 735e4c3a44, "
-    "VAE: vae-ft-mse-840000-ema-pruned.safetensors, Denoising strength: 0.34, Clip skip: 2, "
-    'Lora hashes: "snowfall: f8324b7af7d9", Version: v1.6.0-2-g4afaaf8a'
-)
+from tests.spec import SPEC_EXAMPLE
 
 
 def _lora(path: Path, seed: int) -> Path:
