@@ -182,8 +182,11 @@ def _add_autolabel(sub: argparse._SubParsersAction) -> None:
                    help="'tiny', a folder in <data folder>/models or a hub id (default: OWLv2 base), or "
                         "trained:NAME for a detector trained on this project (sdaug train-detector)")
     p.add_argument("--threshold", type=float, default=0.2, help="lowest score of a proposal (default 0.2)")
-    p.add_argument("--all", dest="only_unlabelled", action="store_false",
-                   help="also propose boxes for images that have labels (default: unlabelled images only)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--only-unlabelled", dest="only_unlabelled", action="store_true", default=True,
+                       help="propose boxes only for images without labels (the default)")
+    which.add_argument("--all", dest="only_unlabelled", action="store_false",
+                       help="also propose boxes for images that have labels")
     p.add_argument("--batch-size", type=int, default=4)
 
 

@@ -113,9 +113,10 @@ def test_cli_autolabel_with_the_tiny_detector(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "3 of 3 images done, 0 failed" in done.stdout and "label these first" in done.stdout
     again = subprocess.run([sys.executable, "-m", "sdaug", "autolabel", "--project", str(tmp_path / "p"),
-                            "--detector", "tiny", "--threshold", "0.05", "--home", str(tmp_path / "home")],
+                            "--detector", "tiny", "--threshold", "0.05", "--only-unlabelled",
+                            "--home", str(tmp_path / "home")],
                            capture_output=True, text=True, timeout=300)
-    assert "3 already done" in again.stdout
+    assert "3 already done" in again.stdout  # --only-unlabelled (the spelling) is the default: same job
 
 
 def test_autolabel_needs_classes(tmp_path: Path) -> None:
