@@ -2,7 +2,9 @@
 
 Variants whose carried boxes failed the drift check wait with status ``review``. For each one
 the person accepts (status ``reviewed``), rejects (``rejected``, left out of exports), or opens
-it in the annotator to fix a box. After fixing the SOURCE's boxes, "apply the source's boxes to
+it in the annotator to fix a box. The scope ``auto`` holds the source images with a detector's
+proposals (:mod:`sdaug.autolabel`): accept makes all of an image's proposals labels, reject
+deletes them. After fixing the SOURCE's boxes, "apply the source's boxes to
 its variants again" copies them onto every variant of it and checks them for drift again
 (:func:`sdaug.augment.reapply.reapply_source_boxes`).
 
@@ -33,7 +35,7 @@ from sdaug.ui.context import AppContext
 if TYPE_CHECKING:
     from sdaug.ui.annotate import AnnotateTab
 
-SCOPES = ("review", "variants")   # waiting for review / every variant
+SCOPES = ("review", "variants", "auto")   # waiting for review / every variant / with proposals
 PANEL_HEIGHT = 420
 FLAGGED_COLOR = "#ff0000"
 KEYS = ("y", "x", "a", "d", "arrowleft", "arrowright", "f")
@@ -42,6 +44,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.scope": ("Show", "显示"),
     "rev.scope.review": ("Variants waiting for review", "待审核的变体"),
     "rev.scope.variants": ("All variants", "全部变体"),
+    "rev.scope.auto": ("Auto-labelled images", "自动标注的图片"),
     "rev.compare": ("Source (left) and variant (right); red = box that failed a check; the number after "
                     "a class is its drift score (1 = the box still fits the object); \"CLIP 0.80\" is how sure "
                     "CLIP is that the box still shows its class (when the job checked meanings)",
@@ -69,10 +72,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.why.drop": ("the {name} is hard to recognise now (CLIP {before} → {after})",
                      "{name}现在难以辨认（CLIP {before} → {after}）"),
     "rev.why": ("\n\nCLIP check: {reasons}", "\n\nCLIP 语义检查：{reasons}"),
+    "rev.info.auto": ("**{index} / {count}** · image #{id} · {file} · {status} · {proposals} proposed boxes "
+                      "(dashed in Draw boxes; the number is the detector's score) by {detector} · {boxes} "
+                      "boxes in all. Y accepts them all, X deletes them, F fixes them in the annotator.",
+                      "**{index} / {count}** · 图片 #{id} · {file} · {status} · {detector} 提出的候选框 {proposals} 个"
+                      "（数字是检测器的分数）· 共 {boxes} 个框。Y 全部接受，X 全部删除，F 在标注器中修改。"),
     "rev.empty": ("Nothing to review.", "没有需要审核的图片。"),
     "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
     "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
     "rev.msg.rejected": ("Rejected #{id} (it will not be exported).", "已拒绝 #{id}（不会被导出）。"),
+    "rev.msg.accepted_auto": ("Accepted {count} proposed boxes of #{id}: they are labels now.",
+                              "已接受 #{id} 的 {count} 个候选框：它们现在是标注了。"),
+    "rev.msg.rejected_auto": ("Deleted {count} proposed boxes of #{id}.", "已删除 #{id} 的 {count} 个候选框。"),
     "rev.msg.reapplied": ("The source's {boxes} boxes were applied to {count} variants and checked again; "
                           "{review} need review.",
                           "已把原图的 {boxes} 个框应用到 {count} 个变体并重新检查；{review} 个需要审核。"),
@@ -93,6 +104,8 @@ class ReviewState:
     def where(self) -> ImageFilter:
         if self.scope not in SCOPES:
             raise ValueError(f"review scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
+        if self.scope == "auto":
+            return ImageFilter(kind="source", origin="auto")
         return ImageFilter(kind="variant", status="review" if self.scope == "review" else None)
 
 
@@ -120,15 +133,22 @@ def go(project: Project, rs: ReviewState, direction: int) -> core.Message | None
 
 
 def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
-    """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one."""
+    """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one.
+    In the ``auto`` scope: accept (make labels) or delete all the shown image's proposals."""
     if rs.image_id is None:
         raise core.AnnotateError("no_variant")
     decided = rs.image_id
-    project.set_status(decided, "reviewed" if accept else "rejected")
+    if rs.scope == "auto":
+        count = project.accept_proposals(decided) if accept else project.reject_proposals(decided)
+        message: core.Message = ("rev.msg.accepted_auto" if accept else "rev.msg.rejected_auto",
+                                 {"id": decided, "count": count})
+    else:
+        project.set_status(decided, "reviewed" if accept else "rejected")
+        message = ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
     where = rs.where()
     following = project.next_image(decided, where) or project.next_image(0, where)
     rs.image_id = following.id if following else None
-    return ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
+    return message
 
 
 def source_of(project: Project, record: ImageRecord) -> ImageRecord | None:
@@ -141,13 +161,17 @@ def info(project: Project, rs: ReviewState) -> core.Message:
     record = project.get_image(rs.image_id)
     boxes = project.boxes(record.id)
     where = rs.where()
+    position = {"index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
+                "id": record.id, "status": record.status, "boxes": len(boxes)}
+    if rs.scope == "auto":
+        proposals = [b for b in boxes if b.origin == "auto"]
+        return ("rev.info.auto", {**position, "file": record.original_name, "proposals": len(proposals),
+                                  "detector": ", ".join(sorted({b.detector for b in proposals})) or "—"})
     drifts = [b.drift for b in boxes if b.drift is not None]
     classes = {c.id: c.name for c in project.classes()}
     return ("rev.info", {
-        "why": [reason for box in boxes if (reason := semantic_reason(box, classes)) is not None],
-        "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
-        "id": record.id, "source": record.source_image_id if record.source_image_id is not None else "—",
-        "preset": record.preset or "", "status": record.status, "boxes": len(boxes),
+        **position, "why": [reason for box in boxes if (reason := semantic_reason(box, classes)) is not None],
+        "source": record.source_image_id if record.source_image_id is not None else "—", "preset": record.preset or "",
         "flagged": sum(b.needs_review for b in boxes), "drift": f"{min(drifts):.2f}" if drifts else "—",
     })
 
@@ -168,10 +192,16 @@ def semantic_reason(box: Box, classes: dict[int, str]) -> core.Message | None:
 def panel_value(project: Project, record: ImageRecord, classes: dict[int, ClassRecord]) -> dict:
     """An image and its boxes as a (read-only) ``image_annotator`` value: the browser draws the
     class names, so Chinese names need no font on the server. Flagged boxes (failed the drift
-    check) are red; a box's label ends with its drift score when it has one."""
+    check) are red; a box's label ends with its drift score when it has one. A detector's proposal
+    (origin ``auto``) is labelled ``name score`` in its class colour."""
     boxes = []
     for box in project.boxes(record.id):
         cls = classes.get(box.class_id)
+        if box.origin == "auto":
+            boxes.append({"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2,
+                          "label": f"{cls.name if cls else '?'} {box.score or 0:.2f}",
+                          "color": core.hex_to_rgb(cls.color if cls else "#ffffff")})
+            continue
         text = f"{cls.position + 1} {cls.name}" if cls else "?"
         if box.drift is not None:
             text += f" · {box.drift:.2f}"
@@ -192,6 +222,13 @@ def side_by_side(project: Project, image_id: int) -> tuple[dict | None, dict]:
 
 
 # The page -----------------------------------------------------------------------------------
+def show_in_annotator(annotate: AnnotateTab, project: Project, ann: core.AnnotateState, image_id: int,
+                      lang: str) -> tuple[Any, ...]:
+    """Values for ``[*annotate.outputs, annotate.tabs]`` that open ``image_id`` in Draw boxes."""
+    outcome = replace(core.show_image(project, ann, image_id), canvas=True, page=True)
+    return (*annotate.render(project, ann, outcome, lang), gr.Tabs(selected="draw"))
+
+
 def build(ctx: AppContext, annotate: AnnotateTab) -> None:
     """Build the review queue inside the current ``gr.Tab``; "fix" opens images in ``annotate``."""
     label = ctx.label
@@ -295,9 +332,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
             raise core.AnnotateError("no_variant")
         record = project.get_image(rs.image_id)
         target = record.source_image_id if source and record.source_image_id is not None else record.id
-        outcome = core.show_image(project, ann, target)
-        outcome = replace(outcome, canvas=True, page=True)
-        return (*annotate.render(project, ann, outcome, ctx.lang(request)), gr.Tabs(selected="draw"))
+        return show_in_annotator(annotate, project, ann, target, ctx.lang(request))
 
     @ctx.handle_errors
     def on_fix(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
