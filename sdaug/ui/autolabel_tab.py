@@ -58,10 +58,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "al.propose.failures": ("\n\nFailed images:\n\n{lines}", "\n\n失败的图片：\n\n{lines}"),
     "al.train.title": ("### 2. Train a detector on my labels", "### 2. 用我的标注训练检测器"),
     "al.train.help": ("Fine-tunes RT-DETR on the labelled and reviewed images of the **train** split ({train} now) and "
-                      "measures mAP@0.5 on the **val** split ({val} now). Then choose trained:NAME as the detector "
+                      "measures `mAP@0.5` on the **val** split ({val} now). Then choose trained:NAME as the detector "
                       "above. The same name again continues from the last epoch.",
                       "在 **train** 划分中已标注和已审核的图片上微调 RT-DETR（目前 {train} 张），并在 **val** 划分上"
-                      "测量 mAP@0.5（目前 {val} 张）。之后在上方选择 trained:名称 作为检测器。用同一名称再次训练会从上一轮继续。"),
+                      "测量 `mAP@0.5`（目前 {val} 张）。之后在上方选择 trained:名称 作为检测器。用同一名称再次训练会从上一轮继续。"),
     "al.train.name": ("Name", "名称"),
     "al.train.base": ("Start from", "基础模型"),
     "al.train.epochs": ("Epochs", "训练轮数"),
@@ -70,9 +70,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "al.train.batch_size": ("Batch size", "批大小"),
     "al.train.start": ("▶ Train", "▶ 开始训练"),
     "al.train.epoch": ("Epoch {epoch}/{epochs} · loss {loss} · ETA {eta}", "第 {epoch}/{epochs} 轮 · 损失 {loss} · 剩余 {eta}"),
-    "al.train.result": ("Detector **{name}**: {epochs} epochs on {train} images; held-out **mAP@0.5 {map50}** on {val} "
+    "al.train.result": ("Detector **{name}**: {epochs} epochs on {train} images; held-out **`mAP@0.5` {map50}** on {val} "
                         "val images. Use it: choose trained:{name} as the detector above.",
-                        "检测器 **{name}**：在 {train} 张图片上训练了 {epochs} 轮；在 {val} 张 val 图片上的 **mAP@0.5 为 "
+                        "检测器 **{name}**：在 {train} 张图片上训练了 {epochs} 轮；在 {val} 张 val 图片上的 **`mAP@0.5` 为 "
                         "{map50}**。使用方法：在上方选择 trained:{name} 作为检测器。"),
     "al.train.no_val": ("Detector **{name}**: {epochs} epochs on {train} images. No image of the val split is "
                         "labelled, so there is no held-out mAP: set the split of some labelled images to val. Use it: "
@@ -213,6 +213,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                                                       total=status.total, failed=status.failed,
                                                       eta=eta_text(status.eta_s)))
 
+            progress(0.0, desc=ctx.tr("progress.starting", lang))
             status = panel.propose(project, spec, ctx.manager, ctx.settings, on_progress=report,
                                    stop=ctx.cancel_flag(session))
         finally:
@@ -221,7 +222,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
 
     common.wire_run(ctx, propose_buttons, on_propose, [annotate.state, detector, threshold, only_unlabelled,
                                                         descriptions], [propose_md, *shown],
-                    api_name="autolabel_propose")
+                    api_name="autolabel_propose", api_visibility="undocumented", show_progress_on=[propose_md])
 
     @ctx.handle_errors
     def on_train(ann: core.AnnotateState, chosen: str, text: str, base_name: str, n: float, size: float,
@@ -239,6 +240,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                                                              eta=eta_text(pace.eta(epoch.epochs - epoch.epoch))))
 
         try:
+            progress(0.0, desc=ctx.tr("progress.starting", lang))
             result = panel.train(project, spec, ctx.manager, ctx.settings, on_epoch=report,
                                  stop=ctx.cancel_flag(session))
         finally:
@@ -246,7 +248,8 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         return (train_text(ctx, lang, spec, result), *show(ann, chosen, lang))
 
     common.wire_run(ctx, train_buttons, on_train, [annotate.state, detector, name, base, epochs, image_size,
-                                                    batch_size], [train_md, *shown], api_name="autolabel_train")
+                                                    batch_size], [train_md, *shown],
+                    api_name="autolabel_train", api_visibility="undocumented", show_progress_on=[train_md])
 
     @ctx.handle_errors
     def on_open_next(ann: core.AnnotateState, request: gr.Request) -> tuple[Any, ...]:

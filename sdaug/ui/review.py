@@ -58,6 +58,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.next": ("Next (D) ▶", "下一个 (D) ▶"),
     "rev.fix": ("✎ Fix the variant's boxes (F)", "✎ 修改变体的框 (F)"),
     "rev.fix_source": ("✎ Fix the source's boxes", "✎ 修改原图的框"),
+    "rev.fix_auto": ("✎ Fix its boxes in the annotator (F)", "✎ 在标注器中修改它的框 (F)"),
     "rev.reapply": ("⟳ Apply the source's boxes to all its variants again",
                     "⟳ 把原图的框重新应用到它的全部变体"),
     "rev.keys": ("Keys: Y accept · X reject · A / D previous / next · F fix in the annotator",
@@ -72,9 +73,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.why.drop": ("the {name} is hard to recognise now (CLIP {before} → {after})",
                      "{name}现在难以辨认（CLIP {before} → {after}）"),
     "rev.why": ("\n\nCLIP check: {reasons}", "\n\nCLIP 语义检查：{reasons}"),
-    "rev.info.auto": ("**{index} / {count}** · image #{id} · {file} · {status} · {proposals} proposed boxes "
-                      "(dashed in Draw boxes; the number is the detector's score) by {detector} · {boxes} "
-                      "boxes in all. Y accepts them all, X deletes them, F fixes them in the annotator.",
+    "rev.info.auto": ("**{index} / {count}** · image #{id} · {file} · {status} · proposed boxes: {proposals} "
+                      "(dashed in Draw boxes; the number is the detector's score) by {detector} · boxes in all: "
+                      "{boxes}. Y accepts them all, X deletes them, F fixes them in the annotator.",
                       "**{index} / {count}** · 图片 #{id} · {file} · {status} · {detector} 提出的候选框 {proposals} 个"
                       "（数字是检测器的分数）· 共 {boxes} 个框。Y 全部接受，X 全部删除，F 在标注器中修改。"),
     "rev.empty": ("Nothing to review.", "没有需要审核的图片。"),
@@ -237,7 +238,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         scope = gr.Radio([(label(f"rev.scope.{s}"), s) for s in SCOPES], value="review", label=label("rev.scope"),
                          scale=3)
         reapply = gr.Button(label("rev.reapply"), scale=2)
-    gr.Markdown(label("rev.compare"))
+    compare = gr.Markdown(label("rev.compare"))
     with gr.Row(equal_height=True):
         panel = {"interactive": False, "image_type": "filepath", "visible": False, "height": PANEL_HEIGHT,
                  "boxes_alpha": 0.1, "show_download_button": False, "show_share_button": False,
@@ -253,6 +254,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         next_button = gr.Button(label("rev.next"), size="sm")
         fix_button = gr.Button(label("rev.fix"), size="sm")
         fix_source_button = gr.Button(label("rev.fix_source"), size="sm")
+        fix_auto_button = gr.Button(label("rev.fix_auto"), size="sm", visible=False)
     info_md = gr.Markdown()
     message = gr.Markdown()
     keys = key_listener(label("rev.keys"), KEYS, elem_id="sdaug-review-keys")
@@ -272,6 +274,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         key, values = info(project, rs)
         if "status" in values:
             values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
+        if key == "rev.info":
             values["preset"] = common.preset_title(ctx, lang, str(values["preset"]))
             reasons = ("；" if lang == "zh" else "; ").join(ctx.tr(k, lang, **v) for k, v in values["why"])
             values["why"] = ctx.tr("rev.why", lang, reasons=reasons) if reasons else ""
@@ -314,7 +317,14 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
             start(core.open_project(ann.folder), rs, value)
         return respond(ann, rs, None, request)
 
-    scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet)
+    def variant_parts(value: str) -> tuple[Any, ...]:
+        """The parts about variants and their sources are hidden for the auto-labelled images."""
+        variants = value != "auto"
+        return (*(gr.update(visible=variants) for _ in range(4)), gr.update(visible=not variants))
+
+    variant_widgets = [compare, reapply, fix_button, fix_source_button, fix_auto_button]
+    scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet).then(
+        variant_parts, [scope], variant_widgets, queue=False, **quiet)
 
     @ctx.handle_errors
     def on_show(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
@@ -343,7 +353,8 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         return open_in_annotator(ann, rs, True, request)
 
     fix_outputs = [*annotate.outputs, annotate.tabs]
-    fix_button.click(on_fix, [annotate.state, state], fix_outputs, **quiet)
+    for button in (fix_button, fix_auto_button):
+        button.click(on_fix, [annotate.state, state], fix_outputs, **quiet)
     fix_source_button.click(on_fix_source, [annotate.state, state], fix_outputs, **quiet)
 
     key_names = {"y": "accept", "x": "reject", "a": "prev", "arrowleft": "prev", "d": "next", "arrowright": "next"}
