@@ -136,10 +136,11 @@ def set_descriptions(project: Project, descriptions: dict[str, str]) -> None:
             project.set_class_description(record.id, text)
 
 
-def propose(project: Project, spec: AutolabelSpec, manager: object, settings: Settings,
+def propose(project: Project, spec: AutolabelSpec, manager: Callable[[], object], settings: Settings,
             on_progress: Callable[[ProposeStatus], None] | None = None,
             stop: threading.Event | None = None) -> ProposeStatus:
-    """Run (or resume) the proposal job of ``spec``; returns its status with the proposal counts."""
+    """Run (or resume) the proposal job of ``spec``; returns its status with the proposal counts.
+    ``manager()`` gives the pipeline manager; it is called after the checks (it may import torch)."""
     # 1. Check everything that can be checked before a model loads.
     spec.validate()
     if not project.classes():
@@ -159,7 +160,7 @@ def propose(project: Project, spec: AutolabelSpec, manager: object, settings: Se
         if on_progress is not None:
             on_progress(ProposeStatus(job.id, done, total, failed, pace.eta(total - done - failed)))
 
-    run_autolabel(project, job.id, manager, on_progress=report, stop=stop)
+    run_autolabel(project, job.id, manager(), on_progress=report, stop=stop)
     return propose_status(project, job.id)
 
 
@@ -183,17 +184,17 @@ def labelled_counts(project: Project) -> tuple[int, int]:
                  for split in ("train", "val"))  # type: ignore[return-value]
 
 
-def train(project: Project, spec: TrainSpec, manager: object, settings: Settings,
+def train(project: Project, spec: TrainSpec, manager: Callable[[], object], settings: Settings,
           on_epoch: Callable[[object], None] | None = None, stop: threading.Event | None = None) -> TrainResult:
-    """Train (or resume) detector ``spec.name``; refuses before loading anything when there is
-    nothing to train on or the base model cannot be had."""
+    """Train (or resume) detector ``spec.name``; refuses before ``manager()`` is called (and
+    anything loads) when there is nothing to train on or the base model cannot be had."""
     spec.validate()
     if not project.classes():
         raise AutolabelError("no_classes")
     if labelled_counts(project)[0] == 0:
         raise AutolabelError("no_train")
     check_model(spec.base, settings)
-    return train_detector(project, spec, manager, on_epoch=on_epoch, stop=stop)
+    return train_detector(project, spec, manager(), on_epoch=on_epoch, stop=stop)
 
 
 # Next to label -------------------------------------------------------------------------------

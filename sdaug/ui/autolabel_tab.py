@@ -188,7 +188,8 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                 table(ctx, lang, DESCRIPTION_COLUMNS, rows), ctx.tr("al.train.help", lang, train=train_count,
                                                                    val=val_count),
                 table(ctx, lang, NEXT_COLUMNS, [[*r[:3], ctx.tr(f"ann.status.{r[3]}", lang)]
-                                                for r in panel.next_rows(project)]))
+                                                for r in panel.next_rows(project)]
+                      or [[ctx.tr("al.next.none", lang), "", "", ""]]))
 
     shown = [detector, descriptions, train_help, next_table]
 
@@ -214,7 +215,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
                                                       eta=eta_text(status.eta_s)))
 
             progress(0.0, desc=ctx.tr("progress.starting", lang))
-            status = panel.propose(project, spec, ctx.manager, ctx.settings, on_progress=report,
+            status = panel.propose(project, spec, lambda: ctx.manager, ctx.settings, on_progress=report,
                                    stop=ctx.cancel_flag(session))
         finally:
             ctx.end_run(session)
@@ -241,7 +242,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
 
         try:
             progress(0.0, desc=ctx.tr("progress.starting", lang))
-            result = panel.train(project, spec, ctx.manager, ctx.settings, on_epoch=report,
+            result = panel.train(project, spec, lambda: ctx.manager, ctx.settings, on_epoch=report,
                                  stop=ctx.cancel_flag(session))
         finally:
             ctx.end_run(session)

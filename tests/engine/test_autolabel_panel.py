@@ -23,23 +23,27 @@ from tests.engine.test_train_detector import shapes_project
 SPEC = AutolabelSpec(detector="tiny", threshold=0.05, batch_size=2)
 
 
+def no_manager() -> object:
+    raise AssertionError("the pipeline manager (torch) was asked for before the checks were done")
+
+
 def test_propose_reports_eta_and_resumes_without_duplicates(tmp_path: Path, settings: Settings, manager) -> None:
     project = make_project(tmp_path / "p", n_images=6)
     # 1. Stopped before it starts: nothing done, the job waits.
     stop = threading.Event()
     stop.set()
-    first = panel.propose(project, SPEC, manager, settings, stop=stop)
+    first = panel.propose(project, SPEC, lambda: manager, settings, stop=stop)
     assert (first.done, first.total, first.boxes) == (0, 6, 0)
     # 2. The same settings again resume the same job; each batch is reported, with an ETA from the second on.
     seen: list[panel.ProposeStatus] = []
-    status = panel.propose(project, SPEC, manager, settings, on_progress=seen.append)
+    status = panel.propose(project, SPEC, lambda: manager, settings, on_progress=seen.append)
     assert status.job_id == first.job_id and (status.done, status.failed, status.total) == (6, 0, 6)
     assert [s.done for s in seen] == [2, 4, 6] and seen[0].eta_s is not None and seen[-1].eta_s == 0
     stored = {i: project.proposal_count(i) for i in project.image_ids()}
     assert status.boxes == sum(stored.values()) > 0 and status.images == sum(1 for c in stored.values() if c)
     assert all(b.origin == "auto" and b.detector == "tiny" for i in stored for b in project.boxes(i))
     # 3. Once more: no duplicate proposals.
-    again = panel.propose(project, SPEC, manager, settings)
+    again = panel.propose(project, SPEC, lambda: manager, settings)
     assert again.job_id == status.job_id and {i: project.proposal_count(i) for i in project.image_ids()} == stored
 
 
@@ -47,17 +51,16 @@ def test_class_descriptions_are_stored_and_refusals_come_before_any_model(tmp_pa
     project = make_project(tmp_path / "p", n_images=1)
     panel.set_descriptions(project, {"bin": "  overflowing trash bin,\n lid open ", "nope": "ignored"})
     assert [c.description for c in project.classes()] == ["overflowing trash bin, lid open", ""]
-    # manager=None: loading anything would fail with another error than these.
     project.set_status(project.image_ids()[0], "labelled")
     with pytest.raises(panel.AutolabelError, match="untick"):
-        panel.propose(project, SPEC, None, settings)
+        panel.propose(project, SPEC, no_manager, settings)
     empty = make_project(tmp_path / "q", n_images=1)
     for record in empty.classes():
         empty.delete_class(record.id)
     with pytest.raises(panel.AutolabelError, match="no classes"):
-        panel.propose(empty, SPEC, None, settings)
+        panel.propose(empty, SPEC, no_manager, settings)
     with pytest.raises(ValueError, match="no trained detector 'gone'"):
-        panel.propose(project, AutolabelSpec(detector="trained:gone", only_unlabelled=False), None, settings)
+        panel.propose(project, AutolabelSpec(detector="trained:gone", only_unlabelled=False), no_manager, settings)
 
 
 def test_a_model_that_cannot_be_had_is_one_line_with_the_mirror_hint(tmp_path: Path, settings: Settings,
@@ -65,7 +68,7 @@ def test_a_model_that_cannot_be_had_is_one_line_with_the_mirror_hint(tmp_path: P
     project = make_project(tmp_path / "p", n_images=1)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelNotFoundError) as missing:
-        panel.propose(project, AutolabelSpec(detector="nobody/no-such-owlv2"), None, settings)
+        panel.propose(project, AutolabelSpec(detector="nobody/no-such-owlv2"), no_manager, settings)
     text = str(missing.value)
     assert "\n" not in text and "nobody/no-such-owlv2" in text and "HF_ENDPOINT" in text and "offline" in text.lower()
     with pytest.raises(ModelNotFoundError, match="'owl-folder' not found"):
@@ -80,13 +83,13 @@ def test_training_says_plainly_when_a_split_has_no_labelled_image(tmp_path: Path
     project = make_project(tmp_path / "unlabelled", n_images=2)
     assert panel.labelled_counts(project) == (0, 0)
     with pytest.raises(panel.AutolabelError, match="no labelled images in the train split"):
-        panel.train(project, TrainSpec(base="tiny"), None, settings)
+        panel.train(project, TrainSpec(base="tiny"), no_manager, settings)
     shapes = shapes_project(tmp_path / "shapes", n_images=4)
     shapes.set_split(shapes.image_ids()[0], "train")  # no val image left
     assert panel.labelled_counts(shapes) == (4, 0)
     epochs: list[int] = []
-    result = panel.train(shapes, TrainSpec(name="mine", base="tiny", epochs=1, batch_size=4, image_size=64), manager,
-                         settings, on_epoch=lambda report: epochs.append(report.epoch))
+    result = panel.train(shapes, TrainSpec(name="mine", base="tiny", epochs=1, batch_size=4, image_size=64),
+                         lambda: manager, settings, on_epoch=lambda report: epochs.append(report.epoch))
     assert epochs == [1] and (result.train_images, result.val_images) == (4, 0)
     assert panel.trained_detectors(shapes) == ["mine"]
     assert panel.detector_choices(shapes, tiny=True)[1:] == ["tiny", "trained:mine"]
