@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 NEXT_COLUMNS = ("al.col.file", "al.col.uncertainty", "al.col.proposals", "al.col.status")
 DESCRIPTION_COLUMNS = ("al.col.class", "al.col.description")
+RESULT_HEIGHT = 56  # room for the progress bar that runs on the (empty) result line
 
 STRINGS: dict[str, tuple[str, str]] = {
     "al.tab": ("Auto-label", "自动标注"),
@@ -150,7 +151,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         propose_buttons = common.RunButtons(
             gr.Button(label("al.propose.start"), variant="primary", size="lg", elem_id="sdaug-propose"),
             gr.Button(label("al.stop"), variant="stop", size="lg", visible=False, elem_id="sdaug-propose-stop"))
-        propose_md = gr.Markdown(elem_id="sdaug-propose-result")
+        propose_md = gr.Markdown(elem_id="sdaug-propose-result", min_height=RESULT_HEIGHT)
         # 2. Train a detector.
         gr.Markdown(label("al.train.title"))
         train_help = gr.Markdown()
@@ -165,7 +166,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         train_buttons = common.RunButtons(
             gr.Button(label("al.train.start"), variant="primary", size="lg", elem_id="sdaug-train"),
             gr.Button(label("al.stop"), variant="stop", size="lg", visible=False, elem_id="sdaug-train-stop"))
-        train_md = gr.Markdown(elem_id="sdaug-train-result")
+        train_md = gr.Markdown(elem_id="sdaug-train-result", min_height=RESULT_HEIGHT)
         # 3. Next to label.
         gr.Markdown(label("al.next.title"))
         gr.Markdown(label("al.next.why"))

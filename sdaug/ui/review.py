@@ -243,7 +243,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         panel = {"interactive": False, "image_type": "filepath", "visible": False, "height": PANEL_HEIGHT,
                  "boxes_alpha": 0.1, "show_download_button": False, "show_share_button": False,
                  "show_clear_button": False, "sources": []}
-        with gr.Column(scale=1, min_width=200):
+        with gr.Column(scale=1, min_width=200) as source_column:
             source_panel = image_annotator(label=label("rev.source"), show_label=False, **panel)
         with gr.Column(scale=1, min_width=200):
             variant_panel = image_annotator(label=label("rev.variant"), show_label=False, **panel)
@@ -320,9 +320,9 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
     def variant_parts(value: str) -> tuple[Any, ...]:
         """The parts about variants and their sources are hidden for the auto-labelled images."""
         variants = value != "auto"
-        return (*(gr.update(visible=variants) for _ in range(4)), gr.update(visible=not variants))
+        return (*(gr.update(visible=variants) for _ in range(5)), gr.update(visible=not variants))
 
-    variant_widgets = [compare, reapply, fix_button, fix_source_button, fix_auto_button]
+    variant_widgets = [compare, source_column, reapply, fix_button, fix_source_button, fix_auto_button]
     scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet).then(
         variant_parts, [scope], variant_widgets, queue=False, **quiet)
 
