@@ -332,6 +332,14 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def measured_seconds_per_item(batches: Sequence[tuple[float, int]]) -> float | None:
+    """Mean seconds per item of ``(seconds, items)`` batches, leaving out the first (it includes
+    loading the model) once there is a second one; None before any item."""
+    measured = batches[1:] or batches
+    items = sum(n for _, n in measured)
+    return sum(seconds for seconds, _ in measured) / items if items else None
+
+
 def next_batch(pending: Sequence[JobItem], engine: str, batch_size: int,
                size_of: Callable[[int], tuple[int, int]]) -> list[JobItem]:
     """The next batch from the first of ``pending``: the items sharing its preset (diffusion:
@@ -436,10 +444,9 @@ class JobRunner:
 
     def seconds_per_item(self) -> float | None:
         """Measured seconds per variant in this run (None before the first batch ends)."""
-        measured = self._batches[1:] or self._batches
-        items = sum(n for _, n in measured)
-        if items:
-            return sum(seconds for seconds, _ in measured) / items
+        measured = measured_seconds_per_item(self._batches)
+        if measured is not None:
+            return measured
         if self._made and self._started_at is not None:  # a backend that does not time batches (Ray)
             return (time.monotonic() - self._started_at) / self._made
         return None

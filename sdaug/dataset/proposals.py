@@ -6,6 +6,8 @@ accepts them (mixed into :class:`sdaug.dataset.store.Project`).
   work item done, all in one transaction; an unlabelled image with proposals becomes ``review``.
 - :meth:`ProposalStore.accept_proposals` turns proposals into labels (origin ``manual``, score and
   detector kept as lineage); when none is left, a ``review`` image becomes ``labelled``.
+- :meth:`ProposalStore.reject_proposals` deletes proposals; when none is left, a ``review`` image
+  becomes ``labelled`` (it has a person's boxes) or ``unlabelled`` again.
 - :meth:`ProposalStore.labelling_order`: images without a person's labels, least sure first
   (the detector's uncertainty, see :mod:`sdaug.engine.detect`).
 
@@ -62,6 +64,24 @@ class ProposalStore:
             if accepted and not left and image["status"] == "review":
                 conn.execute("UPDATE images SET status = 'labelled' WHERE id = ?", (image_id,))
         return accepted
+
+    def reject_proposals(self, image_id: int, box_ids: Sequence[int] | None = None) -> int:
+        """Delete the image's proposals (or those of ``box_ids``); returns how many. When none is
+        left, a ``review`` image goes back to ``labelled`` (it has a person's boxes) or ``unlabelled``."""
+        with self._write() as conn:
+            image = self._image_row(conn, image_id)
+            query = "DELETE FROM boxes WHERE image_id = ? AND origin = 'auto'"
+            params: list[int] = [image_id]
+            if box_ids is not None:
+                query += f" AND id IN ({', '.join('?' * len(box_ids))})"
+                params += list(box_ids)
+            rejected = conn.execute(query, params).rowcount
+            left = conn.execute("SELECT COUNT(*), SUM(origin = 'auto') FROM boxes WHERE image_id = ?",
+                                (image_id,)).fetchone()
+            if rejected and not left[1] and image["status"] == "review":
+                conn.execute("UPDATE images SET status = ? WHERE id = ?",
+                             ("labelled" if left[0] else "unlabelled", image_id))
+        return rejected
 
     def proposal_count(self, image_id: int) -> int:
         return self.read("SELECT COUNT(*) FROM boxes WHERE image_id = ? AND origin = 'auto'", (image_id,))[0][0]

@@ -106,6 +106,7 @@ class ImageFilter:
     class_id: int | None = None
     condition: str | None = None
     kind: str | None = None
+    origin: str | None = None  # only images with at least one box of this origin ("auto": proposals)
 
     def sql(self) -> tuple[str, list[object]]:
         """The WHERE clause (without the keyword; "1" when empty) and its parameters."""
@@ -130,6 +131,10 @@ class ImageFilter:
             clauses.append("images.source_image_id IS NULL AND images.preset IS NULL"
                            if self.kind == "source" else
                            "(images.source_image_id IS NOT NULL OR images.preset IS NOT NULL)")
+        if self.origin is not None:
+            check_choice("origin", self.origin, ORIGINS)
+            clauses.append("EXISTS (SELECT 1 FROM boxes b WHERE b.image_id = images.id AND b.origin = ?)")
+            params.append(self.origin)
         return (" AND ".join(clauses) or "1"), params
 
 

@@ -32,7 +32,7 @@ from gradio_image_annotation import image_annotator
 
 from sdaug.dataset.store import SPLITS, STATUSES, Project
 from sdaug.ui import annotate_core as core
-from sdaug.ui import common, review
+from sdaug.ui import autolabel_tab, common, review
 from sdaug.ui.annotate_keys import BOX_WIDTH, SELECTED_WIDTH, event_box, event_key, key_listener
 from sdaug.ui.context import AppContext
 
@@ -204,6 +204,7 @@ def build(ctx: AppContext) -> AnnotateTab:
             tab = _build_annotator(ctx, tabs)
         with gr.Tab(ctx.label("ann.tab.review"), id="review"):
             review.build(ctx, tab)
+        autolabel_tab.build(ctx, tab)
     return tab
 
 

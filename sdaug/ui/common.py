@@ -81,10 +81,11 @@ def build_run_buttons(ctx: AppContext) -> RunButtons:
 
 
 def wire_run(ctx: AppContext, buttons: RunButtons, fn: Callable[..., Any], inputs: list[Any],
-             outputs: list[Any], api_name: str, stop_api_name: str | None = None) -> None:
+             outputs: list[Any], api_name: str, stop_api_name: str | None = None, **event: Any) -> None:
     """Generate -> (swap to Stop) -> ``fn`` in the GPU concurrency group -> swap back.
 
-    ``fn`` is the API endpoint ``api_name``. Stop sets the session's cancel flag: the engine stops
+    ``fn`` is the API endpoint ``api_name``; ``event`` are more keyword arguments for its event
+    (``api_visibility``, ``show_progress_on``, ...). Stop sets the session's cancel flag: the engine stops
     within one step and ``fn`` returns the images already finished.
     """
 
@@ -101,7 +102,7 @@ def wire_run(ctx: AppContext, buttons: RunButtons, fn: Callable[..., Any], input
 
     started = buttons.generate.click(start, None, [buttons.generate, buttons.stop], queue=False,
                                      show_progress="hidden", api_visibility="private")
-    ran = started.then(fn, inputs, outputs, api_name=api_name, **ctx.gpu_event)
+    ran = started.then(fn, inputs, outputs, api_name=api_name, **ctx.gpu_event, **event)
     # Swap back after success and after an error (gradio 6 runs .then only after success).
     for after in (ran.then, ran.failure):
         after(finish, None, [buttons.generate, buttons.stop], queue=False, show_progress="hidden",

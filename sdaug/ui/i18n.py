@@ -199,6 +199,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     # Errors
     "error.title": ("Error", "出错了"),
     "error.prefix": ("Error: {message}", "出错了：{message}"),
+    "error.model_missing": ("Model {repo!r} is not in the local Hugging Face cache and could not be downloaded "
+                            "({reason}). To get it, run `hf download {repo}` (older huggingface_hub: `huggingface-cli "
+                            "download {repo}`) on a machine with internet access; set "
+                            "HF_ENDPOINT to use a mirror (for example HF_ENDPOINT=https://hf-mirror.com). Or put a "
+                            ".safetensors checkpoint into {folder} and choose it by its file name.",
+                            "模型 {repo!r} 不在本地 Hugging Face 缓存中，且无法下载（{reason}）。获取方法：在能上网的机器上运行 "
+                            "`hf download {repo}`；设置 HF_ENDPOINT 可使用镜像（例如 HF_ENDPOINT=https://hf-mirror.com）；"
+                            "或把 .safetensors 模型文件放进 {folder}，再按文件名选择它。"),
     "error.invalid": ("Invalid value: {message}", "参数无效：{message}"),
     "error.range": ("{field} must be from {low} to {high}; got {value}.", "{field}必须在 {low} 到 {high} 之间，当前为 {value}。"),
     "error.whole": ("{field} must be a whole number from {low} to {high}; got {value}.",
@@ -250,6 +258,10 @@ _ERROR_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
      "error.whole"),
     (re.compile(r"^(?P<field>\w+) must be from (?P<low>\S+) to (?P<high>\S+), got (?P<value>.+)$"), "error.range"),
     (re.compile(r"^(?P<field>\w+) must be a number, got (?P<value>.+)$"), "error.number"),
+    # sdaug.engine.errors.ModelNotFoundError.for_hub
+    (re.compile(r"^Model '(?P<repo>[^']+)' is not in the local Hugging Face cache and could not be downloaded "
+                r"\((?P<reason>.*)\)\. To get it, .* Or put a \.safetensors checkpoint into (?P<folder>.+) and choose "
+                r"it by its file name\.$", re.DOTALL), "error.model_missing"),
 )
 
 
@@ -302,7 +314,9 @@ def translate_error(message: str, lang: str) -> str:
         match = pattern.match(message)
         if match:
             values = match.groupdict()
-            field = values.pop("field")
+            field = values.pop("field", None)
+            if field is None:
+                return tr(key, lang, **values)
             field_key = f"field.{field}"
             field_name = tr(field_key, lang) if field_key in STRINGS else field
             return tr(key, lang, field=field_name, **values)

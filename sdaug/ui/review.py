@@ -2,7 +2,9 @@
 
 Variants whose carried boxes failed the drift check wait with status ``review``. For each one
 the person accepts (status ``reviewed``), rejects (``rejected``, left out of exports), or opens
-it in the annotator to fix a box. After fixing the SOURCE's boxes, "apply the source's boxes to
+it in the annotator to fix a box. The scope ``auto`` holds the source images with a detector's
+proposals (:mod:`sdaug.autolabel`): accept makes all of an image's proposals labels, reject
+deletes them. After fixing the SOURCE's boxes, "apply the source's boxes to
 its variants again" copies them onto every variant of it and checks them for drift again
 (:func:`sdaug.augment.reapply.reapply_source_boxes`).
 
@@ -33,7 +35,7 @@ from sdaug.ui.context import AppContext
 if TYPE_CHECKING:
     from sdaug.ui.annotate import AnnotateTab
 
-SCOPES = ("review", "variants")   # waiting for review / every variant
+SCOPES = ("review", "variants", "auto")   # waiting for review / every variant / with proposals
 PANEL_HEIGHT = 420
 FLAGGED_COLOR = "#ff0000"
 KEYS = ("y", "x", "a", "d", "arrowleft", "arrowright", "f")
@@ -42,6 +44,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.scope": ("Show", "显示"),
     "rev.scope.review": ("Variants waiting for review", "待审核的变体"),
     "rev.scope.variants": ("All variants", "全部变体"),
+    "rev.scope.auto": ("Auto-labelled images", "自动标注的图片"),
     "rev.compare": ("Source (left) and variant (right); red = box that failed a check; the number after "
                     "a class is its drift score (1 = the box still fits the object); \"CLIP 0.80\" is how sure "
                     "CLIP is that the box still shows its class (when the job checked meanings)",
@@ -55,6 +58,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.next": ("Next (D) ▶", "下一个 (D) ▶"),
     "rev.fix": ("✎ Fix the variant's boxes (F)", "✎ 修改变体的框 (F)"),
     "rev.fix_source": ("✎ Fix the source's boxes", "✎ 修改原图的框"),
+    "rev.fix_auto": ("✎ Fix its boxes in the annotator (F)", "✎ 在标注器中修改它的框 (F)"),
     "rev.reapply": ("⟳ Apply the source's boxes to all its variants again",
                     "⟳ 把原图的框重新应用到它的全部变体"),
     "rev.keys": ("Keys: Y accept · X reject · A / D previous / next · F fix in the annotator",
@@ -69,10 +73,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "rev.why.drop": ("the {name} is hard to recognise now (CLIP {before} → {after})",
                      "{name}现在难以辨认（CLIP {before} → {after}）"),
     "rev.why": ("\n\nCLIP check: {reasons}", "\n\nCLIP 语义检查：{reasons}"),
+    "rev.info.auto": ("**{index} / {count}** · image #{id} · {file} · {status} · proposed boxes: {proposals} "
+                      "(dashed in Draw boxes; the number is the detector's score) by {detector} · boxes in all: "
+                      "{boxes}. Y accepts them all, X deletes them, F fixes them in the annotator.",
+                      "**{index} / {count}** · 图片 #{id} · {file} · {status} · {detector} 提出的候选框 {proposals} 个"
+                      "（数字是检测器的分数）· 共 {boxes} 个框。Y 全部接受，X 全部删除，F 在标注器中修改。"),
     "rev.empty": ("Nothing to review.", "没有需要审核的图片。"),
     "rev.no_project": ("Open a project in “Draw boxes” first.", "请先在“画框”中打开项目。"),
     "rev.msg.accepted": ("Accepted #{id}.", "已通过 #{id}。"),
     "rev.msg.rejected": ("Rejected #{id} (it will not be exported).", "已拒绝 #{id}（不会被导出）。"),
+    "rev.msg.accepted_auto": ("Accepted {count} proposed boxes of #{id}: they are labels now.",
+                              "已接受 #{id} 的 {count} 个候选框：它们现在是标注了。"),
+    "rev.msg.rejected_auto": ("Deleted {count} proposed boxes of #{id}.", "已删除 #{id} 的 {count} 个候选框。"),
     "rev.msg.reapplied": ("The source's {boxes} boxes were applied to {count} variants and checked again; "
                           "{review} need review.",
                           "已把原图的 {boxes} 个框应用到 {count} 个变体并重新检查；{review} 个需要审核。"),
@@ -93,6 +105,8 @@ class ReviewState:
     def where(self) -> ImageFilter:
         if self.scope not in SCOPES:
             raise ValueError(f"review scope must be one of {', '.join(SCOPES)}, got {self.scope!r}")
+        if self.scope == "auto":
+            return ImageFilter(kind="source", origin="auto")
         return ImageFilter(kind="variant", status="review" if self.scope == "review" else None)
 
 
@@ -120,15 +134,22 @@ def go(project: Project, rs: ReviewState, direction: int) -> core.Message | None
 
 
 def decide(project: Project, rs: ReviewState, accept: bool) -> core.Message:
-    """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one."""
+    """Accept (``reviewed``) or reject (``rejected``) the shown variant, then show the next one.
+    In the ``auto`` scope: accept (make labels) or delete all the shown image's proposals."""
     if rs.image_id is None:
         raise core.AnnotateError("no_variant")
     decided = rs.image_id
-    project.set_status(decided, "reviewed" if accept else "rejected")
+    if rs.scope == "auto":
+        count = project.accept_proposals(decided) if accept else project.reject_proposals(decided)
+        message: core.Message = ("rev.msg.accepted_auto" if accept else "rev.msg.rejected_auto",
+                                 {"id": decided, "count": count})
+    else:
+        project.set_status(decided, "reviewed" if accept else "rejected")
+        message = ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
     where = rs.where()
     following = project.next_image(decided, where) or project.next_image(0, where)
     rs.image_id = following.id if following else None
-    return ("rev.msg.accepted" if accept else "rev.msg.rejected", {"id": decided})
+    return message
 
 
 def source_of(project: Project, record: ImageRecord) -> ImageRecord | None:
@@ -141,13 +162,17 @@ def info(project: Project, rs: ReviewState) -> core.Message:
     record = project.get_image(rs.image_id)
     boxes = project.boxes(record.id)
     where = rs.where()
+    position = {"index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
+                "id": record.id, "status": record.status, "boxes": len(boxes)}
+    if rs.scope == "auto":
+        proposals = [b for b in boxes if b.origin == "auto"]
+        return ("rev.info.auto", {**position, "file": record.original_name, "proposals": len(proposals),
+                                  "detector": ", ".join(sorted({b.detector for b in proposals})) or "—"})
     drifts = [b.drift for b in boxes if b.drift is not None]
     classes = {c.id: c.name for c in project.classes()}
     return ("rev.info", {
-        "why": [reason for box in boxes if (reason := semantic_reason(box, classes)) is not None],
-        "index": project.image_index(record.id, where) + 1, "count": project.count_images(where),
-        "id": record.id, "source": record.source_image_id if record.source_image_id is not None else "—",
-        "preset": record.preset or "", "status": record.status, "boxes": len(boxes),
+        **position, "why": [reason for box in boxes if (reason := semantic_reason(box, classes)) is not None],
+        "source": record.source_image_id if record.source_image_id is not None else "—", "preset": record.preset or "",
         "flagged": sum(b.needs_review for b in boxes), "drift": f"{min(drifts):.2f}" if drifts else "—",
     })
 
@@ -168,10 +193,16 @@ def semantic_reason(box: Box, classes: dict[int, str]) -> core.Message | None:
 def panel_value(project: Project, record: ImageRecord, classes: dict[int, ClassRecord]) -> dict:
     """An image and its boxes as a (read-only) ``image_annotator`` value: the browser draws the
     class names, so Chinese names need no font on the server. Flagged boxes (failed the drift
-    check) are red; a box's label ends with its drift score when it has one."""
+    check) are red; a box's label ends with its drift score when it has one. A detector's proposal
+    (origin ``auto``) is labelled ``name score`` in its class colour."""
     boxes = []
     for box in project.boxes(record.id):
         cls = classes.get(box.class_id)
+        if box.origin == "auto":
+            boxes.append({"xmin": box.x1, "ymin": box.y1, "xmax": box.x2, "ymax": box.y2,
+                          "label": f"{cls.name if cls else '?'} {box.score or 0:.2f}",
+                          "color": core.hex_to_rgb(cls.color if cls else "#ffffff")})
+            continue
         text = f"{cls.position + 1} {cls.name}" if cls else "?"
         if box.drift is not None:
             text += f" · {box.drift:.2f}"
@@ -192,6 +223,13 @@ def side_by_side(project: Project, image_id: int) -> tuple[dict | None, dict]:
 
 
 # The page -----------------------------------------------------------------------------------
+def show_in_annotator(annotate: AnnotateTab, project: Project, ann: core.AnnotateState, image_id: int,
+                      lang: str) -> tuple[Any, ...]:
+    """Values for ``[*annotate.outputs, annotate.tabs]`` that open ``image_id`` in Draw boxes."""
+    outcome = replace(core.show_image(project, ann, image_id), canvas=True, page=True)
+    return (*annotate.render(project, ann, outcome, lang), gr.Tabs(selected="draw"))
+
+
 def build(ctx: AppContext, annotate: AnnotateTab) -> None:
     """Build the review queue inside the current ``gr.Tab``; "fix" opens images in ``annotate``."""
     label = ctx.label
@@ -200,12 +238,12 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         scope = gr.Radio([(label(f"rev.scope.{s}"), s) for s in SCOPES], value="review", label=label("rev.scope"),
                          scale=3)
         reapply = gr.Button(label("rev.reapply"), scale=2)
-    gr.Markdown(label("rev.compare"))
+    compare = gr.Markdown(label("rev.compare"))
     with gr.Row(equal_height=True):
         panel = {"interactive": False, "image_type": "filepath", "visible": False, "height": PANEL_HEIGHT,
                  "boxes_alpha": 0.1, "show_download_button": False, "show_share_button": False,
                  "show_clear_button": False, "sources": []}
-        with gr.Column(scale=1, min_width=200):
+        with gr.Column(scale=1, min_width=200) as source_column:
             source_panel = image_annotator(label=label("rev.source"), show_label=False, **panel)
         with gr.Column(scale=1, min_width=200):
             variant_panel = image_annotator(label=label("rev.variant"), show_label=False, **panel)
@@ -216,6 +254,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         next_button = gr.Button(label("rev.next"), size="sm")
         fix_button = gr.Button(label("rev.fix"), size="sm")
         fix_source_button = gr.Button(label("rev.fix_source"), size="sm")
+        fix_auto_button = gr.Button(label("rev.fix_auto"), size="sm", visible=False)
     info_md = gr.Markdown()
     message = gr.Markdown()
     keys = key_listener(label("rev.keys"), KEYS, elem_id="sdaug-review-keys")
@@ -235,6 +274,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         key, values = info(project, rs)
         if "status" in values:
             values["status"] = ctx.tr(f"ann.status.{values['status']}", lang)
+        if key == "rev.info":
             values["preset"] = common.preset_title(ctx, lang, str(values["preset"]))
             reasons = ("；" if lang == "zh" else "; ").join(ctx.tr(k, lang, **v) for k, v in values["why"])
             values["why"] = ctx.tr("rev.why", lang, reasons=reasons) if reasons else ""
@@ -277,7 +317,14 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
             start(core.open_project(ann.folder), rs, value)
         return respond(ann, rs, None, request)
 
-    scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet)
+    def variant_parts(value: str) -> tuple[Any, ...]:
+        """The parts about variants and their sources are hidden for the auto-labelled images."""
+        variants = value != "auto"
+        return (*(gr.update(visible=variants) for _ in range(5)), gr.update(visible=not variants))
+
+    variant_widgets = [compare, source_column, reapply, fix_button, fix_source_button, fix_auto_button]
+    scope.input(on_scope, [annotate.state, state, scope], outputs, **quiet).then(
+        variant_parts, [scope], variant_widgets, queue=False, **quiet)
 
     @ctx.handle_errors
     def on_show(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
@@ -295,9 +342,7 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
             raise core.AnnotateError("no_variant")
         record = project.get_image(rs.image_id)
         target = record.source_image_id if source and record.source_image_id is not None else record.id
-        outcome = core.show_image(project, ann, target)
-        outcome = replace(outcome, canvas=True, page=True)
-        return (*annotate.render(project, ann, outcome, ctx.lang(request)), gr.Tabs(selected="draw"))
+        return show_in_annotator(annotate, project, ann, target, ctx.lang(request))
 
     @ctx.handle_errors
     def on_fix(ann: core.AnnotateState, rs: ReviewState, request: gr.Request) -> tuple[Any, ...]:
@@ -308,7 +353,8 @@ def build(ctx: AppContext, annotate: AnnotateTab) -> None:
         return open_in_annotator(ann, rs, True, request)
 
     fix_outputs = [*annotate.outputs, annotate.tabs]
-    fix_button.click(on_fix, [annotate.state, state], fix_outputs, **quiet)
+    for button in (fix_button, fix_auto_button):
+        button.click(on_fix, [annotate.state, state], fix_outputs, **quiet)
     fix_source_button.click(on_fix_source, [annotate.state, state], fix_outputs, **quiet)
 
     key_names = {"y": "accept", "x": "reject", "a": "prev", "arrowleft": "prev", "d": "next", "arrowright": "next"}
