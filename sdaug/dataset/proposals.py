@@ -51,37 +51,30 @@ class ProposalStore:
 
     def accept_proposals(self, image_id: int, box_ids: Sequence[int] | None = None) -> int:
         """Make the image's proposals (or those of ``box_ids``) labels; returns how many."""
-        with self._write() as conn:
-            image = self._image_row(conn, image_id)
-            query = "UPDATE boxes SET origin = 'manual', needs_review = 0 WHERE image_id = ? AND origin = 'auto'"
-            params: list[int] = [image_id]
-            if box_ids is not None:
-                query += f" AND id IN ({', '.join('?' * len(box_ids))})"
-                params += list(box_ids)
-            accepted = conn.execute(query, params).rowcount
-            left = conn.execute("SELECT COUNT(*) FROM boxes WHERE image_id = ? AND origin = 'auto'",
-                                (image_id,)).fetchone()[0]
-            if accepted and not left and image["status"] == "review":
-                conn.execute("UPDATE images SET status = 'labelled' WHERE id = ?", (image_id,))
-        return accepted
+        return self._settle_proposals(image_id, box_ids, "UPDATE boxes SET origin = 'manual', needs_review = 0")
 
     def reject_proposals(self, image_id: int, box_ids: Sequence[int] | None = None) -> int:
-        """Delete the image's proposals (or those of ``box_ids``); returns how many. When none is
-        left, a ``review`` image goes back to ``labelled`` (it has a person's boxes) or ``unlabelled``."""
+        """Delete the image's proposals (or those of ``box_ids``); returns how many."""
+        return self._settle_proposals(image_id, box_ids, "DELETE FROM boxes")
+
+    def _settle_proposals(self, image_id: int, box_ids: Sequence[int] | None, statement: str) -> int:
+        """Run ``statement`` (an UPDATE or DELETE of boxes) on the image's proposals (or those of
+        ``box_ids``). When none is left, a ``review`` image becomes ``labelled`` (it has boxes) or
+        ``unlabelled``."""
         with self._write() as conn:
             image = self._image_row(conn, image_id)
-            query = "DELETE FROM boxes WHERE image_id = ? AND origin = 'auto'"
+            query = f"{statement} WHERE image_id = ? AND origin = 'auto'"
             params: list[int] = [image_id]
             if box_ids is not None:
                 query += f" AND id IN ({', '.join('?' * len(box_ids))})"
                 params += list(box_ids)
-            rejected = conn.execute(query, params).rowcount
-            left = conn.execute("SELECT COUNT(*), SUM(origin = 'auto') FROM boxes WHERE image_id = ?",
-                                (image_id,)).fetchone()
-            if rejected and not left[1] and image["status"] == "review":
+            changed = conn.execute(query, params).rowcount
+            boxes, proposals = conn.execute("SELECT COUNT(*), COALESCE(SUM(origin = 'auto'), 0) FROM boxes "
+                                            "WHERE image_id = ?", (image_id,)).fetchone()
+            if changed and not proposals and image["status"] == "review":
                 conn.execute("UPDATE images SET status = ? WHERE id = ?",
-                             ("labelled" if left[0] else "unlabelled", image_id))
-        return rejected
+                             ("labelled" if boxes else "unlabelled", image_id))
+        return changed
 
     def proposal_count(self, image_id: int) -> int:
         return self.read("SELECT COUNT(*) FROM boxes WHERE image_id = ? AND origin = 'auto'", (image_id,))[0][0]
