@@ -230,32 +230,34 @@ def viewable(ctx: AppContext, path: Path) -> str:
     return str(target)
 
 
-# The canvas and the server, in the browser. The component reports a box as soon as it is started,
-# and gradio may send a change that waited for the previous reply in the middle of the next drag:
-# _CANVAS_CHANGE_JS marks a change sent while the mouse button is still down as ``drawing`` (not
-# saved: the change at mouse-up follows) and tags every change with the number of presses on the
-# canvas and of changes sent so far. The server's reply to a change never replaces the canvas by
-# itself: it comes as a ``push`` that _CANVAS_PUSH_JS applies once the mouse button is up, and only
-# while it is the newest word on what the canvas shows: no press on the canvas since that change
-# (a box drawn since then would be wiped out), no later change (another image, a key's edit), the
-# same picture, and no box selected by a click (a new value ends the selection keys act on). A
-# skipped push is not lost: the next change gets the server's view again.
+# The canvas and the server, in the browser. The server never sets the canvas's picture and boxes
+# directly: every handler sends them as a ``push`` (a hidden JSON component) with a version number
+# that grows with each push of the session, and _CANVAS_PUSH_JS applies a push only when it is newer
+# than the last one applied (replies overtaking each other never bring back an old state). A reply
+# to a canvas change is also held until the mouse button is up, and dropped when the user pressed on
+# the canvas since that change was sent (a box drawn since then would be wiped out) or has a box
+# selected by a click (a new value ends the selection that keys act on); the next change gets the
+# server's view again. _CANVAS_CHANGE_JS marks a change sent while the mouse button is still down as
+# ``drawing`` (the component reports a box as soon as it is started, and gradio may send a change
+# that waited for the previous reply in the middle of the next drag): it is not saved, the change at
+# mouse-up follows.
 _CANVAS_CHANGE_JS = """
 (state, payload, meta) => {
   const canvas = window.sdaugCanvas;
-  if (!canvas) return [state, payload, {drawing: false, presses: 0, changes: 0}];
-  canvas.changes += 1;
-  return [state, payload, {drawing: canvas.held(), presses: canvas.presses(), changes: canvas.changes}];
+  return [state, payload, {drawing: !!canvas && canvas.held(), presses: canvas ? canvas.presses() : 0}];
 }
 """
 _CANVAS_PUSH_JS = """
 async (push) => {
-  const canvas = window.sdaugCanvas, keep = {__type__: 'update'};
-  if (!push || !canvas) return keep;
-  await canvas.released();
-  const current = canvas.presses() === push.presses && canvas.changes === push.changes && !canvas.selecting()
-    && canvas.image() === push.value.image.orig_name;
-  return current ? push.value : keep;
+  const keep = {__type__: 'update'}, canvas = window.sdaugCanvas;
+  if (!push) return keep;
+  if (canvas && push.presses !== undefined) {
+    await canvas.released();
+    if (canvas.presses() !== push.presses || canvas.selecting()) return keep;
+  }
+  if (push.version <= (window.sdaugCanvasVersion || 0)) return keep;
+  window.sdaugCanvasVersion = push.version;
+  return push.value;
 }
 """
 
@@ -308,23 +310,28 @@ def _tr_or_raw(ctx: AppContext, lang: str, key: str) -> str:
     return ctx.tr(key, lang) if key.startswith("ann.") else key
 
 
-def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, outcome: core.Outcome,
-           lang: str) -> tuple[Any, ...]:
+def push(canvas: image_annotator, state: core.AnnotateState, value: dict | None) -> dict:
+    """A canvas value to send as a push (see _CANVAS_PUSH_JS): what gradio does to a value sent to
+    the canvas directly (its postprocessing, its image copied to gradio's cache with the address the
+    browser loads it from), numbered after every push before it in this session."""
+    state.canvas_version += 1
+    sent = processing_utils.move_files_to_cache(canvas.postprocess(value), canvas, postprocess=True) if value else None
+    return {"value": sent, "version": state.canvas_version}
+
+
+def render(ctx: AppContext, canvas: image_annotator, project: Project | None, state: core.AnnotateState,
+           outcome: core.Outcome, lang: str) -> tuple[Any, ...]:
     """Component updates for an outcome, in the order of ``AnnotateTab.outputs``:
-    state, canvas, info, boxes, page table, page label, page number, message, active class,
-    class filter, class table, first-class row, thumbnails."""
+    state, canvas (its class names), info, boxes, page table, page label, page number, message,
+    active class, class filter, class table, first-class row, thumbnails, canvas push (picture and boxes)."""
     skip = gr.skip()
     # An outcome that changed nothing (the canvas echoing a value the server sent) keeps the message.
     message = message_text(ctx, lang, outcome.message) if outcome != core.Outcome() else skip
     if project is None:
-        return (state, None, ctx.tr("ann.info.no_project", lang), skip, skip, skip, skip, message, skip, skip,
-                skip, gr.update(visible=False), "")
-    canvas: Any = skip
-    if outcome.classes:
-        canvas = gr.update(**canvas_labels(project, state),
-                           **({"value": canvas_value(ctx, project, state)} if outcome.canvas else {}))
-    elif outcome.canvas:
-        canvas = canvas_value(ctx, project, state)
+        return (state, skip, ctx.tr("ann.info.no_project", lang), skip, skip, skip, skip, message, skip, skip,
+                skip, gr.update(visible=False), "", push(canvas, state, None))
+    labels = gr.update(**canvas_labels(project, state)) if outcome.classes else skip
+    value = push(canvas, state, canvas_value(ctx, project, state)) if outcome.canvas else skip
     box_rows = [[*r[:6], ctx.tr(f"ann.origin.{r[6]}", lang), *r[7:]] for r in core.box_rows(project, state)]
     box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
                  "data": box_rows or [["" for _ in BOX_COLUMNS]]}
@@ -351,8 +358,8 @@ def render(ctx: AppContext, project: Project | None, state: core.AnnotateState, 
         class_table = table(ctx, lang, CLASS_COLUMNS, core.class_rows(project))
     else:
         radio, class_filter, class_table = gr.update(value=active), skip, skip
-    return (state, canvas, info_text(ctx, lang, project, state), box_table, page_table, page_label, page_number,
-            message, radio, class_filter, class_table, gr.update(visible=not classes), thumbs)
+    return (state, labels, info_text(ctx, lang, project, state), box_table, page_table, page_label, page_number,
+            message, radio, class_filter, class_table, gr.update(visible=not classes), thumbs, value)
 
 
 STATUS_COLORS = {"unlabelled": "#9ca3af", "labelled": "#16a34a", "review": "#f59e0b", "reviewed": "#2563eb",
@@ -423,7 +430,7 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             message = gr.Markdown()
             keys = key_listener(label("ann.keys"), KEYS, elem_id="sdaug-annotate-keys", canvas="sdaug-annotator")
             canvas_meta = gr.JSON(visible=False)  # filled in the browser by _CANVAS_CHANGE_JS
-            canvas_push = gr.JSON(visible=False)  # the reply to a change, applied by _CANVAS_PUSH_JS
+            canvas_push = gr.JSON(visible="hidden")  # applied to the canvas by _CANVAS_PUSH_JS
         with gr.Column(scale=2):
             active = gr.Radio(label=label("ann.active_class"), choices=[])
             min_score = gr.Slider(0, 1, value=0, step=0.05, label=label("ann.proposals"),
@@ -465,13 +472,13 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                     delete_class = gr.Button(label("ann.class.delete"), size="sm", variant="stop")
                 class_result = gr.Markdown()
     outputs = [state, canvas, info, boxes, page_table, page_label, page_number, message, active, class_filter,
-               class_table, first_class_row, thumbs]
+               class_table, first_class_row, thumbs, canvas_push]
     api = {"api_visibility": "undocumented"}  # internal events: callable, not listed on the API page
     quiet = {"show_progress": "hidden", **api}
 
     def respond(project: Project | None, st: core.AnnotateState, outcome: core.Outcome,
                 request: gr.Request | None) -> tuple[Any, ...]:
-        return render(ctx, project, st, outcome, ctx.lang(request))
+        return render(ctx, canvas, project, st, outcome, ctx.lang(request))
 
     def handler(action: Any) -> Any:
         """An event handler ``(state, request)`` running ``action(project, state)``."""
@@ -489,19 +496,16 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
                   request: gr.Request) -> tuple[Any, ...]:
         meta = meta if isinstance(meta, dict) else {}
         if not st.folder or meta.get("drawing"):  # a box still being drawn: its change at mouse-up follows
-            return (st, None, *[gr.skip()] * (len(outputs) - 2))
+            return (st, *[gr.skip()] * (len(outputs) - 1))
         project = core.require_project(st)
-        state_, value, *rest = respond(project, st, core.canvas_changed(project, st, payload), request)
-        # What gradio does to a value sent to the canvas directly: its postprocessing, and its image
-        # copied to gradio's cache with the address the browser loads it from.
-        push = ({"value": processing_utils.move_files_to_cache(canvas.postprocess(value), canvas, postprocess=True),
-                 "presses": meta.get("presses", 0), "changes": meta.get("changes", 0)}
-                if isinstance(value, dict) and "__type__" not in value else None)
-        return (state_, push, *rest)
+        *rest, reply = respond(project, st, core.canvas_changed(project, st, payload), request)
+        if isinstance(reply, dict) and "version" in reply:  # held until the mouse is up (see _CANVAS_PUSH_JS)
+            reply = {**reply, "presses": meta.get("presses", 0)}
+        return (*rest, reply)
 
-    canvas.change(on_canvas, [state, canvas, canvas_meta], [state, canvas_push, *outputs[2:]], js=_CANVAS_CHANGE_JS,
-                  preprocess=False, trigger_mode="always_last", **quiet
-                  ).success(None, [canvas_push], [canvas], js=_CANVAS_PUSH_JS, **quiet)
+    canvas.change(on_canvas, [state, canvas, canvas_meta], outputs, js=_CANVAS_CHANGE_JS, preprocess=False,
+                  trigger_mode="always_last", **quiet)
+    canvas_push.change(None, [canvas_push], [canvas], js=_CANVAS_PUSH_JS, **quiet)
 
     # Buttons and keys ------------------------------------------------------------------------
     actions = {
@@ -651,6 +655,6 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
 
     class_table.select(on_class_row, [state], [state, class_name, class_color], **quiet)
 
-    return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx),
+    return AnnotateTab(tabs=tabs, state=state, outputs=outputs, render=functools.partial(render, ctx, canvas),
                        viewable=functools.partial(viewable, ctx))
 

@@ -118,6 +118,7 @@ class AnnotateState:
     stale: dict[int, Counter] = field(default_factory=dict)
     selected_class_id: int | None = None        # row picked in the class editor
     min_score: float = 0.0                      # proposals scored below this are hidden from the canvas
+    canvas_version: int = 0                     # pushes of the canvas's value so far (see sdaug.ui.annotate)
     undo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
     redo: dict[int, list[tuple[Box, ...]]] = field(default_factory=dict)
 

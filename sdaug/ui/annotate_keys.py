@@ -22,8 +22,7 @@ its Space key for "fit" and its wheel zoom):
   screen pixel (buttons call them; F fits too); ``.held()`` says whether the mouse button that
   went down on the canvas is still down (a box is being drawn, moved or resized), ``.presses()``
   counts the presses on the canvas, ``.released()`` resolves once the button is up and
-  ``.selecting()`` says whether a box the user clicked is selected, ``.image()`` is the file
-  name of the picture drawn and ``.changes`` counts the canvas changes sent to the server.
+  ``.selecting()`` says whether a box the user clicked is selected.
 """
 
 from __future__ import annotations
@@ -53,8 +52,7 @@ const hook = (canvas) => {
   g.clearRect = function (...a) { pass = {boxes: [], image: null}; canvas.sdaugPass = pass; return clear.apply(this, a); };
   g.drawImage = function (img, x, y, w, h) {
     const t = this.getTransform();
-    if (pass && w) pass.image = {x: t.e + t.a * x, y: t.f + t.d * y, w: t.a * w, h: t.d * h, scale: t.a, natural: img.naturalWidth, drawn: w,
-                                 name: decodeURIComponent(String(img.currentSrc || img.src)).split('/').pop()};
+    if (pass && w) pass.image = {x: t.e + t.a * x, y: t.f + t.d * y, w: t.a * w, h: t.d * h, scale: t.a, natural: img.naturalWidth, drawn: w};
     return drawImage.apply(this, arguments);
   };
   g.rect = function (...a) { last = a; return rect.apply(this, a); };
@@ -147,8 +145,6 @@ const canvas = {
   presses: () => presses,  // how many times the mouse button went down on the canvas
   released: () => held ? new Promise((resolve) => waiting.push(resolve)) : Promise.resolve(),
   selecting: () => selectedBox() !== null,  // a box the user clicked is selected
-  image: () => { const c = canvasEl(), p = c && c.sdaugPass; return p && p.image ? p.image.name : null; },  // its file name
-  changes: 0,  // canvas changes sent to the server so far (counted by the annotator's change script)
 };
 for (const [type, fn] of element.sdaugListeners || []) document.removeEventListener(type, fn, true);
 element.sdaugListeners = [['keydown', onKey], ...(props.canvas ? [['pointerdown', onPointer], ['pointerup', onRelease],

@@ -481,19 +481,22 @@ def test_tabs_build_and_respond_through_the_server(tmp_path: Path) -> None:
     try:
         client = Client(url, verbose=False)
         loaded = client.predict({}, fn_index=fns["on_load"])  # a browser with nothing saved yet
-        canvas, info = loaded[0], loaded[1]
+        push_at = 11  # the last of the tab's outputs (the client leaves out the state and the row)
+        info, pushed = loaded[1], loaded[push_at]
         assert info.startswith("**1 / 2**")
-        sent = {"image": {"path": canvas["value"]["image"], "orig_name": Path(canvas["value"]["image"]).name,
-                          "meta": {"_type": "gradio.FileData"}},
+        assert pushed["version"] == 1
+        image = pushed["value"]["image"]  # the client fetched the file gradio serves
+        assert Path(image).name == project.get_image(project.image_ids()[0]).file_name
+        sent = {"image": {"path": image, "orig_name": Path(image).name, "meta": {"_type": "gradio.FileData"}},
                 "boxes": [{"xmin": 10, "ymin": 10, "xmax": 50, "ymax": 40, "label": "", "scaleFactor": 0.5,
                            "color": "rgb(0, 0, 0)"}], "orientation": 0}
         # Sent while the mouse button is still down (the browser marks it): not saved, nothing sent back.
-        assert client.predict(sent, {"drawing": True, "presses": 1}, fn_index=fns["on_canvas"])[0] is None
-        assert project.boxes(project.image_ids()[0]) == []
-        # At mouse-up: saved with the active class; the class name comes back as a push, tagged with
-        # the browser's count of presses (applied only if the user has not pressed since).
-        changed = client.predict(sent, {"drawing": False, "presses": 1}, fn_index=fns["on_canvas"])
-        assert changed[0]["presses"] == 1 and changed[0]["value"]["boxes"][0]["label"] == "bin"
+        skipped = client.predict(sent, {"drawing": True, "presses": 1}, fn_index=fns["on_canvas"])
+        assert skipped[push_at] == {"__type__": "update"} and project.boxes(project.image_ids()[0]) == []
+        # At mouse-up: saved with the active class; the class name comes back as a newer push, tagged
+        # with the browser's count of presses (applied only if the user has not pressed since).
+        reply = client.predict(sent, {"drawing": False, "presses": 1}, fn_index=fns["on_canvas"])[push_at]
+        assert (reply["version"], reply["presses"]) == (2, 1) and reply["value"]["boxes"][0]["label"] == "bin"
         assert coords(project, project.image_ids()[0]) == [("bin", 20, 20, 100, 80)]
         stats = client.predict(project.folder.name, fn_index=fns["on_refresh"])
         assert "**2** images" in stats[0]

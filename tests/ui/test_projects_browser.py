@@ -47,7 +47,7 @@ def test_projects_upload_reload_and_language(tmp_path: Path, start_app: Callable
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             expect = sync_api.expect
             page.goto(server.url)
-            page.get_by_role("tab", name="Projects").click()
+            page.get_by_role("tab", name="Projects", exact=True).click()
             expect(page.get_by_text("No project is open.")).to_be_visible(timeout=WAIT_MS)
             page.screenshot(path=ARTIFACTS / "projects-1-empty.png", full_page=True)
             # 1. Create a project with a pasted class list.
@@ -73,7 +73,7 @@ def test_projects_upload_reload_and_language(tmp_path: Path, start_app: Callable
             page.get_by_role("button", name="⬆ Add to the project").click()
             expect(page.get_by_text("Added 2 images")).to_be_visible(timeout=WAIT_MS)
             # 3. Annotate: a file dropped on the canvas is not taken as the project's image.
-            page.get_by_role("tab", name="Annotate").click()
+            page.get_by_role("tab", name="Annotate", exact=True).click()
             info = page.get_by_text("· #", exact=False).first
             expect(info).to_be_visible(timeout=WAIT_MS)
             canvas = page.locator("#sdaug-annotator canvas").first
@@ -88,13 +88,13 @@ def test_projects_upload_reload_and_language(tmp_path: Path, start_app: Callable
             # 4. Reload: the same tab and project come back.
             page.reload()
             expect(page.get_by_text("· #", exact=False).first).to_be_visible(timeout=WAIT_MS)
-            assert page.get_by_role("tab", name="Annotate").get_attribute("aria-selected") == "true"
+            assert page.get_by_role("tab", name="Annotate", exact=True).get_attribute("aria-selected") == "true"
             page.screenshot(path=ARTIFACTS / "projects-3-reloaded.png")
             # 5. Switch to 中文 (the page reloads): still the same tab and project, in Chinese.
             page.evaluate("window.sdaugSetLang('zh-CN')")
-            expect(page.get_by_role("tab", name="标注")).to_have_attribute("aria-selected", "true", timeout=WAIT_MS)
+            expect(page.get_by_role("tab", name="标注", exact=True)).to_have_attribute("aria-selected", "true", timeout=WAIT_MS)
             expect(page.get_by_text("项目：").first).to_be_visible(timeout=WAIT_MS)
-            page.get_by_role("tab", name="项目").click()
+            page.get_by_role("tab", name="项目", exact=True).click()
             expect(page.get_by_text("当前项目：").first).to_be_visible(timeout=WAIT_MS)
             page.screenshot(path=ARTIFACTS / "projects-4-zh.png", full_page=True)
             # gradio's own language picker (footer "Settings") is not offered.
