@@ -33,12 +33,12 @@ def check_member(info: zipfile.ZipInfo, where: str = "the archive") -> PurePosix
     name = info.filename.replace("\\", "/")
     path = PurePosixPath(name)
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise ValueError(f"zip entry {info.filename!r} has an absolute path; refusing the archive")
+        raise InputError("zip.absolute", member=info.filename)
     if ".." in path.parts:
-        raise ValueError(f"zip entry {info.filename!r} points outside the archive ('..'); refusing the archive")
+        raise InputError("zip.dotdot", member=info.filename)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise ValueError(f"zip entry {info.filename!r} is a symbolic link; refusing the archive")
+        raise InputError("zip.symlink", member=info.filename)
     member = _short(info.filename)
     if info.flag_bits & 0x1:
         raise InputError("zip.encrypted", where=where, member=member)
@@ -100,7 +100,8 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
         for info, rel in zip(infos, paths, strict=True):
             dest = (root / Path(*rel.parts)) if rel.parts else root
             if root != dest and root not in dest.parents:
-                raise ValueError(f"zip entry {info.filename!r} would be written outside {root}")
+                raise InputError("zip.outside", member=info.filename, root=root)
+
             if info.is_dir():
                 dest.mkdir(parents=True, exist_ok=True)
                 continue

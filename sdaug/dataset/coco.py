@@ -69,7 +69,8 @@ def import_coco(project: Project, path: Path, report: ImportReport, on_progress:
         root = root.parent
     files = find_json(path)
     if not files:
-        raise ValueError(f"{path}: no .json annotation file found")
+        raise InputError("coco.no_json", where=path)
+
     # A lone .json (say in Downloads) names its images' folders: its parent is not searched.
     index = ImageIndex(root, search=path.is_dir())
     for json_path in files:

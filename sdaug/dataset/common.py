@@ -313,9 +313,11 @@ DEFAULT_JPEG_QUALITY = 95
 def check_image_format(image_format: str, jpeg_quality: int) -> None:
     """``ValueError`` for an unknown export image format or a JPEG quality outside 1..100."""
     if image_format not in EXPORT_IMAGE_FORMATS:
-        raise ValueError(f"image format must be one of {', '.join(EXPORT_IMAGE_FORMATS)}, got {image_format!r}")
+        raise InputError("value.choice", field="image format", allowed=", ".join(EXPORT_IMAGE_FORMATS),
+                         value=image_format)
     if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
-        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {jpeg_quality!r}")
+        raise InputError("value.whole_range", field="JPEG quality", low=1, high=100, value=jpeg_quality)
+
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from sdaug.dataset.common import (
 from sdaug.dataset.store import ImageRecord, Project
 from sdaug.dataset.voc import write_voc
 from sdaug.dataset.yolo import write_yolo
+from sdaug.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +101,11 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
     try:
         values = [float(v) for v in (text.split(",") if isinstance(text, str) else text)]
     except ValueError as exc:
-        raise ValueError(f"split must be numbers like 0.8,0.1,0.1, got {text!r}") from exc
+        raise InputError("export.split_numbers", text=text) from exc
     if len(values) == 2:
         values.append(0.0)
     if len(values) != 3 or any(v < 0 for v in values) or sum(values) <= 0:
-        raise ValueError(f"split needs 2 or 3 ratios (train,val[,test]) of 0 or more, got {text!r}")
+        raise InputError("export.split_ratios", text=text)
     total = sum(values)
     return values[0] / total, values[1] / total, values[2] / total
 
@@ -205,22 +206,21 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
     """Export ``project`` in format ``fmt`` into the folder ``out`` (see the module docstring)."""
     # 1. Check the inputs before touching anything.
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        raise InputError("value.choice", field="format", allowed=", ".join(EXPORT_FORMATS), value=fmt)
     check_image_format(image_format, jpeg_quality)
     if fmt == "voc" and image_format != "jpeg":
-        raise ValueError(f"VOC exports hold JPEG images (JPEGImages/); image format {image_format!r} "
-                         "is for YOLO and COCO")
+        raise InputError("export.voc_jpeg", format=image_format)
     out = Path(out).expanduser().resolve()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_earlier_export(out))):
-        raise ValueError(f"{out} exists and is not an earlier sdaug export; choose a new or empty folder")
+        raise InputError("export.not_empty", path=out)
     if not project.classes():
-        raise ValueError("the project has no classes; add classes and label images before exporting")
+        raise InputError("export.no_classes")
     started = time.perf_counter()
     plan, left_out = plan_export(project, ratios=ratios, seed=seed, variants_train_only=variants_train_only,
                                  image_format=image_format, jpeg_quality=jpeg_quality)
     if not plan.items:
-        raise ValueError("nothing to export: no image is labelled or reviewed yet "
-                         f"({', '.join(f'{n} {s}' for s, n in left_out.items()) or 'the project is empty'})")
+        raise InputError("export.nothing", counts=left_out) if left_out else InputError("export.empty")
+
     # 2. Write into a temporary folder beside the target (after removing what a killed export
     #    left there), then swap it into place.
     out.parent.mkdir(parents=True, exist_ok=True)

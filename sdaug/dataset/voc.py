@@ -184,7 +184,8 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     xml_files = sorted((annotations if annotations.is_dir() else root).rglob("*.xml"))
     splits = _splits(root)
     if not xml_files and not splits:
-        raise ValueError(f"{root}: no .xml annotation files found (expected Annotations/*.xml)")
+        raise InputError("voc.no_xml", where=root)
+
     parsed = [f for f in (parse_voc(p, rel(p, root), report, root) for p in xml_files) if f is not None]
     if not any(voc.zero_based for voc in parsed):
         for voc in parsed:

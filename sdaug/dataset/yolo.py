@@ -84,12 +84,12 @@ def _names_from_yaml(names: object, where: str) -> list[str]:
         try:
             indexed = {int(k): str(v) for k, v in names.items()}
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: names keys must be class numbers 0, 1, 2, ...") from exc
+            raise InputError("yolo.names_keys", where=where) from exc
         if sorted(indexed) != list(range(len(indexed))):
-            raise ValueError(f"{where}: names must number the classes 0..{len(indexed) - 1} without gaps, "
-                             f"got {sorted(indexed)}")
+            raise InputError("yolo.names_gaps", where=where, last=len(indexed) - 1, got=str(sorted(indexed)))
         return [indexed[i] for i in range(len(indexed))]
-    raise ValueError(f"{where}: names must be a list or a {{number: name}} mapping, got {type(names).__name__}")
+    raise InputError("yolo.names_type", where=where, kind=type(names).__name__)
+
 
 
 def label_path(image: Path) -> Path:
