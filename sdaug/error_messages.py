@@ -220,7 +220,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "value.finite": ("{field} must be a finite number, got {value!r}", "{field}必须是有限的数字，当前为 {value!r}。"),
     "value.text": ("{field} must be text, got {value!r}", "{field}必须是文本，当前为 {value!r}。"),
     "value.bool": ("{field} must be true or false, got {value!r}", "{field}必须是 true 或 false，当前为 {value!r}。"),
-    "error.in_file": ("{where}: {error}", "{where}：{error}"),
+    "error.in_file": ("{where}: {error}", "文件 {where} 有误：{error}"),
     "path.missing": ("{path} does not exist", "{path} 不存在，请检查路径。"),
     # Projects and their classes, images and boxes (sdaug.dataset.store, records, projects, schema).
     "project.is_file": ("{path} is a file; a project is a folder", "{path} 是文件，而项目是文件夹。请选择项目文件夹。"),
@@ -430,26 +430,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "preset.not_utf8": ("the file is not UTF-8 text; save it as UTF-8", "文件不是 UTF-8 文本，请另存为 UTF-8。"),
     "preset.not_toml": ("not valid TOML ({reason})", "不是有效的 TOML 文件（{reason}）。"),
     "preset.missing_key": (
-        "missing key {key!r} (every preset needs {required})",
-        "缺少键 {key!r}（每个预设都需要 {required}）。",
+        "missing key {setting!r} (every preset needs {required})",
+        "缺少键 {setting!r}（每个预设都需要 {required}）。",
     ),
     "preset.unknown_key": (
-        "unknown key {where}{key!r}; allowed: {allowed}",
-        "未知的键 {where}{key!r}；可用的键：{allowed}。",
+        "unknown key {where}{setting!r}; allowed: {allowed}",
+        "未知的键 {where}{setting!r}；可用的键：{allowed}。",
     ),
     "preset.unknown_key_close": (
-        "unknown key {where}{key!r} (did you mean {close!r}?); allowed: {allowed}",
-        "未知的键 {where}{key!r}（您是否要写 {close!r}？）；可用的键：{allowed}。",
+        "unknown key {where}{setting!r} (did you mean {close!r}?); allowed: {allowed}",
+        "未知的键 {where}{setting!r}（您是否要写 {close!r}？）；可用的键：{allowed}。",
     ),
     "preset.not_table": (
-        "{key} must be a table: a line [{key}] followed by name = value lines",
-        "{key} 必须是一个表：先写一行 [{key}]，再写若干行 名称 = 值。",
+        "{setting} must be a table: a line [{setting}] followed by name = value lines",
+        "{setting} 必须是一个表：先写一行 [{setting}]，再写若干行 名称 = 值。",
     ),
-    "preset.not_text": ("{key} must be text in double quotes, got {value!r}", "{key} 必须是双引号中的文本，当前为 {value!r}。"),
-    "preset.empty": ("{key} must not be empty", "{key} 不能为空。"),
+    "preset.not_text": ("{setting} must be text in double quotes, got {value!r}", "{setting} 必须是双引号中的文本，当前为 {value!r}。"),
+    "preset.empty": ("{setting} must not be empty", "{setting} 不能为空。"),
     "classic.no_setting": (
-        "[classic] effect {effect!r} has no setting {key!r} (allowed: {allowed})",
-        "[classic] 效果 {effect!r} 没有设置项 {key!r}（可用：{allowed}）。",
+        "[classic] effect {effect!r} has no setting {setting!r} (allowed: {allowed})",
+        "[classic] 效果 {effect!r} 没有设置项 {setting!r}（可用：{allowed}）。",
     ),
     "classic.color_list": (
         "{field} must be a list of 3 numbers like [255, 180, 95], got {value!r}",
@@ -458,6 +458,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "classic.color_range": (
         "{field} values must be from {low} to {high}, got {value!r}",
         "{field} 的各个值必须在 {low} 到 {high} 之间，当前为 {value!r}。",
+    ),
+    # Ray (sdaug.augment.ray_backend).
+    "ray.missing": (
+        "the Ray backend needs the 'ray' package: pip install 'ray>=2.40' (or use the in-process backend)",
+        "Ray 运行方式需要安装 'ray' 包：pip install 'ray>=2.40'（或改用本机运行方式）。",
+    ),
+    "ray.connect": (
+        "cannot reach the Ray cluster at {address!r}: {reason}. Start it with `ray start --head` (and "
+        "`ray start --address=HOST:PORT` on the other machines), or leave the address out to start a local Ray "
+        "instance",
+        "无法连接 {address!r} 上的 Ray 集群：{reason}。请用 `ray start --head` 启动它（其他机器上运行 "
+        "`ray start --address=HOST:PORT`），或不填地址以在本机启动 Ray。",
+    ),
+    "ray.address": (
+        "the Ray address must be auto or HOST:PORT (e.g. 10.0.0.5:6379), got {address!r}",
+        "Ray 地址必须是 auto 或 HOST:PORT（例如 10.0.0.5:6379），当前为 {address!r}。",
+    ),
+    "ray.unreachable": (
+        "cannot reach the Ray cluster at {address} ({reason}); start it there with `ray start --head`, or leave "
+        "the address out to start a local Ray instance",
+        "无法连接 {address} 上的 Ray 集群（{reason}）。请在那里运行 `ray start --head`，或不填地址以在本机启动 Ray。",
+    ),
+    "ray.workers_gone": (
+        "every Ray worker is gone; see `ray status` and the Ray logs on the workers",
+        "所有 Ray 工作进程都已退出；请查看 `ray status` 和各工作机器上的 Ray 日志。",
     ),
     # Previews (sdaug.augment.preview).
     "preview.count": ("n must be from 1 to 16 sample images, got {value!r}", "样例图片数必须在 1 到 16 之间，当前为 {value!r}。"),
@@ -653,5 +678,6 @@ ZH_WORDS = {
     # Statuses, splits and other words.
     "unlabelled": "未标注", "labelled": "已标注", "review": "待审核", "reviewed": "已审核", "rejected": "已拒绝",
     "train": "训练集", "val": "验证集", "test": "测试集", "any": "任意", "unknown": "未知",
-    "reorder": "调整顺序", "delete": "删除", "CLIP model": "CLIP 模型", "detector": "检测器",
+    "reorder": "调整顺序", "delete": "删除", "CLIP model": "CLIP 模型", "detector": "检测器", "workers": "工作进程数",
+    "only .bin pickled weights": "只有 .bin 格式的 pickle 权重",
 }

@@ -425,11 +425,8 @@ def _first_line(error: Exception) -> str:
 
 
 def _single_file_error(source: ModelSource, error: Exception) -> ModelNotFoundError:
-    return ModelNotFoundError(
-        f"cannot load {source.location}: {error}. Without internet sdaug can load Stable Diffusion 1.x "
-        f"checkpoints and ControlNets, and any file that has its diffusers config (model_index.json and the "
-        f"component folders, or a ControlNet's config.json) in a folder named {source.name}.config next to it."
-    )
+    return ModelNotFoundError("model.single_file_failed", location=source.location, reason=str(error),
+                              name=source.name)
 
 
 @contextlib.contextmanager
