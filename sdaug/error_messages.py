@@ -72,6 +72,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "it was not read.",
         "{where}：数据嵌套超过 {limit} 层（COCO 或 YAML 文件不到 10 层），未读取。",
     ),
+    "limit.option": (
+        "--limit takes NAME=VALUE with NAME one of {names}; got {value!r}",
+        "--limit 的格式是 NAME=VALUE，NAME 为 {names} 之一；当前为 {value!r}。",
+    ),
     # Annotation files.
     "yaml.alias": (
         "{where}: uses YAML aliases (*name), which sdaug refuses (they can expand without bound); write the "
@@ -219,6 +223,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "value.number": ("{field} must be a number, got {value!r}", "{field}必须是数字，当前为 {value!r}。"),
     "value.finite": ("{field} must be a finite number, got {value!r}", "{field}必须是有限的数字，当前为 {value!r}。"),
     "value.text": ("{field} must be text, got {value!r}", "{field}必须是文本，当前为 {value!r}。"),
+    "value.text_type": ("{field} must be text, got {kind}", "{field}必须是文本，当前为 {kind} 类型。"),
     "value.bool": ("{field} must be true or false, got {value!r}", "{field}必须是 true 或 false，当前为 {value!r}。"),
     "error.in_file": ("{where}: {error}", "文件 {where} 有误：{error}"),
     "path.missing": ("{path} does not exist", "{path} 不存在，请检查路径。"),
@@ -678,6 +683,7 @@ ZH_WORDS = {
     # Statuses, splits and other words.
     "unlabelled": "未标注", "labelled": "已标注", "review": "待审核", "reviewed": "已审核", "rejected": "已拒绝",
     "train": "训练集", "val": "验证集", "test": "测试集", "any": "任意", "unknown": "未知",
+    "origin": "来源", "strength": "改变强度（strength）",
     "reorder": "调整顺序", "delete": "删除", "CLIP model": "CLIP 模型", "detector": "检测器", "workers": "工作进程数",
     "only .bin pickled weights": "只有 .bin 格式的 pickle 权重",
 }

@@ -77,6 +77,7 @@ class VariantOutcome:
 
     image_id: int | None
     error: str | None
+    refusal: ValueError | None = None  # the refusal behind ``error``, to show in the user's language
 
 
 def encode_variant(image: Image.Image, infotext: str, image_format: str = "png", quality: int = 95,
@@ -236,8 +237,8 @@ class JobStore:
                              boxes=tuple(boxes), status=status, job_item_id=job_item_id, condition=condition,
                              suffix=suffix)
         outcome = self.record_variants([variant])[0]
-        if outcome.error is not None:
-            raise ValueError(outcome.error)
+        if outcome.refusal is not None:
+            raise outcome.refusal
         return self.get_image(outcome.image_id)
 
     def record_variants(self, variants: Sequence[NewVariant]) -> list[VariantOutcome]:
@@ -306,7 +307,7 @@ class JobStore:
                     raise (InputError("variant.same_image", id=taken[sha]) if taken[sha] is not None
                            else InputError("variant.same_batch"))
             except ValueError as exc:
-                outcomes[index] = VariantOutcome(None, str(exc))
+                outcomes[index] = VariantOutcome(None, str(exc), exc)
                 continue
             taken[sha] = None
             if variant.job_item_id is not None:
