@@ -392,6 +392,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "or change the filter",
         "没有符合条件的源图片（状态 {status}，划分 {split}，类别 {class_name}）。请先标注一些图片，或更改筛选条件。",
     ),
+    "job.no_sources_any": (
+        "no source images match (status {status}, split {split}, class any); label some images first or change "
+        "the filter",
+        "没有符合条件的源图片（状态 {status}，划分 {split}，任意类别）。请先标注一些图片，或更改筛选条件。",
+    ),
     # Making variants (sdaug.augment.making, attach, reapply).
     "source.too_large": (
         "{where}: {width}x{height} is too large (more than {limit} pixels); import a smaller copy of it",

@@ -24,6 +24,9 @@ from collections.abc import Mapping
 from sdaug.error_messages import MESSAGES, ZH_WORDS
 
 _FORMATTER = string.Formatter()
+# The placeholders that words of ours fill (a field name, a status, a split, ...): translated by
+# ZH_WORDS in Chinese. Others hold the user's text, file names, numbers or option values.
+WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format"})
 
 
 class KeyedError(ValueError):
@@ -57,10 +60,10 @@ class InputError(ValueError):
 def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
     """The text of message ``key`` in ``lang`` (``en`` or ``zh``) with ``values`` filled in.
 
-    In Chinese a value that is one of our English words (:data:`ZH_WORDS`: field names,
-    statuses, splits) is translated unless the message quotes it (``{name!r}``, the user's own
-    text); an :class:`InputError` value is its own message in ``lang``; a list reads ``a, b`` (``a、b``)
-    and a ``{word: count}`` mapping ``3 unlabelled, 2 review``.
+    In Chinese a value of a :data:`WORD_PLACEHOLDERS` placeholder that is one of our English
+    words (:data:`ZH_WORDS`) is translated unless the message quotes it (``{field!r}``); an
+    :class:`InputError` value is its own message in ``lang``; a list reads ``a, b`` (``a、b``)
+    and a ``{word: count}`` mapping ``3 unlabelled, 2 review`` (its words translated).
     """
     en, zh = MESSAGES[key]
     template = zh if lang == "zh" else en
@@ -68,10 +71,11 @@ def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
     if "option" in filled:
         filled.setdefault("option_upper", str(filled["option"]).upper())
     quoted = {name for _, name, _, conversion in _FORMATTER.parse(template) if name and conversion == "r"}
-    return template.format(**{name: _fill(value, lang, name in quoted) for name, value in filled.items()})
+    return template.format(**{name: _fill(value, lang, name in WORD_PLACEHOLDERS and name not in quoted)
+                              for name, value in filled.items()})
 
 
-def _fill(value: object, lang: str, quoted: bool) -> object:
+def _fill(value: object, lang: str, translate: bool) -> object:
     if isinstance(value, InputError):
         return render(value.key, value.values, lang)
     if isinstance(value, Mapping):
@@ -79,8 +83,8 @@ def _fill(value: object, lang: str, quoted: bool) -> object:
             return "、".join(f"{ZH_WORDS.get(str(word), word)} {count}" for word, count in value.items())
         return ", ".join(f"{count} {word}" for word, count in value.items())
     if isinstance(value, list | tuple):
-        return ("、" if lang == "zh" else ", ").join(str(_fill(item, lang, quoted)) for item in value)
-    if lang == "zh" and not quoted and isinstance(value, str):
+        return ("、" if lang == "zh" else ", ").join(str(_fill(item, lang, translate)) for item in value)
+    if lang == "zh" and translate and isinstance(value, str):
         return ZH_WORDS.get(value, value)
     return value
 

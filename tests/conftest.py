@@ -81,9 +81,8 @@ DEVELOPER_CHECKS = (
     ("sdaug/dataset/store.py", "offset and limit must be 0 or more"),
     ("sdaug/dataset/store.py", "unknown box fields"),
 )
-# Placeholders that a word of ours fills (a field or option name, a status, a split ...): in
-# Chinese it must be translated (ZH_WORDS) unless it is an option or file key the user types.
-_WORD_PLACEHOLDERS = {"field", "what", "action", "status", "split"}
+# A word of ours in a placeholder (errors.WORD_PLACEHOLDERS: a field name, a status, a split)
+# must be translated in Chinese (ZH_WORDS) unless it is an option or file key the user types.
 _OPTION_LIKE = re.compile(r"[_\[\]=.-]|^[A-Z0-9 ]+$|^[A-Z]+[a-z]*$")
 # Three or more English words in a row (what a person who reads only Chinese cannot act on).
 _ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
@@ -98,8 +97,8 @@ def chinese_problems(exc: BaseException) -> list[str]:
     if isinstance(exc, errors.KeyedError):
         return []  # the UI shows it by its translation key (sdaug.ui tables)
     key, values = errors.explain(exc)
-    if key == "error.plain" and _developer_check(exc):
-        return []
+    if key == "error.plain" and (_developer_check(exc) or isinstance(exc, errors.InputError)):
+        return []  # a developer check, or the message table's own fallback
     if key == "error.plain":
         return [f"no Chinese text (an unkeyed ValueError): {exc}"]
     zh = errors.MESSAGES[key][1]
@@ -115,7 +114,7 @@ def chinese_problems(exc: BaseException) -> list[str]:
     for name, value in values.items():
         if isinstance(value, errors.InputError):
             problems += chinese_problems(value)
-        elif name in _WORD_PLACEHOLDERS and name not in quoted:
+        elif name in errors.WORD_PLACEHOLDERS and name not in quoted and name != "format":
             words = value if isinstance(value, list | tuple) else [value]
             problems += [f"{key}: {name}={word!r} is not translated" for word in words
                          if isinstance(word, str) and word not in ZH_WORDS and not _OPTION_LIKE.search(word)]
@@ -131,6 +130,21 @@ def _developer_check(exc: BaseException) -> bool:
 def _raised_in_keyed_module(exc: BaseException) -> bool:
     frames = traceback.extract_tb(exc.__traceback__)
     return bool(frames) and any(part in frames[-1].filename.replace(os.sep, "/") for part in KEYED_MODULES)
+
+
+@pytest.fixture
+def developer_checks() -> tuple[tuple[str, str], ...]:
+    return DEVELOPER_CHECKS
+
+
+@pytest.fixture
+def keyed_modules() -> tuple[str, ...]:
+    return KEYED_MODULES
+
+
+@pytest.fixture(name="chinese_problems")
+def _chinese_problems_fixture():
+    return chinese_problems
 
 
 @pytest.fixture

@@ -178,8 +178,10 @@ def create_job(project: Project, spec: JobSpec, settings: Settings | None = None
     where = source_filter(project, spec)
     sources = project.list_images(0, max(1, project.count_images(where)), where)
     if not sources:
-        raise InputError("job.no_sources", status=where.status, split=spec.split or "any",
-                         class_name=spec.class_name or "any")
+        if spec.class_name:
+            raise InputError("job.no_sources", status=where.status, split=spec.split or "any",
+                             class_name=spec.class_name)
+        raise InputError("job.no_sources_any", status=where.status, split=spec.split or "any")
 
     # 3. The items, preset by preset, so that a batch shares one preset.
     items = [JobItemSpec(source_image_id=source.id, preset=preset, variant_index=index,
