@@ -76,6 +76,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "--limit takes NAME=VALUE with NAME one of {names}; got {value!r}",
         "--limit 的格式是 NAME=VALUE，NAME 为 {names} 之一；当前为 {value!r}。",
     ),
+    "image.pillow_bomb": (
+        "{reason}",
+        "图片像素过多，可能是恶意的“解压炸弹”，未读取（{reason}）。请使用更小的图片。",
+    ),
     # Annotation files.
     "yaml.alias": (
         "{where}: uses YAML aliases (*name), which sdaug refuses (they can expand without bound); write the "

@@ -111,7 +111,9 @@ def explain(exc: BaseException, where: str | None = None) -> tuple[str, dict[str
         return "input.recursion", {}
     if type(exc).__name__ == "SafetensorError":
         return "model.bad_file", {"where": where or "the model file", "reason": _reason(exc)}
-    if isinstance(exc, ValueError) or type(exc).__name__ == "DecompressionBombError":  # Pillow's names the size
+    if type(exc).__name__ == "DecompressionBombError":  # Pillow's text names the size
+        return "image.pillow_bomb", {"reason": _reason(exc)}
+    if isinstance(exc, ValueError):
         return "error.plain", {"message": _reason(exc) or type(exc).__name__}
     return "error.unexpected", {"kind": type(exc).__name__, "reason": _reason(exc)}
 

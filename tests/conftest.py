@@ -7,9 +7,9 @@
   ``model="tiny"`` (the random tiny pipeline: 64x64, 2-4 steps take well under a second per
   image on a CPU). One manager per test, so LoRAs or loaded models never leak between tests.
 
-- ``chinese_refusals``: every refusal the test provokes from the core (a ``ValueError`` caught
-  by ``pytest.raises``, or the line the in-process CLI prints) is also checked in 中文 when the
-  test ends: a keyed message whose Chinese text has no English phrase of ours (see
+- ``chinese_refusals``: every refusal the test provokes (a ``ValueError`` of the core caught by
+  ``pytest.raises``, or any error the in-process CLI prints as its line; the fixture's value is
+  the list of the latter) is also checked in 中文 when the test ends: a keyed message whose Chinese text has no English phrase of ours (see
   :func:`chinese_problems`). ``tests/hostile`` and ``tests/unit`` use it for every test.
 
 torch is imported only by tests that use ``manager``, so pure tests stay fast. Tests run torch
@@ -150,7 +150,8 @@ def _chinese_problems_fixture():
 @pytest.fixture
 def chinese_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
     """Record the refusals a test provokes (see the module docstring); check them at its end."""
-    seen: list[BaseException] = []
+    seen: list[BaseException] = []  # caught by pytest.raises: checked when raised by KEYED_MODULES
+    lines: list[BaseException] = []  # shown as the CLI's error line: always checked
     real_raises = pytest.raises
 
     @contextlib.contextmanager
@@ -168,7 +169,7 @@ def chinese_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseExcep
         real = errors.describe
 
         def describe(exc: BaseException, lang: str = "en", where: str | None = None) -> str:
-            seen.append(exc)
+            lines.append(exc)
             return real(exc, lang, where)
 
         monkeypatch.setattr(f"{module}.describe", describe)
@@ -176,7 +177,7 @@ def chinese_refusals(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseExcep
     monkeypatch.setattr(pytest, "raises", raises)
     for module in ("sdaug.cli", "sdaug.augment.jobs"):
         describing(module)
-    yield seen
-    problems = [problem for exc in seen if isinstance(exc, ValueError) and _raised_in_keyed_module(exc)
-                for problem in chinese_problems(exc)]
+    yield lines
+    checked = lines + [exc for exc in seen if isinstance(exc, ValueError) and _raised_in_keyed_module(exc)]
+    problems = [problem for exc in checked for problem in chinese_problems(exc)]
     assert not problems, "\n".join(problems)
