@@ -207,6 +207,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The input is nested too deeply to read (JSON, YAML or XML with thousands of levels); it is malformed.",
         "输入嵌套层数过多（数千层的 JSON、YAML 或 XML），无法读取，文件格式异常。",
     ),
+    # Phrases that name where something happened (sdaug.errors.Phrase), filled into messages.
+    "where.archive": ("the archive", "压缩包"),
+    "where.archive_whole": ("the archive as a whole", "整个压缩包"),
+    "where.entry": ("the entry {member}", "条目 {member}"),
+    "where.model_file": ("the model file", "模型文件"),
+    "where.class_list": ("the imported class list", "导入的类别列表"),
+    "where.image": ("image id {id}", "编号为 {id} 的图片"),
+    "where.variant": ("the variant of image id {id}", "编号为 {id} 的图片的变体"),
+    "where.source": ("source image {id} ({name}, file {path})", "源图片 {id}（{name}，文件 {path}）"),
+    "where.source_image": ("the source image", "源图片"),
     # Checked values (any module): {field} is a field or option name, translated by ZH_WORDS.
     "value.choice": (
         "{field} must be one of {allowed}, got {value!r}",

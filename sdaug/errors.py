@@ -26,7 +26,25 @@ from sdaug.error_messages import MESSAGES, ZH_WORDS
 _FORMATTER = string.Formatter()
 # The placeholders that words of ours fill (a field name, a status, a split, ...): translated by
 # ZH_WORDS in Chinese. Others hold the user's text, file names, numbers or option values.
-WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format"})
+WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format", "where", "member"})
+
+
+class Phrase:
+    """A part of a message that sdaug words itself (where it happened: ``image id 7``), shown in
+    the message's language: message ``key`` of :data:`MESSAGES` with ``values``. ``str()`` is the
+    English text, so a phrase fills a message (or an f-string) like the string it replaces."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        if key not in MESSAGES:
+            raise KeyError(f"no message {key!r} in sdaug.errors.MESSAGES")
+        self.key = key
+        self.values = values
+
+    def __str__(self) -> str:
+        return render(self.key, self.values, "en")
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.key!r}, {self.values!r})"
 
 
 class KeyedError(ValueError):
@@ -62,7 +80,7 @@ def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
 
     In Chinese a value of a :data:`WORD_PLACEHOLDERS` placeholder that is one of our English
     words (:data:`ZH_WORDS`) is translated unless the message quotes it (``{field!r}``); an
-    :class:`InputError` value is its own message in ``lang``; a list reads ``a, b`` (``a、b``)
+    :class:`InputError` or :class:`Phrase` value is its own text in ``lang``; a list reads ``a, b`` (``a、b``)
     and a ``{word: count}`` mapping ``3 unlabelled, 2 review`` (its words translated).
     """
     en, zh = MESSAGES[key]
@@ -76,7 +94,7 @@ def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
 
 
 def _fill(value: object, lang: str, translate: bool) -> object:
-    if isinstance(value, InputError):
+    if isinstance(value, InputError | Phrase):
         return render(value.key, value.values, lang)
     if isinstance(value, Mapping):
         if lang == "zh":
@@ -102,7 +120,7 @@ def explain(exc: BaseException, where: str | None = None) -> tuple[str, dict[str
     if isinstance(exc, sqlite3.Error):
         return _sqlite(exc, where)
     if isinstance(exc, zipfile.BadZipFile | zipfile.LargeZipFile):
-        return "zip.bad", {"where": where or "the archive", "reason": _reason(exc)}
+        return "zip.bad", {"where": where or Phrase("where.archive"), "reason": _reason(exc)}
     if isinstance(exc, OSError):
         return _os(exc)
     if isinstance(exc, MemoryError):
@@ -110,7 +128,7 @@ def explain(exc: BaseException, where: str | None = None) -> tuple[str, dict[str
     if isinstance(exc, RecursionError):
         return "input.recursion", {}
     if type(exc).__name__ == "SafetensorError":
-        return "model.bad_file", {"where": where or "the model file", "reason": _reason(exc)}
+        return "model.bad_file", {"where": where or Phrase("where.model_file"), "reason": _reason(exc)}
     if type(exc).__name__ == "DecompressionBombError":  # Pillow's text names the size
         return "image.pillow_bomb", {"reason": _reason(exc)}
     if isinstance(exc, ValueError):

@@ -83,7 +83,7 @@ DEVELOPER_CHECKS = (
 )
 # A word of ours in a placeholder (errors.WORD_PLACEHOLDERS: a field name, a status, a split)
 # must be translated in Chinese (ZH_WORDS) unless it is an option or file key the user types.
-_OPTION_LIKE = re.compile(r"[_\[\]=.-]|^[A-Z0-9 ]+$|^[A-Z]+[a-z]*$")
+_OPTION_LIKE = re.compile(r"[_\[\]=./\\:()0-9'\"-]|^[A-Z0-9 ]*$|^[A-Z]+[a-z]*$")
 # Three or more English words in a row (what a person who reads only Chinese cannot act on).
 _ENGLISH_RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,]+[A-Za-z]{2,}){2,}")
 _NAMES = ("Hugging Face ID", "Stable Diffusion")  # proper names, kept in English on purpose
@@ -101,6 +101,10 @@ def chinese_problems(exc: BaseException) -> list[str]:
         return []  # a developer check, or the message table's own fallback
     if key == "error.plain":
         return [f"no Chinese text (an unkeyed ValueError): {exc}"]
+    return _message_problems(key, values)
+
+
+def _message_problems(key: str, values: dict[str, object]) -> list[str]:
     zh = errors.MESSAGES[key][1]
     problems = []
     literal = "".join(text for text, *_ in string.Formatter().parse(zh))
@@ -112,8 +116,8 @@ def chinese_problems(exc: BaseException) -> list[str]:
     problems += [f"{key}: English in the Chinese text: {run!r}" for run in _ENGLISH_RUN.findall(literal)]
     quoted = {name for _, name, _, conversion in string.Formatter().parse(zh) if conversion == "r"}
     for name, value in values.items():
-        if isinstance(value, errors.InputError):
-            problems += chinese_problems(value)
+        if isinstance(value, errors.InputError | errors.Phrase):
+            problems += _message_problems(value.key, dict(value.values))
         elif name in errors.WORD_PLACEHOLDERS and name not in quoted and name != "format":
             words = value if isinstance(value, list | tuple) else [value]
             problems += [f"{key}: {name}={word!r} is not translated" for word in words

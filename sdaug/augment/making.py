@@ -30,7 +30,7 @@ from sdaug.augment.presets import DriftThresholds, Preset
 from sdaug.dataset.job_store import NewVariant, encode_variant
 from sdaug.dataset.store import Box, ClassRecord, ImageRecord, JobItem, Project
 from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 from sdaug.prompts import format_infotext
 from sdaug.prompts.params import VERSION
 
@@ -68,7 +68,7 @@ class WorkItem:
     item: JobItem
     image: Image.Image
     boxes: Sequence[Box]
-    where: str = "the source image"
+    where: str | Phrase = Phrase("where.source_image")
 
 
 @dataclass(frozen=True)
@@ -222,9 +222,9 @@ def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
     return [(box.x1, box.y1, box.x2, box.y2) for box in boxes]
 
 
-def describe_source(project: Project, record: ImageRecord) -> str:
+def describe_source(project: Project, record: ImageRecord) -> Phrase:
     """``source image 7 (bin_03.jpg, file /p/images/ab12….jpg)``: names the file for messages."""
-    return f"source image {record.id} ({record.original_name}, file {project.image_path(record)})"
+    return Phrase("where.source", id=record.id, name=record.original_name, path=project.image_path(record))
 
 
 def load_source(project: Project, record: ImageRecord) -> Image.Image:

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from sdaug import limits
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 # Compression methods Python's zipfile reads (Deflate64, used by Windows for big files, is not one).
 _READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
@@ -27,7 +27,10 @@ _READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipf
 _RATIO_MIN_BYTES = 1024**2
 
 
-def check_member(info: zipfile.ZipInfo, where: str = "the archive") -> PurePosixPath:
+THE_ARCHIVE = Phrase("where.archive")  # names an archive in messages when its file name is not known
+
+
+def check_member(info: zipfile.ZipInfo, where: str | Phrase = THE_ARCHIVE) -> PurePosixPath:
     """The entry's relative path; ``ValueError`` when it is absolute, climbs out, is a link, is
     encrypted, uses a compression Python cannot read, or is nested too deep."""
     name = info.filename.replace("\\", "/")
@@ -71,9 +74,10 @@ def check_archive(infos: list[zipfile.ZipInfo], archive_bytes: int, where: str) 
                          option="max_zip_bytes")
     for info in infos:
         if info.file_size > _RATIO_MIN_BYTES and info.file_size > limit.max_zip_ratio * max(info.compress_size, 1):
-            raise _ratio_error(where, f"the entry {_short(info.filename)}", info.file_size // max(info.compress_size, 1))
+            raise _ratio_error(where, Phrase("where.entry", member=_short(info.filename)),
+                               info.file_size // max(info.compress_size, 1))
     if total > _RATIO_MIN_BYTES and total > limit.max_zip_ratio * max(archive_bytes, 1):
-        raise _ratio_error(where, "the archive as a whole", total // max(archive_bytes, 1))
+        raise _ratio_error(where, Phrase("where.archive_whole"), total // max(archive_bytes, 1))
     return paths
 
 
@@ -120,7 +124,7 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
     return target
 
 
-def _ratio_error(where: str, member: str, ratio: int) -> InputError:
+def _ratio_error(where: str, member: Phrase, ratio: int) -> InputError:
     return InputError("limit.zip_ratio", where=where, member=member, ratio=ratio,
                       limit=limits.active().max_zip_ratio, option="max_zip_ratio")
 

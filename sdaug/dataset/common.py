@@ -36,7 +36,7 @@ from sdaug.dataset.store import (
     orient_box,
     prepare_image,
 )
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ def to_project_classes(project: Project, names: list[str], report: ImportReport)
     """Project classes for ``names`` (same order), recording the ones that were created; more
     classes than ``max_classes`` in all are refused before any is created."""
     before = {c.name for c in project.classes()}
-    limits.check_classes(len(before | {name.strip() for name in names}), "the imported class list")
+    limits.check_classes(len(before | {name.strip() for name in names}), Phrase("where.class_list"))
     records = project.ensure_classes(names)
     report.classes_added.extend(r.name for r in records if r.name not in before)
     return records

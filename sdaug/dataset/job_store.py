@@ -38,7 +38,7 @@ from sdaug.dataset.records import (
     job_from_row,
 )
 from sdaug.dataset.schema import IMAGE_COLUMNS, ITEM_COLUMNS
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 from sdaug.limits import check_boxes
 from sdaug.prompts.metadata import encode_png, exif_with_infotext, write_temp
 
@@ -292,7 +292,7 @@ class JobStore:
             try:
                 check_choice("status", variant.status, STATUSES)
                 boxes = [clamp_box(b, variant.width, variant.height) for b in variant.boxes]
-                check_boxes(len(boxes), f"the variant of image id {variant.source_id}")
+                check_boxes(len(boxes), Phrase("where.variant", id=variant.source_id))
                 item = items.get(variant.job_item_id) if variant.job_item_id is not None else None
                 if variant.job_item_id is not None and item is None:
                     raise InputError("job.item_missing", id=variant.job_item_id)

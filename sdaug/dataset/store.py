@@ -151,7 +151,7 @@ from sdaug.dataset.schema import (
     SCHEMA_VERSION,
     migrate,
 )
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 from sdaug.limits import check_boxes
 from sdaug.prompts.metadata import write_atomic
 
@@ -560,7 +560,7 @@ class Project(JobStore, ProposalStore):
     def _insert_boxes(self, conn: sqlite3.Connection, image_id: int, boxes: list[Box]) -> list[Box]:
         if boxes:
             existing = conn.execute("SELECT COUNT(*) FROM boxes WHERE image_id = ?", (image_id,)).fetchone()[0]
-            check_boxes(existing + len(boxes), f"image id {image_id}")
+            check_boxes(existing + len(boxes), Phrase("where.image", id=image_id))
         for class_id in {box.class_id for box in boxes}:
             self._check_class(conn, class_id)
         stored = []
