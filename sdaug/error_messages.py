@@ -629,6 +629,90 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{name} 是 pickle 格式的模型（{what}）：加载它可能运行文件中隐藏的任意代码。请使用它的 .safetensors 版本；"
         "只有在信任其来源时，才用 --allow-pickle（或 SDAUG_ALLOW_PICKLE=1）启动 sdaug。",
     ),
+    # Prompts, pasted parameters and PNG Info (sdaug.prompts).
+    "network.no_name": (
+        "{tag} at position {position} has no name: write <{kind}:NAME:0.8>",
+        "{tag}（位置 {position}）缺少名称：请写成 <{kind}:NAME:0.8>。",
+    ),
+    "network.at": ("{error} (at position {position})", "{error}（位置 {position}）"),
+    "network.weight": (
+        "{tag}: weight {value!r} is not a number; write it like <{kind}:{name}:0.8>",
+        "{tag}：权重 {value!r} 不是数字，请写成 <{kind}:{name}:0.8> 这样的形式。",
+    ),
+    "prompt.too_deep": (
+        "brackets nest more than {limit} levels deep at position {position}: close them, or write \\( \\[ for "
+        "literal brackets",
+        "括号在位置 {position} 处嵌套超过 {limit} 层：请补上右括号，或用 \\( \\[ 表示括号字符本身。",
+    ),
+    "infotext.bad_key": (
+        "infotext key {name!r} cannot be written: use letters, digits, _, space, - or /, at least 2 characters, "
+        "starting with a letter or digit",
+        "无法写入参数名 {name!r}：请只用字母、数字、_、空格、- 或 /，至少 2 个字符，并以字母或数字开头。",
+    ),
+    "infotext.reserved_key": (
+        "infotext key {name!r} is reserved for the prompt text",
+        "参数名 {name!r} 已留给提示词文本使用，请换一个名称。",
+    ),
+    "image.not_found": ("image file not found: {path}", "找不到图片文件：{path}"),
+    "image.cannot_read": ("cannot read {path} as an image: {reason}", "无法把 {path} 作为图片读取：{reason}"),
+    "file.not_found": ("file not found: {path}", "找不到文件：{path}"),
+    "lora.hashes_entry": (
+        "Lora hashes entry {entry!r} is not 'name: hash' with a {length}-hex-digit hash",
+        "Lora hashes 中的条目 {entry!r} 不是 'name: hash' 的形式（哈希为 {length} 位十六进制数）。",
+    ),
+    "safetensors.short": (
+        "{path} is not a safetensors file: it is shorter than its 8-byte header length",
+        "{path} 不是 safetensors 文件：它比 8 字节的头部长度还短。",
+    ),
+    "safetensors.header": (
+        "{path} is not a valid safetensors file: its header length ({header} bytes) is larger than the file "
+        "({size} bytes)",
+        "{path} 不是有效的 safetensors 文件：头部长度（{header} 字节）大于文件本身（{size} 字节）。",
+    ),
+    # Samplers, LoRAs in a batch, regions, control images, devices (sdaug.engine).
+    "sampler.unknown": ("unknown sampler {name!r}; known samplers: {known}", "未知的采样器 {name!r}；可用的采样器：{known}。"),
+    "sampler.unknown_schedule": (
+        "unknown schedule type {name!r}; known types: {known}",
+        "未知的调度类型 {name!r}；可用的类型：{known}。",
+    ),
+    "sampler.torchsde": (
+        "sampler 'DPM++ SDE' needs the torchsde package: run `pip install torchsde`, or pick another sampler such "
+        "as 'DPM++ 2M SDE'",
+        "采样器 'DPM++ SDE' 需要 torchsde 包：请运行 `pip install torchsde`，或改选其他采样器，例如 'DPM++ 2M SDE'。",
+    ),
+    "sampler.schedule": (
+        "sampler {name!r} cannot use the {schedule!r} schedule; use one of: {allowed}",
+        "采样器 {name!r} 不能使用调度 {schedule!r}，请使用：{allowed}。",
+    ),
+    "lora.batch_weights": (
+        "LoRA {name!r} has weights {first} and {second} in one batch; a batch runs with one set of LoRA weights: "
+        "keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)",
+        "LoRA {name!r} 在同一批中有两种权重 {first} 和 {second}，而一批只能使用一组 LoRA 权重：请只保留一个 "
+        "<lora:{name}:...> 标签（使用通配符时可把每批张数设为 1）。",
+    ),
+    "region.feather": (
+        "box feather must be a whole number of pixels from 0 to {high}, got {value!r}",
+        "框边缘羽化必须是 0 到 {high} 之间的整数像素，当前为 {value!r}。",
+    ),
+    "control.unavailable": ("control type {name!r} is not available: {reason}", "控制类型 {name!r} 不可用：{reason}"),
+    "control.canny_order": (
+        "canny low_threshold ({low}) must not be above high_threshold ({high})",
+        "Canny 低阈值（{low}）不能高于高阈值（{high}）。",
+    ),
+    "model.controlnet_needed": ("mode 'controlnet' needs a ControlNet model", "ControlNet 模式需要选择 ControlNet 模型。"),
+    "device.no_cuda": (
+        "device 'cuda' was asked for but PyTorch sees no CUDA GPU; use device auto or cpu",
+        "设置了设备 'cuda'，但 PyTorch 找不到 CUDA 显卡；请把设备设为 auto 或 cpu。",
+    ),
+    "device.no_mps": (
+        "device 'mps' was asked for but Apple MPS is not available; use device auto or cpu",
+        "设置了设备 'mps'，但 Apple MPS 不可用；请把设备设为 auto 或 cpu。",
+    ),
+    "request.clip_skip_model": (
+        "clip_skip must be from 1 to {high} for this model, got {value!r}",
+        "此模型的 CLIP 跳过层数必须在 1 到 {high} 之间，当前为 {value!r}。",
+    ),
+    "job.choose_preset": ("choose at least one preset", "请至少选择一个预设。"),
     # Automatic labels and detector training (sdaug.autolabel).
     "autolabel.no_detector": (
         "give a detector: 'tiny', a folder in <data folder>/models or a hub id",
@@ -702,7 +786,8 @@ ZH_WORDS = {
     # Statuses, splits and other words.
     "unlabelled": "未标注", "labelled": "已标注", "review": "待审核", "reviewed": "已审核", "rejected": "已拒绝",
     "train": "训练集", "val": "验证集", "test": "测试集", "any": "任意", "unknown": "未知",
-    "origin": "来源", "strength": "改变强度（strength）",
+    "origin": "来源", "control type": "控制类型", "box_strength": "框内强度",
+    "background_strength": "背景强度", "strength": "改变强度（strength）",
     "reorder": "调整顺序", "delete": "删除", "CLIP model": "CLIP 模型", "detector": "检测器", "workers": "工作进程数",
     "only .bin pickled weights": "只有 .bin 格式的 pickle 权重",
 }

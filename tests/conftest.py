@@ -59,8 +59,10 @@ def manager(settings: Settings) -> PipelineManager:
 
 # Refusals in Chinese -------------------------------------------------------------------------------
 # The modules whose refusals are keyed messages with a Chinese text (issue 14, "Complete Chinese").
-KEYED_MODULES = ("sdaug/dataset/", "sdaug/augment/", "sdaug/autolabel/", "sdaug/prompts/params.py",
-                 "sdaug/engine/request.py", "sdaug/engine/sources.py", "sdaug/settings.py", "sdaug/limits.py")
+KEYED_MODULES = ("sdaug/dataset/", "sdaug/augment/", "sdaug/autolabel/", "sdaug/prompts/", "sdaug/settings.py",
+                 "sdaug/limits.py", "sdaug/engine/request.py", "sdaug/engine/sources.py", "sdaug/engine/samplers.py",
+                 "sdaug/engine/region.py", "sdaug/engine/control.py", "sdaug/engine/conditioning.py",
+                 "sdaug/engine/manager.py", "sdaug/engine/prompt_encoder.py")
 # Developer-only checks: plain ValueErrors no input of a user reaches (a programming error in a
 # caller, an internal invariant), so they have no Chinese text. (module, start of the message)
 DEVELOPER_CHECKS = (
@@ -80,6 +82,14 @@ DEVELOPER_CHECKS = (
     # Paging and box field names are chosen by sdaug's code, not typed.
     ("sdaug/dataset/store.py", "offset and limit must be 0 or more"),
     ("sdaug/dataset/store.py", "unknown box fields"),
+    # Step counts and pipeline modes come from a GenerationRequest, checked before (engine.request).
+    ("sdaug/prompts/schedule.py", "steps must be a whole number of at least 1"),
+    ("sdaug/engine/conditioning.py", "steps must be at least 1"),
+    ("sdaug/engine/manager.py", "mode must be one of"),
+    # The prompt cache's size is set by sdaug's code.
+    ("sdaug/engine/prompt_encoder.py", "max_entries must be at least 1"),
+    # An internal invariant of the denoising loop (what the UNet returned).
+    ("sdaug/engine/conditioning.py", "the model got "),
 )
 # A word of ours in a placeholder (errors.WORD_PLACEHOLDERS: a field name, a status, a split)
 # must be translated in Chinese (ZH_WORDS) unless it is an option or file key the user types.
@@ -121,7 +131,8 @@ def _message_problems(key: str, values: dict[str, object]) -> list[str]:
         elif name in errors.WORD_PLACEHOLDERS and name not in quoted and name != "format":
             words = value if isinstance(value, list | tuple) else [value]
             problems += [f"{key}: {name}={word!r} is not translated" for word in words
-                         if isinstance(word, str) and word not in ZH_WORDS and not _OPTION_LIKE.search(word)]
+                         if isinstance(word, str) and word not in ZH_WORDS and not _OPTION_LIKE.search(word)
+                         and (name not in ("where", "member") or " " in word)]  # a bare name is the user's
     return problems
 
 

@@ -39,7 +39,7 @@ from sdaug.augment.jobs import (
 )
 from sdaug.augment.presets import KINDS, load_presets
 from sdaug.dataset.store import SPLITS, ImageFilter, Project
-from sdaug.errors import describe
+from sdaug.errors import InputError, describe
 from sdaug.ui import common, i18n
 from sdaug.ui.context import AppContext
 
@@ -129,7 +129,7 @@ def preset_key(kind: str, name: str) -> str:
 def make_spec(presets: list[str], variants: float, engine: str, split: str, model: str) -> JobSpec:
     """The :class:`JobSpec` of the form (the model only matters to the diffusion engine)."""
     if not presets:
-        raise ValueError("choose at least one preset")
+        raise InputError("job.choose_preset")
     return JobSpec(presets=tuple(presets), variants=int(variants or 1), engine=engine,
                    model=model if engine == "diffusion" else "", split=split or None)
 
