@@ -187,7 +187,7 @@ class AppContext:
             message = self.tr("error.oom", lang, message=str(exc))
         elif key in self.extra_translations:
             message = self.tr(key, lang, **getattr(exc, "values", {}))
-        elif isinstance(exc, InputError):  # the core's keyed refusals carry their Chinese text
+        elif isinstance(exc, InputError) and lang != "en":  # the core's keyed refusals carry their Chinese
             message = describe(exc, lang)
         else:
             message = i18n.translate_error(str(exc), lang)
