@@ -477,11 +477,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "classic.color_list": (
         "{field} must be a list of 3 numbers like [255, 180, 95], got {value!r}",
-        "{field} 必须是 3 个数字的列表，例如 [255, 180, 95]，当前为 {value!r}。",
+        "{field}必须是 3 个数字的列表，例如 [255, 180, 95]，当前为 {value!r}。",
     ),
     "classic.color_range": (
         "{field} values must be from {low} to {high}, got {value!r}",
-        "{field} 的各个值必须在 {low} 到 {high} 之间，当前为 {value!r}。",
+        "{field}的各个值必须在 {low} 到 {high} 之间，当前为 {value!r}。",
     ),
     # Ray (sdaug.augment.ray_backend).
     "ray.missing": (
@@ -521,7 +521,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sampler is empty: give a sampler name such as 'DPM++ 2M'",
         "Sampler 为空：请填写采样器名称，例如 'DPM++ 2M'。",
     ),
-    "params.empty_schedule": ("{field} is empty: give one of {allowed}", "{field} 为空：请填写 {allowed} 之一。"),
+    "params.empty_schedule": ("{field} is empty: give one of {allowed}", "{field}为空：请填写 {allowed} 之一。"),
     "params.size": (
         "Size must be WIDTHxHEIGHT such as 512x768, got {value!r}",
         "Size 必须是 宽x高 的形式，例如 512x768，当前为 {value!r}。",

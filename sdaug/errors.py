@@ -16,6 +16,7 @@ this module imports no gradio.
 from __future__ import annotations
 
 import errno
+import re
 import sqlite3
 import string
 import zipfile
@@ -24,6 +25,7 @@ from collections.abc import Mapping
 from sdaug.error_messages import MESSAGES, ZH_WORDS
 
 _FORMATTER = string.Formatter()
+_CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9'\]])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9'])")
 # The placeholders that words of ours fill (a field name, a status, a split, ...): translated by
 # ZH_WORDS in Chinese. Others hold the user's text, file names, numbers or option values.
 WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format", "where", "member"})
@@ -89,8 +91,10 @@ def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
     if "option" in filled:
         filled.setdefault("option_upper", str(filled["option"]).upper())
     quoted = {name for _, name, _, conversion in _FORMATTER.parse(template) if name and conversion == "r"}
-    return template.format(**{name: _fill(value, lang, name in WORD_PLACEHOLDERS and name not in quoted)
+    text = template.format(**{name: _fill(value, lang, name in WORD_PLACEHOLDERS and name not in quoted)
                               for name, value in filled.items()})
+    # A space between Chinese and a Latin word or number filled in ("SDAUG_MAX_CLASSES 必须是整数").
+    return _CJK_LATIN.sub(" ", text) if lang == "zh" else text
 
 
 def _fill(value: object, lang: str, translate: bool) -> object:
