@@ -36,6 +36,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{where}: {count} boxes, more than the limit of {limit} per image. Split the image, or " + _RAISE + ".",
         "{where}：{count} 个框，超过每张图片 {limit} 个的上限。请拆分图片；或用 --limit {option}=N 启动 sdaug。",
     ),
+    "limit.boxes_kept": (
+        "{where}: {count} boxes, more than the limit of {limit} per image. Split the image, or " + _RAISE + ". "
+        "The first {limit} were kept.",
+        "{where}：{count} 个框，超过每张图片 {limit} 个的上限，只保留了前 {limit} 个。请拆分图片；或用 --limit "
+        "{option}=N 启动 sdaug。",
+    ),
     "limit.classes": (
         "{where}: {count} classes, more than the limit of {limit}. Check the class list or the class numbers "
         "in the labels, or " + _RAISE + ".",
@@ -209,6 +215,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # Phrases that name where something happened (sdaug.errors.Phrase), filled into messages.
     "where.archive": ("the archive", "压缩包"),
+    "where.few_hundred": ("a few hundred", "数百"),
     "where.archive_whole": ("the archive as a whole", "整个压缩包"),
     "where.entry": ("the entry {member}", "条目 {member}"),
     "where.model_file": ("the model file", "模型文件"),
@@ -302,6 +309,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "image.unreadable": ("{where}: not a readable image ({reason})", "{where}：不是可读取的图片（{reason}）。"),
     "image.no_pixels": ("{where}: image has no pixels ({width}x{height})", "{where}：图片没有像素（{width}x{height}）。"),
     # Imports and uploads (sdaug.dataset.importers, uploads, coco, voc, yolo, archive).
+    "import.problem": ("{where}: {message}", "{where}：{message}"),
     "import.file_not_folder": (
         "{path} is a file; give the dataset folder or a .zip for format {format}",
         "{path} 是单个文件；{format} 格式请选择数据集文件夹或 .zip 压缩包。",

@@ -31,22 +31,42 @@ _CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9'\]])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9
 WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format", "where", "member"})
 
 
-class Phrase:
-    """A part of a message that sdaug words itself (where it happened: ``image id 7``), shown in
-    the message's language: message ``key`` of :data:`MESSAGES` with ``values``. ``str()`` is the
-    English text, so a phrase fills a message (or an f-string) like the string it replaces."""
+class Phrase(str):
+    """Text that sdaug words itself, kept translatable: message ``key`` of :data:`MESSAGES` with
+    ``values``. It *is* its English text (a ``str``), so it fills a message, an f-string or a
+    report line like the string it replaces; :meth:`text` gives it in another language. Used for
+    where something happened (``image id 7``) and for import report lines."""
 
-    def __init__(self, key: str, **values: object) -> None:
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, key: str, **values: object) -> Phrase:
         if key not in MESSAGES:
             raise KeyError(f"no message {key!r} in sdaug.errors.MESSAGES")
-        self.key = key
-        self.values = values
+        phrase = super().__new__(cls, render(key, values, "en"))
+        phrase.key, phrase.values = key, values
+        return phrase
 
-    def __str__(self) -> str:
-        return render(self.key, self.values, "en")
+    def __reduce__(self) -> tuple[object, ...]:  # pickled for Ray workers
+        return _phrase, (self.key, self.values)
 
-    def __repr__(self) -> str:
-        return f"Phrase({self.key!r}, {self.values!r})"
+    def text(self, lang: str) -> str:
+        return render(self.key, self.values, lang)
+
+
+def _phrase(key: str, values: dict[str, object]) -> Phrase:
+    return Phrase(key, **values)
+
+
+def as_line(exc: BaseException) -> str:
+    """``exc``'s message as a report line that keeps its translation (a :class:`Phrase` for an
+    :class:`InputError`)."""
+    return Phrase(exc.key, **exc.values) if isinstance(exc, InputError) else str(exc)
+
+
+def text_of(line: str, lang: str) -> str:
+    """A report line (see :func:`as_line`) in ``lang``; a plain string stays as it is."""
+    return line.text(lang) if isinstance(line, Phrase) else line
 
 
 class KeyedError(ValueError):

@@ -121,7 +121,7 @@ def _message_problems(key: str, values: dict[str, object]) -> list[str]:
     literal = re.sub(r"`[^`]*`|'[^']*'", " ", literal)
     for name in _NAMES:
         literal = literal.replace(name, " ")
-    if not re.search("[\u4e00-\u9fff]", literal):
+    if re.search("[A-Za-z]", literal) and not re.search("[\u4e00-\u9fff]", literal):  # "{where}：{message}" is fine
         problems.append(f"{key}: the Chinese text has no Chinese")
     problems += [f"{key}: English in the Chinese text: {run!r}" for run in _ENGLISH_RUN.findall(literal)]
     quoted = {name for _, name, _, conversion in string.Formatter().parse(zh) if conversion == "r"}

@@ -41,7 +41,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import load_json
 from sdaug.dataset.store import SPLITS, Box, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 
 
 def find_json(path: Path) -> list[Path]:
@@ -84,7 +84,7 @@ def _load(json_path: Path, root: Path, where: str, report: ImportReport) -> dict
         report.problem(f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg})")
         return None
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return None
     except OSError as exc:
         report.problem(where, f"cannot read ({exc.strerror or exc})")
@@ -102,12 +102,12 @@ def _by_id(entries: list, what: str, where: str, report: ImportReport) -> dict[i
     for entry in entries:
         entry_id = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 0 <= entry_id < 2**63:
-            report.problems.append(str(InputError("coco.bad_id", where=where, what=what, entry=_short(entry),
-                                                  id=_short(entry_id))))
+            report.problems.append(Phrase("coco.bad_id", where=where, what=what, entry=_short(entry),
+                                         id=_short(entry_id)))
             continue
         if entry_id in result:
-            report.problems.append(str(InputError("coco.duplicate_id", where=where, what=what, id=entry_id,
-                                                  first=_short(result[entry_id]), second=_short(entry))))
+            report.problems.append(Phrase("coco.duplicate_id", where=where, what=what, id=entry_id,
+                                         first=_short(result[entry_id]), second=_short(entry)))
             return None
         result[entry_id] = entry
     return result

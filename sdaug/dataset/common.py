@@ -36,7 +36,7 @@ from sdaug.dataset.store import (
     orient_box,
     prepare_image,
 )
-from sdaug.errors import InputError, Phrase
+from sdaug.errors import InputError, Phrase, as_line
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,9 @@ class ImportReport:
     needs_review: list[str] = field(default_factory=list)
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+        """Add ``where: message``; a :class:`~sdaug.errors.Phrase` message keeps its translation."""
+        self.problems.append(Phrase("import.problem", where=where, message=message) if isinstance(message, Phrase)
+                             else f"{where}: {message}")
         logger.debug("import problem: %s: %s", where, message)
 
     def summary(self) -> str:
@@ -113,7 +115,7 @@ def find_images(root: Path, report: ImportReport | None = None) -> list[Path]:
                 found.append(path)
             elif report is not None:
                 report.skipped += 1
-                report.problems.append(str(problem))
+                report.problems.append(as_line(problem))
     return sorted(found)
 
 
@@ -142,7 +144,7 @@ class ImageIndex:
                 candidate = folder / relative
                 if candidate.is_file():
                     problem = file_problem(candidate, self.root, rel(candidate, self.root))
-                    return candidate if problem is None else str(problem)
+                    return candidate if problem is None else as_line(problem)
         if not self.search:
             return f"image file {name!r} not found beside the annotation file or in its images folder"
         if self._by_name is None:
@@ -277,7 +279,7 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
                   prepared: PreparedImage | ValueError) -> None:
     if isinstance(prepared, ValueError):
         report.skipped += 1
-        report.problems.append(str(prepared))  # already "file: what is wrong"
+        report.problems.append(as_line(prepared))  # already "file: what is wrong"
         return
     # Labels refused while reading the annotations (task.refused) or while mapping them onto the
     # image (problems added by make_boxes) make the image "review", never silently "labelled".
@@ -286,9 +288,8 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
     refused = task.refused + len(report.problems) - before + max(0, task.annotations - len(boxes))
     box_limit = limits.active().max_boxes_per_image
     if len(boxes) > box_limit:
-        report.problems.append(str(InputError(
-            "limit.boxes", where=prepared.original_name, count=len(boxes), limit=box_limit,
-            option="max_boxes_per_image")) + f" The first {box_limit} were kept.")
+        report.problems.append(Phrase("limit.boxes_kept", where=prepared.original_name, count=len(boxes),
+                                      limit=box_limit, option="max_boxes_per_image"))
         boxes, refused = boxes[:box_limit], refused + len(boxes) - box_limit
     status = "unlabelled" if task.make_boxes is None else "review" if refused else "labelled"
     added = project.add_image(prepared, split=task.split, boxes=boxes, status=status)

@@ -56,7 +56,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import read_bytes, read_text
 from sdaug.dataset.store import Box, ClassRecord, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, as_line
 
 
 @dataclass
@@ -100,7 +100,7 @@ def parse_voc(path: Path, where: str, report: ImportReport, folder: Path | None 
     try:
         root = SafeET.fromstring(read_bytes(path, folder or path.parent, where), forbid_dtd=True)
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return None
     except defusedxml.DefusedXmlException as exc:
         report.problem(where, f"refused: the XML declares a DTD or entities ({type(exc).__name__}); "

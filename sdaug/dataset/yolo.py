@@ -41,7 +41,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import load_yaml, read_text
 from sdaug.dataset.store import Box, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, as_line
 
 # Normalised coordinates may overshoot 0..1 this much from float rounding in other tools.
 NORM_TOLERANCE = 1e-6
@@ -63,7 +63,7 @@ def read_names(root: Path, report: ImportReport) -> list[str] | None:
         try:
             data = load_yaml(read_text(path, root, where, "max_yaml_bytes"), where)
         except InputError as exc:
-            report.problems.append(str(exc))
+            report.problems.append(as_line(exc))
             continue
         except yaml.YAMLError as exc:
             report.problem(where, f"not valid YAML ({exc})")
@@ -111,7 +111,7 @@ def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportRe
     try:
         text = read_text(path, root or path.parent, where)
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return labels
     except OSError as exc:
         report.problem(where, f"cannot read the label file ({exc.strerror or exc})")

@@ -29,6 +29,7 @@ from PIL import Image, ImageOps
 from sdaug.dataset.common import IMAGE_EXTENSIONS
 from sdaug.dataset.projects import MESSAGES, ProjectInfo, format_time, parse_classes
 from sdaug.dataset.store import Project
+from sdaug.errors import text_of
 from sdaug.prompts.metadata import write_atomic
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
@@ -182,7 +183,7 @@ def report_text(ctx: AppContext, lang: str, report: Any) -> str:
         lines.append(ctx.tr("prj.add.classes", lang, names=", ".join(report.classes_added)))
     for key, items in (("prj.add.duplicates", report.duplicate_files), ("prj.add.problems", report.problems)):
         if items:
-            shown = items[:PROBLEMS_SHOWN]
+            shown = [text_of(item, lang) for item in items[:PROBLEMS_SHOWN]]
             lines += ["", ctx.tr(key, lang, count=len(shown)), "```", *shown, "```"]
     return "\n".join(lines)
 

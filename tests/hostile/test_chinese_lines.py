@@ -168,3 +168,66 @@ def test_the_error_line_is_chinese(tmp_path, project_dir, picture, cli, one_line
     assert re.search("[\u4e00-\u9fff]", line), line
     assert chinese_refusals, "the line did not come from describe()"
     assert not chinese_problems(chinese_refusals[-1]), line
+
+
+# Import reports: the hostile files that an import skips are reported line by line; the lines of
+# keyed refusals keep their Chinese text (sdaug.errors.Phrase) for the UI's report.
+def _yaml_alias(root: Path) -> None:
+    (root / "data.yaml").write_text('a: &a ["x","x"]\nb: &b [*a,*a]\nnames: *b\n')
+
+
+def _yaml_deep(root: Path) -> None:
+    (root / "data.yaml").write_text("names: " + "[" * 100_000)
+
+
+def _fifo(root: Path) -> None:
+    os.mkfifo(root / "images" / "pipe.png")
+
+
+def _link_out(root: Path) -> None:
+    (root.parent / "secret.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (root / "labels" / "a.txt").unlink()
+    (root / "labels" / "a.txt").symlink_to(root.parent / "secret.txt")
+
+
+def _too_many_boxes(root: Path) -> None:
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n" * 5)
+
+
+def _pixels(root: Path) -> None:
+    Image.new("1", (200, 200)).save(root / "images" / "big.png")
+
+
+REPORTS = {
+    "yaml_alias": (_yaml_alias, {}),
+    "yaml_too_deep": (_yaml_deep, {}),
+    "fifo": (_fifo, {}),
+    "link_out_of_the_folder": (_link_out, {}),
+    "too_many_boxes": (_too_many_boxes, {"SDAUG_MAX_BOXES_PER_IMAGE": "2"}),
+    "pixels_over_the_limit": (_pixels, {"SDAUG_MAX_IMAGE_PIXELS": "10000"}),
+}
+
+
+@pytest.mark.parametrize("case", REPORTS)
+def test_the_import_report_lines_are_chinese(tmp_path, picture, monkeypatch, chinese_problems, case):
+    from sdaug import errors, limits
+    from sdaug.dataset.importers import import_path
+    from sdaug.dataset.store import Project
+
+    build, env = REPORTS[case]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(limits, "_active", None)
+    root = tmp_path / "ds"
+    picture(root / "images" / "a.png")
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    (root / "classes.txt").write_text("car\n")
+    build(root)
+    with Project.open(tmp_path / "p") as project:
+        problems = import_path(project, root, "yolo").problems
+    assert problems, "the hostile file was not reported"
+    for line in problems:
+        assert isinstance(line, errors.Phrase), f"a report line without a Chinese text: {line}"
+        assert re.search("[\u4e00-\u9fff]", line.text("zh")), line.text("zh")
+        assert not chinese_problems(errors.InputError(line.key, **line.values)), line.text("zh")
