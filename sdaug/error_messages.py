@@ -215,6 +215,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     # Phrases that name where something happened (sdaug.errors.Phrase), filled into messages.
     "where.archive": ("the archive", "压缩包"),
+    "where.annotation": ("{where}: annotation id {id}", "{where}：标注 {id}"),
+    "where.coco_image": ("{where}: image id {id}", "{where}：图片 {id}"),
+    "where.voc_object": ("{where}: object {number}", "{where}：第 {number} 个物体"),
+    "where.voc_object_named": ("{where}: object {number} ({name})", "{where}：第 {number} 个物体（{name}）"),
     "where.few_hundred": ("a few hundred", "数百"),
     "where.archive_whole": ("the archive as a whole", "整个压缩包"),
     "where.entry": ("the entry {member}", "条目 {member}"),
@@ -310,6 +314,109 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "image.no_pixels": ("{where}: image has no pixels ({width}x{height})", "{where}：图片没有像素（{width}x{height}）。"),
     # Imports and uploads (sdaug.dataset.importers, uploads, coco, voc, yolo, archive).
     "import.problem": ("{where}: {message}", "{where}：{message}"),
+    # Import report lines (sdaug.dataset.common, coco, voc, yolo, uploads): "<where>: <message>".
+    "report.skipped": ("{where}: {message}; skipped", "{where}：{message}，已跳过。"),
+    "report.not_found_beside": (
+        "image file {name!r} not found beside the annotation file or in its images folder",
+        "在标注文件旁边及其图片文件夹中都找不到图片文件 {name!r}",
+    ),
+    "report.same_name": (
+        "{count} files are named {name!r}; keep one or use distinct names",
+        "有 {count} 个文件都叫 {name!r}，请只保留一个或改用不同的名称",
+    ),
+    "report.not_found_under": ("image file {name!r} not found under {root}", "在 {root} 下找不到图片文件 {name!r}"),
+    "report.box_not_numbers": ("coordinates must be numbers, got {coords}", "坐标必须是数字，当前为 {coords}"),
+    "report.box_no_area": (
+        "box {box} has no area (the second corner must be right of and below the first)",
+        "框 {box} 面积为零（第二个角必须在第一个角的右下方）",
+    ),
+    "report.box_outside": ("box {box} lies outside the {width}x{height} image", "框 {box} 在 {width}x{height} 的图片之外"),
+    "report.box_no_area_inside": (
+        "box {box} has no area inside the {width}x{height} image",
+        "框 {box} 在 {width}x{height} 的图片内面积为零",
+    ),
+    "report.size_mismatch": (
+        "the annotation says the image is {declared_width}x{declared_height} but it is {width}x{height}; its boxes "
+        "were not imported",
+        "标注中图片尺寸为 {declared_width}x{declared_height}，实际为 {width}x{height}，其框未导入",
+    ),
+    "report.yolo_fields": (
+        "expected 'class cx cy w h' (5 values) or a polygon, got {count} values",
+        "应为 'class cx cy w h'（5 个值）或多边形，当前有 {count} 个值",
+    ),
+    "report.yolo_numbers": ("values must be numbers, got {text!r}", "各个值必须是数字，当前为 {text!r}"),
+    "report.yolo_finite": ("values must be finite numbers", "各个值必须是有限的数字"),
+    "report.yolo_class": ("class must be a whole number 0 or more, got {text!r}", "类别必须是不小于 0 的整数，当前为 {text!r}"),
+    "report.yolo_undefined": (
+        "class {id} is not defined (the names list has {count} classes: 0..{last})",
+        "类别 {id} 未定义（names 列表有 {count} 个类别：0..{last}）",
+    ),
+    "report.yolo_over_limit": (
+        "class {id} is more than the limit of {limit} classes (raise it with --limit max_classes=N)",
+        "类别 {id} 超过 {limit} 个类别的上限（可用 --limit max_classes=N 提高）",
+    ),
+    "report.yolo_pixels": (
+        "coordinates must be normalised to 0..1, got {text} (pixel coordinates? divide by the image width and "
+        "height)",
+        "坐标必须归一化到 0..1，当前为 {text}（是像素坐标吗？请除以图片的宽和高）",
+    ),
+    "report.yolo_no_size": ("box has no width or height (w={w}, h={h})", "框的宽或高为零（w={w}，h={h}）"),
+    "report.yolo_no_image": ("no image with this name; skipped", "没有同名的图片，已跳过"),
+    "report.yolo_no_classes": (
+        "no data.yaml or classes.txt found; classes are named by their numbers (0, 1, ...). Rename them in the "
+        "class list.",
+        "没有找到 data.yaml 或 classes.txt，类别以编号命名（0、1……）。请在类别列表中重命名。",
+    ),
+    "report.yaml": ("not valid YAML ({reason})", "不是有效的 YAML（{reason}）"),
+    "report.label_unreadable": ("cannot read the label file ({reason})", "无法读取标签文件（{reason}）"),
+    "report.json": ("not valid JSON ({reason})", "不是有效的 JSON（{reason}）"),
+    "report.unreadable": ("cannot read ({reason})", "无法读取（{reason}）"),
+    "report.not_coco": (
+        "not a COCO detection file (needs 'images' and 'categories' lists); skipped",
+        "不是 COCO 检测标注文件（需要 'images' 和 'categories' 列表），已跳过",
+    ),
+    "report.coco_no_name": ("category {entry} needs a 'name'; skipped", "类别 {entry} 缺少 'name'，已跳过"),
+    "report.coco_no_file": ("image entry {entry} needs a 'file_name'; skipped", "图片条目 {entry} 缺少 'file_name'，已跳过"),
+    "report.coco_crowd": (
+        "{count} crowd annotations (iscrowd=1) skipped: they mark a region of many objects",
+        "跳过了 {count} 个人群标注（iscrowd=1）：它们标的是包含许多物体的区域",
+    ),
+    "report.coco_not_object": ("annotation {entry} is not an object", "标注 {entry} 不是对象"),
+    "report.coco_image_id": ("image_id {id} is not in 'images'", "image_id {id} 不在 'images' 中"),
+    "report.coco_category_id": ("category_id {id} is not in 'categories'", "category_id {id} 不在 'categories' 中"),
+    "report.coco_bbox": (
+        "bbox must be [x, y, width, height] numbers, got {bbox}",
+        "bbox 必须是 [x, y, 宽, 高] 四个数字，当前为 {bbox}",
+    ),
+    "report.coco_bbox_size": ("bbox {bbox} has no width or height", "bbox {bbox} 的宽或高为零"),
+    "report.voc_dtd": (
+        "refused: the XML declares a DTD or entities ({kind}); this is how entity-expansion and file-disclosure "
+        "attacks work. VOC files need no DTD: remove the <!DOCTYPE ...> part",
+        "已拒绝：该 XML 声明了 DTD 或实体（{kind}），实体膨胀和文件泄露攻击就是这样进行的。VOC 文件不需要 DTD：请删除 "
+        "<!DOCTYPE ...> 部分",
+    ),
+    "report.xml": ("not valid XML ({reason})", "不是有效的 XML（{reason}）"),
+    "report.not_voc": (
+        "not a VOC file (the root element is <{tag}>, expected <annotation>)",
+        "不是 VOC 文件（根元素为 <{tag}>，应为 <annotation>）",
+    ),
+    "report.voc_no_name": ("has no <name>; skipped", "缺少 <name>，已跳过"),
+    "report.voc_bndbox": (
+        "needs <bndbox> with numbers <xmin> <ymin> <xmax> <ymax>; skipped",
+        "需要含数字 <xmin> <ymin> <xmax> <ymax> 的 <bndbox>，已跳过",
+    ),
+    "report.voc_not_finite": (
+        "coordinates must be finite numbers, got {coords}; skipped",
+        "坐标必须是有限的数字，当前为 {coords}，已跳过",
+    ),
+    "report.voc_listed": (
+        "{stem!r} is listed but has neither an XML nor an image; skipped",
+        "{stem!r} 在列表中，但既没有 XML 也没有图片，已跳过",
+    ),
+    "report.not_a_photo": (
+        "not a photo (.jpg, .png, .webp, …) or a .zip; skipped",
+        "不是照片（.jpg、.png、.webp……）也不是 .zip，已跳过",
+    ),
     "import.file_not_folder": (
         "{path} is a file; give the dataset folder or a .zip for format {format}",
         "{path} 是单个文件；{format} 格式请选择数据集文件夹或 .zip 压缩包。",

@@ -146,7 +146,7 @@ class ImageIndex:
                     problem = file_problem(candidate, self.root, rel(candidate, self.root))
                     return candidate if problem is None else as_line(problem)
         if not self.search:
-            return f"image file {name!r} not found beside the annotation file or in its images folder"
+            return Phrase("report.not_found_beside", name=name)
         if self._by_name is None:
             self._by_name = {}
             for path in find_images(self.root):
@@ -155,8 +155,8 @@ class ImageIndex:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            return f"{len(matches)} files are named {relative.name!r}; keep one or use distinct names"
-        return f"image file {name!r} not found under {self.root}"
+            return Phrase("report.same_name", count=len(matches), name=relative.name)
+        return Phrase("report.not_found_under", name=name, root=self.root)
 
 
 # Names tools give to "no object" entries of their class lists (labelme, datumaro, Detectron).
@@ -206,17 +206,17 @@ def pixel_box(class_id: int, xyxy: XYXY, image: PreparedImage, raw_pixels: bool 
     (:func:`drawn_on_raw_pixels`). Returns a message when the box is unusable.
     """
     if not all(math.isfinite(v) for v in xyxy):
-        return f"coordinates must be numbers, got {list(xyxy)}"
+        return Phrase("report.box_not_numbers", coords=str(list(xyxy)))
     if raw_pixels:
         xyxy = orient_box(xyxy, image.orientation, image.raw_size)
     x1, y1, x2, y2 = xyxy
     if x2 <= x1 or y2 <= y1:
-        return f"box {_fmt(xyxy)} has no area (the second corner must be right of and below the first)"
+        return Phrase("report.box_no_area", box=_fmt(xyxy))
     tol = PIXEL_TOLERANCE
     if x1 < -tol or y1 < -tol or x2 > image.width + tol or y2 > image.height + tol:
-        return f"box {_fmt(xyxy)} lies outside the {image.width}x{image.height} image"
+        return Phrase("report.box_outside", box=_fmt(xyxy), width=image.width, height=image.height)
     if min(x2, image.width) - max(x1, 0) <= 0 or min(y2, image.height) - max(y1, 0) <= 0:
-        return f"box {_fmt(xyxy)} has no area inside the {image.width}x{image.height} image"
+        return Phrase("report.box_no_area_inside", box=_fmt(xyxy), width=image.width, height=image.height)
     return Box(class_id, x1, y1, x2, y2)
 
 
@@ -230,8 +230,8 @@ def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) 
         return None
     if declared in ((image.width, image.height), image.raw_size):
         return None
-    return (f"the annotation says the image is {declared[0]}x{declared[1]} but it is "
-            f"{image.width}x{image.height}; its boxes were not imported")
+    return Phrase("report.size_mismatch", declared_width=declared[0], declared_height=declared[1], width=image.width,
+                  height=image.height)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from sdaug.dataset.common import IMAGE_EXTENSIONS, ImageTask, ImportReport, Prog
 from sdaug.dataset.importers import FORMATS, import_path
 from sdaug.dataset.projects import ProjectError
 from sdaug.dataset.store import Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 ARCHIVES = frozenset({".zip"})
 ROOT_DEPTH = 2          # folder levels below an import root offered as choices
@@ -63,7 +63,7 @@ def import_uploads(project: Project, files: Sequence[str | Path], fmt: str,
     for other in others:
         if other not in annotations:
             report.skipped += 1
-            report.problem(other.name, "not a photo (.jpg, .png, .webp, …) or a .zip; skipped")
+            report.problem(other.name, Phrase("report.not_a_photo"))
     if not photos and not annotations:
         return report
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=project.folder))

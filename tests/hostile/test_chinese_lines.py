@@ -198,6 +198,28 @@ def _pixels(root: Path) -> None:
     Image.new("1", (200, 200)).save(root / "images" / "big.png")
 
 
+def _yolo_lines(root: Path) -> None:
+    (root / "labels" / "a.txt").write_text("0 120 80 30 40\n5 0.5 0.5 0.1 0.1\n0 x y\n0 0.5\n")
+    (root / "labels" / "orphan.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+
+
+def _coco(root: Path) -> None:
+    import json
+
+    (root / "ann.json").write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "images/a.png", "width": 64, "height": 48},
+                   {"id": 2, "file_name": "gone.png", "width": 64, "height": 48}],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 0, 5]},
+                        {"id": 2, "image_id": 9, "category_id": 1, "bbox": [1, 1, 5, 5]},
+                        {"id": 3, "image_id": 1, "category_id": 1, "bbox": [500, 500, 5, 5]}]}))
+
+
+def _voc_dtd(root: Path) -> None:
+    (root / "Annotations").mkdir()
+    (root / "Annotations" / "a.xml").write_text('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "e">]><annotation/>')
+
+
 REPORTS = {
     "yaml_alias": (_yaml_alias, {}),
     "yaml_too_deep": (_yaml_deep, {}),
@@ -205,6 +227,9 @@ REPORTS = {
     "link_out_of_the_folder": (_link_out, {}),
     "too_many_boxes": (_too_many_boxes, {"SDAUG_MAX_BOXES_PER_IMAGE": "2"}),
     "pixels_over_the_limit": (_pixels, {"SDAUG_MAX_IMAGE_PIXELS": "10000"}),
+    "bad_yolo_lines": (_yolo_lines, {}),
+    "bad_coco_entries": (_coco, {"format": "coco"}),
+    "voc_with_a_dtd": (_voc_dtd, {"format": "voc"}),
 }
 
 
@@ -214,7 +239,8 @@ def test_the_import_report_lines_are_chinese(tmp_path, picture, monkeypatch, chi
     from sdaug.dataset.importers import import_path
     from sdaug.dataset.store import Project
 
-    build, env = REPORTS[case]
+    build, env = REPORTS[case][0], dict(REPORTS[case][1])
+    fmt = env.pop("format", "yolo")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(limits, "_active", None)
@@ -225,7 +251,7 @@ def test_the_import_report_lines_are_chinese(tmp_path, picture, monkeypatch, chi
     (root / "classes.txt").write_text("car\n")
     build(root)
     with Project.open(tmp_path / "p") as project:
-        problems = import_path(project, root, "yolo").problems
+        problems = import_path(project, root, fmt).problems
     assert problems, "the hostile file was not reported"
     for line in problems:
         assert isinstance(line, errors.Phrase), f"a report line without a Chinese text: {line}"
