@@ -164,7 +164,6 @@ def test_the_error_line_is_chinese(tmp_path, project_dir, picture, cli, one_line
     monkeypatch.setattr(sdaug.cli, "describe", lambda exc, lang="en", where=None: recording(exc, "zh", where))
     done = cli(*args, env={k: v for k, v in env.items() if k.startswith("SDAUG_")})
     line = one_line_error(done).removeprefix("sdaug: error: ")
-    print("ZH", case, line)
     assert re.search("[\u4e00-\u9fff]", line), line
     assert chinese_refusals, "the line did not come from describe()"
     assert not chinese_problems(chinese_refusals[-1]), line
