@@ -25,7 +25,8 @@ from collections.abc import Mapping
 from sdaug.error_messages import MESSAGES, ZH_WORDS
 
 _FORMATTER = string.Formatter()
-_CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9'\]])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9'])")
+_CJK = re.compile("[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z0-9'\]]")
 # The placeholders that words of ours fill (a field name, a status, a split, ...): translated by
 # ZH_WORDS in Chinese. Others hold the user's text, file names, numbers or option values.
 WORD_PLACEHOLDERS = frozenset({"field", "what", "action", "status", "split", "format", "where", "member"})
@@ -110,11 +111,21 @@ def render(key: str, values: Mapping[str, object], lang: str = "en") -> str:
     filled = dict(values)
     if "option" in filled:
         filled.setdefault("option_upper", str(filled["option"]).upper())
-    quoted = {name for _, name, _, conversion in _FORMATTER.parse(template) if name and conversion == "r"}
-    text = template.format(**{name: _fill(value, lang, name in WORD_PLACEHOLDERS and name not in quoted)
-                              for name, value in filled.items()})
-    # A space between Chinese and a Latin word or number filled in ("SDAUG_MAX_CLASSES 必须是整数").
-    return _CJK_LATIN.sub(" ", text) if lang == "zh" else text
+    pieces: list[tuple[str, bool]] = []  # (text, filled in)
+    for literal, name, spec, conversion in _FORMATTER.parse(template):
+        pieces.append((literal, False))
+        if name is not None:
+            value = _fill(filled[name], lang, name in WORD_PLACEHOLDERS and conversion != "r")
+            pieces.append((_FORMATTER.format_field(_FORMATTER.convert_field(value, conversion), spec or ""), True))
+    text = ""
+    for piece, value in (piece for piece in pieces if piece[0]):
+        # A space between the Chinese text and a Latin word or number filled in ("SDAUG_MAX_CLASSES
+        # 必须是整数"); a value itself (a file name) is never changed.
+        if lang == "zh" and text and ((_CJK.match(text[-1]) and _LATIN.match(piece[0]) and value)
+                                      or (_LATIN.match(text[-1]) and _CJK.match(piece[0]) and not value)):
+            text += " "
+        text += piece
+    return text
 
 
 def _fill(value: object, lang: str, translate: bool) -> object:

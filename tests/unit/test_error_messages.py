@@ -42,6 +42,8 @@ def test_a_chinese_message_translates_our_words_but_not_the_users():
     assert errors.describe(nested, "zh") == "文件 fog.toml 有误：prompt 不能为空。"
     option = errors.InputError("value.whole", field="SDAUG_MAX_CLASSES", value="lots")
     assert errors.describe(option, "zh") == "SDAUG_MAX_CLASSES 必须是整数，当前为 'lots'。"
+    photo = errors.InputError("image.unreadable", where="街道1.jpg", reason="truncated")
+    assert errors.describe(photo, "zh") == "街道1.jpg：不是可读取的图片（truncated）。"  # a file name stays as it is
     counts = errors.InputError("export.nothing", counts={"unlabelled": 3, "review": 1})
     assert "3 unlabelled, 1 review" in str(counts) and "未标注 3、待审核 1" in errors.describe(counts, "zh")
 
