@@ -484,6 +484,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "nothing to export: no image is labelled or reviewed yet (the project is empty)",
         "没有可导出的内容：项目是空的。请先导入并标注图片。",
     ),
+    "export.summary": (
+        "{count} images ({splits}), {boxes} boxes written to {out}",
+        "已写出 {count} 张图片（{splits}）、{boxes} 个框，位于 {out}",
+    ),
+    "export.warning": ("warning: {warning}", "警告：{warning}"),
+    "export.left_out": ("left out: {counts}", "未导出：{counts}"),
+    "export.zip": ("zip: {path}", "zip 压缩包：{path}"),
+    "export.split_empty": (
+        "the {split} split is empty although its ratio is {ratio}: there are too few source images (a source and "
+        "its variants always stay together)",
+        "{split}是空的，尽管其比例为 {ratio}：源图片太少（源图片与其变体总在同一划分中）。",
+    ),
+    "export.no_val": (
+        "no validation images: trainers will validate on the training images. Give a split such as 0.8,0.2 or mark "
+        "some images as val",
+        "没有验证集图片：训练程序将用训练集图片做验证。请设置划分比例（例如 0.8,0.2），或把一些图片标为验证集。",
+    ),
     # Jobs (sdaug.dataset.job_store, job_lock, sdaug.augment.jobs).
     "job.missing": ("job id {id} does not exist in this project", "本项目中没有编号为 {id} 的任务。"),
     "job.item_missing": ("job item {id} does not exist in this project", "本项目中没有编号为 {id} 的任务项。"),

@@ -57,7 +57,7 @@ from sdaug.dataset.common import (
 from sdaug.dataset.store import ImageRecord, Project
 from sdaug.dataset.voc import write_voc
 from sdaug.dataset.yolo import write_yolo
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -84,16 +84,16 @@ class ExportReport:
     zip_path: Path | None = None
     seconds: float = 0.0
 
-    def summary(self) -> str:
-        per_split = ", ".join(f"{n} {s}" for s, n in self.images.items() if n)
-        text = f"{sum(self.images.values())} images ({per_split}), {self.boxes} boxes written to {self.out}"
-        for warning in self.warnings:
-            text += f"\nwarning: {warning}"
+    def summary(self, lang: str = "en") -> str:
+        per_split = {split: n for split, n in self.images.items() if n}
+        lines = [Phrase("export.summary", count=sum(self.images.values()), splits=per_split, boxes=self.boxes,
+                        out=self.out)]
+        lines += [Phrase("export.warning", warning=warning) for warning in self.warnings]
         if self.left_out:
-            text += "\nleft out: " + ", ".join(f"{n} {reason}" for reason, n in self.left_out.items())
+            lines.append(Phrase("export.left_out", counts=self.left_out))
         if self.zip_path:
-            text += f"\nzip: {self.zip_path}"
-        return text
+            lines.append(Phrase("export.zip", path=self.zip_path))
+        return "\n".join(line.text(lang) for line in lines)
 
 
 def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
@@ -138,11 +138,9 @@ def split_warnings(images: dict[str, int], ratios: tuple[float, float, float] | 
     if ratios is not None:
         for split, ratio in zip(("train", "val", "test"), ratios, strict=True):
             if ratio > 0 and not images[split]:
-                warnings.append(f"the {split} split is empty although its ratio is {ratio:.2f}: there are "
-                                "too few source images (a source and its variants always stay together)")
+                warnings.append(Phrase("export.split_empty", split=split, ratio=f"{ratio:.2f}"))
     if not images["val"]:
-        warnings.append("no validation images: trainers will validate on the training images. Give a split "
-                        "such as 0.8,0.2 or mark some images as val")
+        warnings.append(Phrase("export.no_val"))
     return warnings
 
 

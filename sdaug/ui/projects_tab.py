@@ -424,7 +424,7 @@ def build(ctx: AppContext) -> ProjectsTab:
             report = export_project(project, kind, project.exports_dir / kind,
                                     ratios=parse_ratios(ratios) if (ratios or "").strip() else None,
                                     seed=int(seed or 0), zip_output=True, variants_train_only=bool(train_only))
-            summary = report.summary().replace(str(project.folder), project.folder.name)
+            summary = report.summary(ctx.lang(request)).replace(str(project.folder), project.folder.name)
             text = f"{ctx.tr('prj.export.done', request, seconds=f'{report.seconds:.1f}')}\n\n```\n{summary}\n```"
             download = offered(report.zip_path, f"{project.folder.name}-{kind}.zip")
             return text, gr.DownloadButton(value=download, visible=True)

@@ -256,3 +256,19 @@ def test_the_import_report_lines_are_chinese(tmp_path, picture, monkeypatch, chi
         assert isinstance(line, errors.Phrase), f"a report line without a Chinese text: {line}"
         assert re.search("[\u4e00-\u9fff]", line.text("zh")), line.text("zh")
         assert not chinese_problems(errors.InputError(line.key, **line.values)), line.text("zh")
+
+
+def test_the_export_summary_is_chinese(tmp_path, project_dir):
+    from sdaug.dataset.exporters import export_project
+    from sdaug.dataset.store import Project
+
+    with Project.open(project_dir, create=False) as project:
+        report = export_project(project, "yolo", tmp_path / "out", ratios=(1.0, 0.0, 0.0), zip_output=True)
+    english, chinese = report.summary(), report.summary("zh")
+    assert "no validation images" in english and "2 train" in english
+    lines = chinese.splitlines()
+    assert len(lines) == len(english.splitlines()) == 3, chinese
+    assert lines[0].startswith("已写出 2 张图片（训练集 2）、2 个框") and lines[1].startswith("警告：没有验证集图片")
+    for line in lines:
+        text = re.sub(r"/\S*", " ", line)  # paths
+        assert re.search("[\u4e00-\u9fff]", text) and not re.search(r"[A-Za-z]{2,}(?: [A-Za-z]{2,}){2,}", text), line
