@@ -579,6 +579,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "unknown preset {name!r}. Did you mean {close!r}? Known presets: {names}",
         "未知预设 {name!r}。您是否要找 {close!r}？可用预设：{names}。",
     ),
+    "preset.clash": (
+        "{path}: the name {name!r} is also a {what} preset; rename one of them (use {kind}/{name} to pick this one)",
+        "{path}：名称 {name!r} 也是一个{what}预设，请重命名其中一个（用 {kind}/{name} 可选中这一个）。",
+    ),
     "preset.file_name": (
         "the file name may use only letters, digits, '_' and '-' (it is the preset's name)",
         "文件名只能使用字母、数字、'_' 和 '-'（文件名就是预设名称）。",
@@ -918,7 +922,7 @@ ZH_WORDS = {
     # Statuses, splits and other words.
     "unlabelled": "未标注", "labelled": "已标注", "review": "待审核", "reviewed": "已审核", "rejected": "已拒绝",
     "train": "训练集", "val": "验证集", "test": "测试集", "any": "任意", "unknown": "未知",
-    "origin": "来源", "control type": "控制类型", "box_strength": "框内强度",
+    "origin": "来源", "weather": "天气", "lighting": "光照", "control type": "控制类型", "box_strength": "框内强度",
     "background_strength": "背景强度", "strength": "改变强度（strength）",
     "reorder": "调整顺序", "delete": "删除", "CLIP model": "CLIP 模型", "detector": "检测器", "workers": "工作进程数",
     "only .bin pickled weights": "只有 .bin 格式的 pickle 权重",

@@ -28,7 +28,7 @@ from pathlib import Path
 from sdaug.augment.classic import validate_classic
 from sdaug.engine.region import MAX_FEATHER, RegionStrength
 from sdaug.engine.request import GenerationRequest
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 from sdaug.resources import package_path
 from sdaug.settings import Settings
 
@@ -162,7 +162,7 @@ def load_presets(kind: str, settings: Settings | None = None, problems: list[str
             except ValueError as exc:
                 logger.warning("skipping preset file %s", exc)
                 if problems is not None:
-                    problems.append(str(exc))
+                    problems.append(as_line(exc))
                 continue
             found[preset.name] = preset
     return [found[name] for name in sorted(found)]
@@ -175,8 +175,8 @@ def load_all_presets(settings: Settings | None = None, problems: list[str] | Non
     for kind in KINDS:
         for preset in load_presets(kind, settings, problems):
             if preset.name in presets:
-                message = (f"{preset.path}: the name {preset.name!r} is also a {presets[preset.name].kind} preset; "
-                           f"rename one of them (use {kind}/{preset.name} to pick this one)")
+                message = Phrase("preset.clash", path=preset.path, name=preset.name,
+                                 what=presets[preset.name].kind, kind=kind)
                 logger.warning(message)
                 if problems is not None:
                     problems.append(message)
