@@ -882,6 +882,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "learning rate must be between 0 and 1, got {value!r}",
         "学习率必须在 0 和 1 之间，当前为 {value!r}。",
     ),
+    "train.no_classes": (
+        "the project has no classes: add the classes to train on first",
+        "项目还没有类别：请先添加要训练的类别。",
+    ),
+    "train.no_train_images": (
+        "no training images: label some images of the train split first",
+        "没有训练图片：请先标注训练集中的一些图片。",
+    ),
+    "train.no_val_images": (
+        "no validation images: put some labelled images in the val split",
+        "没有验证图片：请把一些已标注的图片放入验证集。",
+    ),
     "train.no_images": (
         "no labelled images in the train split: label some images first",
         "训练集中没有已标注的图片，请先标注一些图片。",

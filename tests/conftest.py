@@ -62,7 +62,7 @@ def manager(settings: Settings) -> PipelineManager:
 KEYED_MODULES = ("sdaug/dataset/", "sdaug/augment/", "sdaug/autolabel/", "sdaug/prompts/", "sdaug/settings.py",
                  "sdaug/limits.py", "sdaug/engine/request.py", "sdaug/engine/sources.py", "sdaug/engine/samplers.py",
                  "sdaug/engine/region.py", "sdaug/engine/control.py", "sdaug/engine/conditioning.py",
-                 "sdaug/engine/manager.py", "sdaug/engine/prompt_encoder.py")
+                 "sdaug/engine/manager.py", "sdaug/engine/prompt_encoder.py", "sdaug/engine/finetune.py")
 # Developer-only checks: plain ValueErrors no input of a user reaches (a programming error in a
 # caller, an internal invariant), so they have no Chinese text. (module, start of the message)
 DEVELOPER_CHECKS = (
@@ -88,6 +88,9 @@ DEVELOPER_CHECKS = (
     ("sdaug/engine/manager.py", "mode must be one of"),
     # The prompt cache's size is set by sdaug's code.
     ("sdaug/engine/prompt_encoder.py", "max_entries must be at least 1"),
+    # The detector's loader and epochs come from sdaug.autolabel.train, which checked the TrainSpec.
+    ("sdaug/engine/finetune.py", "cannot load "),
+    ("sdaug/engine/finetune.py", "epochs must be from 1 to 10000"),
     # An internal invariant of the denoising loop (what the UNet returned).
     ("sdaug/engine/conditioning.py", "the model got "),
 )
