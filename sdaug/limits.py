@@ -60,7 +60,7 @@ class Limits:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"limit {f.name} must be a whole number of 1 or more, got {value!r}")
+                raise InputError("value.whole_min", field=f"limit {f.name}", low=1, value=value)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, overrides: Iterable[str] = ()) -> Limits:
@@ -76,7 +76,7 @@ class Limits:
             name, sep, raw = item.partition("=")
             name = name.strip().replace("-", "_")
             if not sep or name not in names:
-                raise ValueError(f"--limit takes NAME=VALUE with NAME one of {', '.join(names)}; got {item!r}")
+                raise InputError("limit.option", names=", ".join(names), value=item)
             values[name] = _whole(f"--limit {name}", raw)
         return cls(**values)
 
@@ -85,7 +85,7 @@ def _whole(where: str, raw: str) -> int:
     try:
         return int(raw.strip().replace("_", ""))
     except ValueError:
-        raise ValueError(f"{where} must be a whole number, got {raw!r}") from None
+        raise InputError("value.whole", field=where, value=raw) from None
 
 
 _active: Limits | None = None
@@ -111,7 +111,7 @@ def check_prompt(text: str, field: str = "prompt", limits: Limits | None = None)
     """Refuse a prompt longer than the character or CLIP token limit (characters first: cheap)."""
     limits = limits or active()
     if not isinstance(text, str):
-        raise ValueError(f"{field} must be text, got {type(text).__name__}")
+        raise InputError("value.text_type", field=field, kind=type(text).__name__)
     if len(text) > limits.max_prompt_chars:
         raise InputError("limit.prompt_chars", field=field, count=len(text), limit=limits.max_prompt_chars,
                          option="max_prompt_chars")

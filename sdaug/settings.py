@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sdaug import limits as _limits
+from sdaug.errors import InputError
 
 DEFAULT_MODEL = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -98,10 +99,10 @@ class Settings:
                               ("variant_format", ("png", "jpeg"))):
             value = getattr(self, name)
             if value not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+                raise InputError("value.choice", field=name, allowed=", ".join(allowed), value=value)
         if isinstance(self.variant_quality, bool) or not isinstance(self.variant_quality, int) \
                 or not 1 <= self.variant_quality <= 100:
-            raise ValueError(f"variant_quality must be from 1 to 100, got {self.variant_quality!r}")
+            raise InputError("value.range", field="variant_quality", low=1, high=100, value=self.variant_quality)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -129,12 +130,12 @@ def _coerce(name: str, type_name: object, raw: str) -> object:
             return True
         if lowered in _FALSE:
             return False
-        raise ValueError(f"SDAUG_{name.upper()} must be true or false, got {raw!r}")
+        raise InputError("value.bool", field=f"SDAUG_{name.upper()}", value=raw)
     if type_name in (Path, "Path"):
         return Path(raw)
     if type_name in (int, "int"):
         try:
             return int(raw)
         except ValueError:
-            raise ValueError(f"SDAUG_{name.upper()} must be a whole number, got {raw!r}") from None
+            raise InputError("value.whole", field=f"SDAUG_{name.upper()}", value=raw) from None
     return raw

@@ -19,6 +19,7 @@ from PIL import Image
 from sdaug.augment.jobs import record_variant
 from sdaug.augment.presets import DriftThresholds
 from sdaug.dataset.store import Project, prepare_image
+from sdaug.errors import InputError
 from sdaug.prompts import parse_infotext
 
 logger = logging.getLogger(__name__)
@@ -55,9 +56,9 @@ def add_variants_to_project(project: Project, pairs: Sequence[tuple[str | Path, 
     """
     # 1. Check the inputs.
     if not pairs:
-        raise ValueError("there are no variants to add: run Weather or Lighting first")
+        raise InputError("attach.no_variants")
     if not preset:
-        raise ValueError("choose the preset the variants were made with")
+        raise InputError("attach.no_preset")
     report = AttachReport()
     for source_path, variant_path in pairs:
         # 2. The source: the project's own image when it holds this photo, else a new source.

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from sdaug.engine.region import Box, strength_map
+from sdaug.errors import InputError
 
 Array = np.ndarray
 Color = tuple[float, float, float]
@@ -106,13 +107,11 @@ def validate_classic(table: Mapping[str, object]) -> dict[str, object]:
     """
     effect = table.get("effect")
     if effect not in SETTINGS:
-        raise ValueError(f"[classic] effect must be one of {', '.join(EFFECTS)}, got {effect!r}")
+        raise InputError("value.choice", field="[classic] effect", allowed=", ".join(EFFECTS), value=effect)
     settings = SETTINGS[str(effect)]
     unknown = sorted(set(table) - set(settings) - {"effect"})
     if unknown:
-        raise ValueError(
-            f"[classic] effect {effect!r} has no setting {unknown[0]!r} (allowed: {', '.join(settings)})"
-        )
+        raise InputError("classic.no_setting", effect=effect, setting=unknown[0], allowed=", ".join(settings))
     values: dict[str, object] = {"effect": effect}
     for name, setting in settings.items():
         values[name] = _check_setting(f"[classic] {name}", table.get(name, setting.default), setting)
@@ -122,16 +121,16 @@ def validate_classic(table: Mapping[str, object]) -> dict[str, object]:
 def _check_setting(label: str, value: object, setting: Setting) -> float | int | Color:
     if isinstance(setting.default, tuple):
         if not isinstance(value, list | tuple) or len(value) != 3 or not all(_is_number(v) for v in value):
-            raise ValueError(f"{label} must be a list of 3 numbers like [255, 180, 95], got {value!r}")
+            raise InputError("classic.color_list", field=label, value=value)
         if not all(setting.low <= v <= setting.high for v in value):
-            raise ValueError(f"{label} values must be from {setting.low:g} to {setting.high:g}, got {value!r}")
+            raise InputError("classic.color_range", field=label, low=f"{setting.low:g}", high=f"{setting.high:g}", value=value)
         return (float(value[0]), float(value[1]), float(value[2]))
     whole = isinstance(setting.default, int)
     if not _is_number(value) or (whole and value != int(value)):
-        kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{label} must be {kind} from {setting.low:g} to {setting.high:g}, got {value!r}")
+        raise InputError("value.whole_range" if whole else "value.number_range", field=label,
+                         low=f"{setting.low:g}", high=f"{setting.high:g}", value=value)
     if not setting.low <= value <= setting.high:
-        raise ValueError(f"{label} must be from {setting.low:g} to {setting.high:g}, got {value!r}")
+        raise InputError("value.range", field=label, low=f"{setting.low:g}", high=f"{setting.high:g}", value=value)
     return int(value) if whole else float(value)
 
 
@@ -152,7 +151,7 @@ def apply_classic(image: Image.Image, preset: object, seed: int, boxes: Sequence
     if not isinstance(table, Mapping):
         raise ValueError(f"preset must be a Preset or a [classic] table, got {type(preset).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
+        raise InputError("value.whole_min", field="seed", low=0, value=seed)
     values = validate_classic(table)
     effect = str(values.pop("effect"))
 

@@ -74,7 +74,7 @@ from sdaug.dataset.store import (
     Project,
 )
 from sdaug.engine.sources import resolve_model
-from sdaug.errors import describe
+from sdaug.errors import InputError, describe
 from sdaug.prompts.metadata import TEMP_PREFIX, temp_file_is_orphaned
 from sdaug.settings import Settings
 
@@ -111,19 +111,19 @@ class JobSpec:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first bad field and what is allowed."""
         if not self.presets:
-            raise ValueError("give at least one preset (--preset NAME)")
+            raise InputError("job.no_preset")
         if len(set(self.presets)) != len(self.presets):
-            raise ValueError(f"a preset is listed twice: {', '.join(self.presets)}")
+            raise InputError("job.preset_twice", presets=", ".join(self.presets))
         if isinstance(self.variants, bool) or not isinstance(self.variants, int) or not 1 <= self.variants <= 1000:
-            raise ValueError(f"variants must be a whole number from 1 to 1000, got {self.variants!r}")
+            raise InputError("value.whole_range", field="variants", low=1, high=1000, value=self.variants)
         if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
+            raise InputError("value.choice", field="engine", allowed=", ".join(ENGINES), value=self.engine)
         if self.split is not None and self.split not in SPLITS:
-            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+            raise InputError("value.choice", field="split", allowed=", ".join(SPLITS), value=self.split)
         if self.status is not None and self.status not in STATUSES:
-            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {self.status!r}")
+            raise InputError("value.choice", field="status", allowed=", ".join(STATUSES), value=self.status)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 64:
-            raise ValueError(f"batch size must be a whole number from 1 to 64, got {self.batch_size!r}")
+            raise InputError("value.whole_range", field="batch size", low=1, high=64, value=self.batch_size)
 
     @property
     def key(self) -> str:
@@ -157,7 +157,8 @@ def source_filter(project: Project, spec: JobSpec) -> ImageFilter:
     if spec.class_name is not None:
         classes = {c.name: c.id for c in project.classes()}
         if spec.class_name not in classes:
-            raise ValueError(f"class {spec.class_name!r} is not in this project; classes: {', '.join(classes) or '(none)'}")
+            raise (InputError("job.no_class", name=spec.class_name, classes=", ".join(classes)) if classes
+                   else InputError("job.no_class_none", name=spec.class_name))
         class_id = classes[spec.class_name]
     return ImageFilter(status=spec.status or DEFAULT_SOURCE_STATUSES, split=spec.split, class_id=class_id,
                        kind="source")
@@ -177,8 +178,10 @@ def create_job(project: Project, spec: JobSpec, settings: Settings | None = None
     where = source_filter(project, spec)
     sources = project.list_images(0, max(1, project.count_images(where)), where)
     if not sources:
-        raise ValueError(f"no source images match (status {where.status}, split {spec.split or 'any'}, "
-                         f"class {spec.class_name or 'any'}); label some images first or change the filter")
+        if spec.class_name:
+            raise InputError("job.no_sources", status=where.status, split=spec.split or "any",
+                             class_name=spec.class_name)
+        raise InputError("job.no_sources_any", status=where.status, split=spec.split or "any")
 
     # 3. The items, preset by preset, so that a batch shares one preset.
     items = [JobItemSpec(source_image_id=source.id, preset=preset, variant_index=index,
@@ -284,6 +287,7 @@ class JobStatus:
     elapsed_s: float = 0.0
     message: str = ""
     error: str | None = None
+    failure: Exception | None = None  # what stopped the run, for a message in the user's language
     gave_up: int = 0  # failed items that reached MAX_ITEM_ATTEMPTS: only a forced retry runs them again
     workers: dict[str, int] = field(default_factory=dict)  # variants made per worker (Ray backend)
 
@@ -403,6 +407,7 @@ class JobRunner:
         self._batches: list[tuple[float, int]] = []
         self._message = ""
         self._error: str | None = None
+        self._failure: Exception | None = None
         self._lock = project.job_lock(job_id)
         self._workers: dict[str, int] = {}  # variants recorded per worker (Ray backend)
 
@@ -440,6 +445,7 @@ class JobRunner:
         status.images_per_s = 1.0 / per_item if per_item else 0.0
         status.eta_s = status.pending * per_item if per_item is not None else None
         status.message, status.error, status.workers = self._message, self._error, dict(self._workers)
+        status.failure = self._failure
         return status
 
     def seconds_per_item(self) -> float | None:
@@ -475,12 +481,13 @@ class JobRunner:
         # 1. Presets (a preset file may have changed or gone since the job was created) and the
         #    model: errors about them stop the job, they are no image's fault.
         self._error, self._made, self._started_at, self._batches = None, 0, time.monotonic(), []
+        self._failure = None
         try:
             presets = {name: get_preset(name, self.settings) for name in self.spec.presets}
             if self.spec.engine == "diffusion":
                 resolve_model(self.spec.model, self.settings or Settings.from_env())
         except ValueError as exc:
-            self._error = str(exc)
+            self._error, self._failure = str(exc), exc
             self.project.set_job_state(self.job_id, "stopped")
             return self.status()
         self.project.set_job_state(self.job_id, "running")
@@ -494,7 +501,7 @@ class JobRunner:
             self._work(presets)
         except Exception as exc:  # the worker thread reports every error, it never dies silently
             logger.exception("job %d stopped by an error", self.job_id)
-            self._error = describe(exc)
+            self._error, self._failure = describe(exc), exc
 
         # 3. Final state: done only when every item is.
         clean_stale_temp_files(self.project)
@@ -646,7 +653,7 @@ def new_runner(project: Project, job_id: int, settings: Settings | None = None, 
     or ``local`` starts a local Ray instance, ``auto`` or ``HOST:PORT`` joins a cluster; ``workers`` caps
     the number of Ray workers)."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        raise InputError("value.choice", field="backend", allowed=", ".join(BACKENDS), value=backend)
     address = ray_address(address)
     if backend == "in-process":
         return JobRunner(project, job_id, settings=settings, manager=manager)

@@ -30,6 +30,7 @@ from sdaug.augment.presets import DriftThresholds, Preset
 from sdaug.dataset.job_store import NewVariant, encode_variant
 from sdaug.dataset.store import Box, ClassRecord, ImageRecord, JobItem, Project
 from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
+from sdaug.errors import InputError, Phrase
 from sdaug.prompts import format_infotext
 from sdaug.prompts.params import VERSION
 
@@ -67,7 +68,7 @@ class WorkItem:
     item: JobItem
     image: Image.Image
     boxes: Sequence[Box]
-    where: str = "the source image"
+    where: str | Phrase = Phrase("where.source_image")
 
 
 @dataclass(frozen=True)
@@ -221,9 +222,9 @@ def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:
     return [(box.x1, box.y1, box.x2, box.y2) for box in boxes]
 
 
-def describe_source(project: Project, record: ImageRecord) -> str:
+def describe_source(project: Project, record: ImageRecord) -> Phrase:
     """``source image 7 (bin_03.jpg, file /p/images/ab12….jpg)``: names the file for messages."""
-    return f"source image {record.id} ({record.original_name}, file {project.image_path(record)})"
+    return Phrase("where.source", id=record.id, name=record.original_name, path=project.image_path(record))
 
 
 def load_source(project: Project, record: ImageRecord) -> Image.Image:
@@ -239,14 +240,13 @@ def read_source(project: Project, record: ImageRecord) -> bytes:
     where = describe_source(project, record)
     limit = Image.MAX_IMAGE_PIXELS
     if limit and record.width * record.height > limit:
-        raise ValueError(f"{where}: {record.width}x{record.height} is too large (more than {limit} pixels); "
-                         "import a smaller copy of it")
+        raise InputError("source.too_large", where=where, width=record.width, height=record.height, limit=limit)
     try:
         return project.image_path(record).read_bytes()
     except FileNotFoundError:
-        raise ValueError(f"{where}: the file is missing; import the image again") from None
+        raise InputError("source.missing", where=where) from None
     except OSError as exc:
-        raise ValueError(f"{where}: the file cannot be read ({exc.strerror or exc}); import the image again") from exc
+        raise InputError("source.unreadable", where=where, reason=exc.strerror or str(exc)) from exc
 
 
 def decode_source(data: bytes, record: ImageRecord, where: str) -> Image.Image:
@@ -255,11 +255,11 @@ def decode_source(data: bytes, record: ImageRecord, where: str) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.size != (record.width, record.height):
-                raise ValueError(f"{where}: the file is {opened.width}x{opened.height} but the image was imported "
-                                 f"as {record.width}x{record.height}; it was changed outside sdaug, import it again")
+                raise InputError("source.changed", where=where, width=opened.width, height=opened.height,
+                                 imported_width=record.width, imported_height=record.height)
             return opened.convert("RGB")
     except (OSError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise ValueError(f"{where}: the file cannot be decoded ({exc}); import the image again") from exc
+        raise InputError("source.undecodable", where=where, reason=str(exc)) from exc
 
 
 def _classic_infotext(preset: Preset, seed: int, size: tuple[int, int]) -> str:

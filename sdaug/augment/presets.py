@@ -28,6 +28,7 @@ from pathlib import Path
 from sdaug.augment.classic import validate_classic
 from sdaug.engine.region import MAX_FEATHER, RegionStrength
 from sdaug.engine.request import GenerationRequest
+from sdaug.errors import InputError, Phrase, as_line
 from sdaug.resources import package_path
 from sdaug.settings import Settings
 
@@ -149,7 +150,7 @@ def load_presets(kind: str, settings: Settings | None = None, problems: list[str
     (``settings=None``: built-ins only). Broken files are skipped and described in ``problems``.
     """
     if kind not in KINDS:
-        raise ValueError(f"preset kind must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise InputError("value.choice", field="preset kind", allowed=", ".join(KINDS), value=kind)
     folders = [(builtin_presets_dir() / kind, True)]
     if settings is not None:
         folders.append((settings.user_presets_dir / kind, False))
@@ -161,7 +162,7 @@ def load_presets(kind: str, settings: Settings | None = None, problems: list[str
             except ValueError as exc:
                 logger.warning("skipping preset file %s", exc)
                 if problems is not None:
-                    problems.append(str(exc))
+                    problems.append(as_line(exc))
                 continue
             found[preset.name] = preset
     return [found[name] for name in sorted(found)]
@@ -174,8 +175,8 @@ def load_all_presets(settings: Settings | None = None, problems: list[str] | Non
     for kind in KINDS:
         for preset in load_presets(kind, settings, problems):
             if preset.name in presets:
-                message = (f"{preset.path}: the name {preset.name!r} is also a {presets[preset.name].kind} preset; "
-                           f"rename one of them (use {kind}/{preset.name} to pick this one)")
+                message = Phrase("preset.clash", path=preset.path, name=preset.name,
+                                 what=presets[preset.name].kind, kind=kind)
                 logger.warning(message)
                 if problems is not None:
                     problems.append(message)
@@ -191,8 +192,10 @@ def get_preset(name: str, settings: Settings | None = None) -> Preset:
     if short in presets:
         return presets[short]
     close = difflib.get_close_matches(short, presets, n=1)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise ValueError(f"unknown preset {name!r}.{hint} Known presets: {', '.join(sorted(presets))}")
+    known = ", ".join(sorted(presets))
+    if close:
+        raise InputError("preset.unknown_close", name=name, close=close[0], names=known)
+    raise InputError("preset.unknown", name=name, names=known)
 
 
 def load_preset_file(path: str | Path, kind: str, builtin: bool = False) -> Preset:
@@ -200,23 +203,24 @@ def load_preset_file(path: str | Path, kind: str, builtin: bool = False) -> Pres
     path = Path(path)
     try:
         if not _NAME.match(path.stem):
-            raise ValueError("the file name may use only letters, digits, '_' and '-' (it is the preset's name)")
+            raise InputError("preset.file_name")
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except UnicodeDecodeError as exc:
-            raise ValueError("the file is not UTF-8 text; save it as UTF-8") from exc
+            raise InputError("preset.not_utf8") from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"not valid TOML ({exc})") from exc
+            raise InputError("preset.not_toml", reason=str(exc)) from exc
         return _preset_from_table(data, name=path.stem, kind=kind, path=path, builtin=builtin)
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+        raise InputError("error.in_file", where=path, error=exc if isinstance(exc, InputError) else str(exc)) from exc
+
 
 
 def _preset_from_table(data: Mapping[str, object], *, name: str, kind: str, path: Path, builtin: bool) -> Preset:
     _check_keys("", data, _TOP_KEYS)
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
-        raise ValueError(f"missing key {missing[0]!r} (every preset needs {', '.join(_REQUIRED)})")
+        raise InputError("preset.missing_key", setting=missing[0], required=", ".join(_REQUIRED))
     drift = _table(data, "drift")
     _check_keys("[drift] ", drift, _DRIFT_KEYS)
     loras = _table(data, "loras")
@@ -266,30 +270,32 @@ def _check_keys(where: str, table: Mapping[str, object], allowed: tuple[str, ...
     for key in table:
         if key not in allowed:
             close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"unknown key {where}{key!r}{hint}; allowed: {', '.join(allowed)}")
+            if close:
+                raise InputError("preset.unknown_key_close", where=where, setting=key, close=close[0],
+                                 allowed=", ".join(allowed))
+            raise InputError("preset.unknown_key", where=where, setting=key, allowed=", ".join(allowed))
 
 
 def _table(data: Mapping[str, object], key: str) -> dict[str, object]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise ValueError(f"{key} must be a table: a line [{key}] followed by name = value lines")
+        raise InputError("preset.not_table", setting=key)
     return value
 
 
 def _text(data: Mapping[str, object], key: str, default: str) -> str:
     value = data.get(key, default)
     if not isinstance(value, str):
-        raise ValueError(f"{key} must be text in double quotes, got {value!r}")
+        raise InputError("preset.not_text", setting=key, value=value)
     if key in ("title_en", "prompt") and not value.strip():
-        raise ValueError(f"{key} must not be empty")
+        raise InputError("preset.empty", setting=key)
     return value
 
 
 def _number(key: str, value: object, low: float, high: float, whole: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or (whole and value != int(value)):
-        kind = "a whole number" if whole else "a number"
-        raise ValueError(f"{key} must be {kind} from {low:g} to {high:g}, got {value!r}")
+        raise InputError("value.whole_range" if whole else "value.number_range", field=key, low=f"{low:g}",
+                         high=f"{high:g}", value=value)
     if not low <= value <= high:
-        raise ValueError(f"{key} must be from {low:g} to {high:g}, got {value!r}")
+        raise InputError("value.range", field=key, low=f"{low:g}", high=f"{high:g}", value=value)
     return float(value)

@@ -24,6 +24,7 @@ from sdaug.augment.jobs import DEFAULT_SOURCE_STATUSES, ENGINES
 from sdaug.augment.making import load_source
 from sdaug.augment.presets import Preset, get_preset
 from sdaug.dataset.store import ImageFilter, Project
+from sdaug.errors import InputError
 from sdaug.settings import Settings
 
 Boxes = list[tuple[float, float, float, float]]
@@ -48,11 +49,11 @@ def preview(source: Project | Sequence[Image.Image], presets: Sequence[str | Pre
     """
     # 1. Check the inputs and pick the samples.
     if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        raise InputError("value.choice", field="engine", allowed=", ".join(ENGINES), value=engine)
     if not 1 <= n <= 16:
-        raise ValueError(f"n must be from 1 to 16 sample images, got {n!r}")
+        raise InputError("preview.count", value=n)
     if not presets:
-        raise ValueError("choose at least one preset to preview")
+        raise InputError("preview.no_preset")
     chosen = [p if isinstance(p, Preset) else get_preset(p, settings) for p in presets]
     samples, n_sources = _samples(source, n, where)
 
@@ -92,11 +93,11 @@ def _samples(source: Project | Sequence[Image.Image], n: int,
     if not isinstance(source, Project):
         images = [image.convert("RGB") for image in source]
         if not images:
-            raise ValueError("give at least one image to preview")
+            raise InputError("preview.no_image")
         return [(image, []) for image in images[:n]], len(images)
     ids = source.image_ids(where or ImageFilter(status=DEFAULT_SOURCE_STATUSES, kind="source"))
     if not ids:
-        raise ValueError("the project has no labelled source images to preview; label some images first")
+        raise InputError("preview.no_sources")
     picks = sorted({ids[round(k * (len(ids) - 1) / max(1, n - 1))] for k in range(min(n, len(ids)))})
     samples = []
     for image_id in picks:

@@ -59,14 +59,14 @@ from sdaug.augment.making import (
 )
 from sdaug.augment.presets import Preset
 from sdaug.dataset.store import Box, ImageRecord, JobItem, Project
+from sdaug.errors import InputError
 from sdaug.settings import Settings
 
 try:
     import ray
     from ray.exceptions import ActorUnavailableError, RayError
 except ImportError as exc:  # pragma: no cover - depends on the environment
-    raise ValueError("the Ray backend needs the 'ray' package: pip install 'ray>=2.40' "
-                     "(or use the in-process backend)") from exc
+    raise InputError("ray.missing") from exc
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> None:
             ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.WARNING)  # "local": a new instance, even beside a `ray start` one
     except ConnectionError as exc:
-        raise ValueError(f"cannot reach the Ray cluster at {address!r}: {str(exc).rstrip('.')}. Start it with "
-                         "`ray start --head` (and `ray start --address=HOST:PORT` on the other machines), or "
-                         "leave the address out to start a local Ray instance") from exc
+        raise InputError("ray.connect", address=address, reason=str(exc).rstrip(".")) from exc
 
 
 def check_reachable(address: str) -> None:
@@ -114,12 +112,11 @@ def check_reachable(address: str) -> None:
     seconds: Ray itself keeps retrying an unreachable address for minutes."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"the Ray address must be auto or HOST:PORT (e.g. 10.0.0.5:6379), got {address!r}")
+        raise InputError("ray.address", address=address)
     try:
         socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise ValueError(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it there with "
-                         "`ray start --head`, or leave the address out to start a local Ray instance") from None
+        raise InputError("ray.unreachable", address=address, reason=exc.strerror or str(exc)) from None
 
 
 @ray.remote(concurrency_groups={"control": 1}, max_restarts=4, max_task_retries=0)
@@ -200,7 +197,7 @@ class RayJobRunner(JobRunner):
                  workers: int | None = None, num_cpus: int | None = None, render: Render | None = None) -> None:
         super().__init__(project, job_id, settings=settings, manager=manager, on_variant=on_variant)
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}")
+            raise InputError("value.whole_min", field="workers", low=1, value=workers)
         self.address, self.workers, self.num_cpus, self.render = address or None, workers, num_cpus, render
         self.actors: list = []
         self.retried = 0  # items run again after a failed attempt (this run)
@@ -247,7 +244,7 @@ class RayJobRunner(JobRunner):
                     self._submit(queue, in_flight, usable, presets, options)
                 if not in_flight and not probes:
                     if queue:
-                        raise ValueError("every Ray worker is gone; see `ray status` and the Ray logs on the workers")
+                        raise InputError("ray.workers_gone")
                     break  # the last batches' sources could not be read (their items failed): nothing runs
 
                 # 3. Everything that has come back: failed batches are retried item by item (a

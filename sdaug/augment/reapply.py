@@ -19,6 +19,7 @@ from PIL import Image
 from sdaug.augment.making import carry_and_check
 from sdaug.augment.presets import DriftThresholds, get_preset
 from sdaug.dataset.store import ImageRecord, Project
+from sdaug.errors import InputError
 from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ def reapply_source_boxes(project: Project, source_id: int, settings: Settings | 
     # 1. The source and its boxes.
     source = project.get_image(source_id)
     if source.source_image_id is not None:
-        raise ValueError(f"image #{source_id} is a variant; apply the boxes of its source #{source.source_image_id}")
+        raise InputError("reapply.variant", id=source_id, source=source.source_image_id)
     boxes = project.boxes(source_id)
     with Image.open(project.image_path(source)) as opened:
         source_image = opened.convert("RGB")

@@ -19,6 +19,7 @@ from pathlib import Path
 from sdaug.autolabel.train import TRAINED_PREFIX, detector_folder
 from sdaug.dataset.records import Box, ImageFilter, Job, JobItemSpec, JobProgress
 from sdaug.dataset.store import Project
+from sdaug.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ class AutolabelSpec:
 
     def validate(self) -> None:
         if not self.detector.strip():
-            raise ValueError("give a detector: 'tiny', a folder in <data folder>/models or a hub id")
+            raise InputError("autolabel.no_detector")
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, int | float) or not 0 < self.threshold <= 1:
-            raise ValueError(f"threshold must be above 0 and at most 1, got {self.threshold!r}")
+            raise InputError("autolabel.threshold", value=self.threshold)
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 64:
-            raise ValueError(f"batch size must be a whole number from 1 to 64, got {self.batch_size!r}")
+            raise InputError("value.whole_range", field="batch size", low=1, high=64, value=self.batch_size)
 
     @property
     def key(self) -> str:
@@ -55,7 +56,7 @@ def create_autolabel_job(project: Project, spec: AutolabelSpec) -> Job:
     """The job of ``spec`` with one item per image, or the existing one (resume)."""
     spec.validate()
     if not project.classes():
-        raise ValueError("the project has no classes: add the classes the detector should look for first")
+        raise InputError("autolabel.no_classes")
     if spec.detector.startswith(TRAINED_PREFIX):
         _trained_folder(project, spec.detector.removeprefix(TRAINED_PREFIX))
     existing = project.job_by_key(spec.key)
@@ -64,8 +65,7 @@ def create_autolabel_job(project: Project, spec: AutolabelSpec) -> Job:
     where = ImageFilter(kind="source", status=("unlabelled",) if spec.only_unlabelled else None)
     images = project.list_images(0, max(1, project.count_images(where)), where)
     if not images:
-        raise ValueError("no images to label: every image has labels already (use --all to get proposals "
-                         "for them too)")
+        raise InputError("autolabel.no_images")
     items = [JobItemSpec(source_image_id=image.id, preset=PRESET, variant_index=0, seed=0) for image in images]
     return project.create_job(spec.key, {**asdict(spec), "kind": PRESET}, items)
 
@@ -73,7 +73,7 @@ def create_autolabel_job(project: Project, spec: AutolabelSpec) -> Job:
 def _trained_folder(project: Project, name: str) -> Path:
     folder = detector_folder(project, name)
     if not (folder / "lineage.json").is_file():
-        raise ValueError(f"the project has no trained detector {name!r}: run sdaug train-detector first")
+        raise InputError("autolabel.no_trained", name=name)
     return folder
 
 
@@ -84,8 +84,7 @@ def trained_detector(project: Project, name: str) -> object:
     folder = _trained_folder(project, name)
     lineage = json.loads((folder / "lineage.json").read_text(encoding="utf-8"))
     if lineage["classes"] != [c.name for c in project.classes()]:
-        raise ValueError(f"detector {name!r} was trained on the classes {lineage['classes']}; the project's have "
-                         "changed since: train it again")
+        raise InputError("autolabel.classes_changed", name=name, classes=str(lineage["classes"]))
     return TrainedDetector.load(folder)
 
 

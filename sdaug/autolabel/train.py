@@ -19,6 +19,7 @@ from pathlib import Path
 
 from sdaug.dataset.records import ImageFilter
 from sdaug.dataset.store import Project
+from sdaug.errors import InputError
 from sdaug.prompts.metadata import write_atomic
 
 logger = logging.getLogger(__name__)
@@ -41,13 +42,13 @@ class TrainSpec:
 
     def validate(self) -> None:
         if not self.name.replace("-", "").replace("_", "").isalnum():
-            raise ValueError(f"detector name may use letters, digits, - and _ only, got {self.name!r}")
+            raise InputError("train.name", name=self.name)
         for field, low, high in (("epochs", 1, 10_000), ("batch_size", 1, 256), ("image_size", 64, 1536)):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{field} must be a whole number from {low} to {high}, got {value!r}")
+                raise InputError("value.whole_range", field=field, low=low, high=high, value=value)
         if not 0 < self.learning_rate < 1:
-            raise ValueError(f"learning rate must be between 0 and 1, got {self.learning_rate!r}")
+            raise InputError("train.learning_rate", value=self.learning_rate)
 
 
 @dataclass
@@ -96,14 +97,13 @@ def train_detector(project: Project, spec: TrainSpec, manager: object,
     train_set, train_ids = examples(project, "train")
     val_set, val_ids = examples(project, "val")
     if not train_set:
-        raise ValueError("no labelled images in the train split: label some images first")
+        raise InputError("train.no_images")
     folder = detector_folder(project, spec.name)
     lineage_path = folder / "lineage.json"
     if lineage_path.is_file():
         before = json.loads(lineage_path.read_text(encoding="utf-8"))
         if before["classes"] != classes or before["base"] != spec.base or before["image_size"] != spec.image_size:
-            raise ValueError(f"detector {spec.name!r} was trained with other classes, base or image size; "
-                             "give another --name to train a new one")
+            raise InputError("train.other_classes", name=spec.name)
 
     # 2. The model: the last checkpoint, else the base.
     def load(cls: object, **kwargs: object) -> object:

@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from sdaug import limits
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 # Compression methods Python's zipfile reads (Deflate64, used by Windows for big files, is not one).
 _READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2",
@@ -27,18 +27,21 @@ _READABLE = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipf
 _RATIO_MIN_BYTES = 1024**2
 
 
-def check_member(info: zipfile.ZipInfo, where: str = "the archive") -> PurePosixPath:
+THE_ARCHIVE = Phrase("where.archive")  # names an archive in messages when its file name is not known
+
+
+def check_member(info: zipfile.ZipInfo, where: str | Phrase = THE_ARCHIVE) -> PurePosixPath:
     """The entry's relative path; ``ValueError`` when it is absolute, climbs out, is a link, is
     encrypted, uses a compression Python cannot read, or is nested too deep."""
     name = info.filename.replace("\\", "/")
     path = PurePosixPath(name)
     if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise ValueError(f"zip entry {info.filename!r} has an absolute path; refusing the archive")
+        raise InputError("zip.absolute", member=info.filename)
     if ".." in path.parts:
-        raise ValueError(f"zip entry {info.filename!r} points outside the archive ('..'); refusing the archive")
+        raise InputError("zip.dotdot", member=info.filename)
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise ValueError(f"zip entry {info.filename!r} is a symbolic link; refusing the archive")
+        raise InputError("zip.symlink", member=info.filename)
     member = _short(info.filename)
     if info.flag_bits & 0x1:
         raise InputError("zip.encrypted", where=where, member=member)
@@ -71,9 +74,10 @@ def check_archive(infos: list[zipfile.ZipInfo], archive_bytes: int, where: str) 
                          option="max_zip_bytes")
     for info in infos:
         if info.file_size > _RATIO_MIN_BYTES and info.file_size > limit.max_zip_ratio * max(info.compress_size, 1):
-            raise _ratio_error(where, f"the entry {_short(info.filename)}", info.file_size // max(info.compress_size, 1))
+            raise _ratio_error(where, Phrase("where.entry", member=_short(info.filename)),
+                               info.file_size // max(info.compress_size, 1))
     if total > _RATIO_MIN_BYTES and total > limit.max_zip_ratio * max(archive_bytes, 1):
-        raise _ratio_error(where, "the archive as a whole", total // max(archive_bytes, 1))
+        raise _ratio_error(where, Phrase("where.archive_whole"), total // max(archive_bytes, 1))
     return paths
 
 
@@ -100,7 +104,8 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
         for info, rel in zip(infos, paths, strict=True):
             dest = (root / Path(*rel.parts)) if rel.parts else root
             if root != dest and root not in dest.parents:
-                raise ValueError(f"zip entry {info.filename!r} would be written outside {root}")
+                raise InputError("zip.outside", member=info.filename, root=root)
+
             if info.is_dir():
                 dest.mkdir(parents=True, exist_ok=True)
                 continue
@@ -119,7 +124,7 @@ def extract_zip(archive: str | Path, target: str | Path) -> Path:
     return target
 
 
-def _ratio_error(where: str, member: str, ratio: int) -> InputError:
+def _ratio_error(where: str, member: Phrase, ratio: int) -> InputError:
     return InputError("limit.zip_ratio", where=where, member=member, ratio=ratio,
                       limit=limits.active().max_zip_ratio, option="max_zip_ratio")
 

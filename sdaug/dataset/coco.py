@@ -41,7 +41,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import load_json
 from sdaug.dataset.store import SPLITS, Box, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 
 
 def find_json(path: Path) -> list[Path]:
@@ -69,7 +69,8 @@ def import_coco(project: Project, path: Path, report: ImportReport, on_progress:
         root = root.parent
     files = find_json(path)
     if not files:
-        raise ValueError(f"{path}: no .json annotation file found")
+        raise InputError("coco.no_json", where=path)
+
     # A lone .json (say in Downloads) names its images' folders: its parent is not searched.
     index = ImageIndex(root, search=path.is_dir())
     for json_path in files:
@@ -80,16 +81,16 @@ def _load(json_path: Path, root: Path, where: str, report: ImportReport) -> dict
     try:
         data = load_json(json_path, root, where)
     except json.JSONDecodeError as exc:
-        report.problem(f"{where}:{exc.lineno}", f"not valid JSON ({exc.msg})")
+        report.problem(f"{where}:{exc.lineno}", Phrase("report.json", reason=exc.msg))
         return None
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return None
     except OSError as exc:
-        report.problem(where, f"cannot read ({exc.strerror or exc})")
+        report.problem(where, Phrase("report.unreadable", reason=exc.strerror or str(exc)))
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("images", "categories")):
-        report.problem(where, "not a COCO detection file (needs 'images' and 'categories' lists); skipped")
+        report.problem(where, Phrase("report.not_coco"))
         return None
     return data
 
@@ -101,12 +102,12 @@ def _by_id(entries: list, what: str, where: str, report: ImportReport) -> dict[i
     for entry in entries:
         entry_id = entry.get("id") if isinstance(entry, dict) else None
         if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not 0 <= entry_id < 2**63:
-            report.problems.append(str(InputError("coco.bad_id", where=where, what=what, entry=_short(entry),
-                                                  id=_short(entry_id))))
+            report.problems.append(Phrase("coco.bad_id", where=where, what=what, entry=_short(entry),
+                                         id=_short(entry_id)))
             continue
         if entry_id in result:
-            report.problems.append(str(InputError("coco.duplicate_id", where=where, what=what, id=entry_id,
-                                                  first=_short(result[entry_id]), second=_short(entry))))
+            report.problems.append(Phrase("coco.duplicate_id", where=where, what=what, id=entry_id,
+                                         first=_short(result[entry_id]), second=_short(entry)))
             return None
         result[entry_id] = entry
     return result
@@ -131,7 +132,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     categories: dict[int, str] = {}
     for cat_id, cat in by_id[0].items():
         if not str(cat.get("name", "")).strip():
-            report.problem(where, f"category {_short(cat)} needs a 'name'; skipped")
+            report.problem(where, Phrase("report.coco_no_name", entry=_short(cat)))
             continue
         categories[cat_id] = str(cat["name"]).strip()
     for cat_id in _placeholders(data, categories, by_id[0]):
@@ -142,7 +143,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     images: dict[int, dict] = {}
     for image_id, entry in by_id[1].items():
         if not entry.get("file_name"):
-            report.problem(where, f"image entry {_short(entry)} needs a 'file_name'; skipped")
+            report.problem(where, Phrase("report.coco_no_file", entry=_short(entry)))
             continue
         images[image_id] = entry
     # 4. Annotations grouped by image, bad ones reported (their image then needs review).
@@ -151,19 +152,20 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
     crowd = 0
     annotations = data.get("annotations", [])
     for ann in annotations if isinstance(annotations, list) else []:
-        ann_where = f"{where}: annotation id {_short(ann.get('id', '?'))}" if isinstance(ann, dict) else where
+        ann_where = Phrase("where.annotation", where=where, id=_short(ann.get("id", "?"))) if isinstance(ann, dict) \
+            else where
         problem = _check_annotation(ann, images, class_ids)
         if problem == "crowd":
             crowd += 1
         elif problem:
-            report.problems.append(f"{ann_where}: {problem}; skipped")
+            report.problems.append(Phrase("report.skipped", where=ann_where, message=problem))
             image_id = ann.get("image_id") if isinstance(ann, dict) else None
             if isinstance(image_id, int) and image_id in images:
                 refused[image_id] = refused.get(image_id, 0) + 1
         else:
             per_image[ann["image_id"]].append(ann)
     if crowd:
-        report.problem(where, f"{crowd} crowd annotations (iscrowd=1) skipped: they mark a region of many objects")
+        report.problem(where, Phrase("report.coco_crowd", count=crowd))
     # 5. Add every image with its boxes.
     info = data.get("info")
     upright_writer = isinstance(info, dict) and "label studio" in str(info.get("contributor", "")).lower()
@@ -175,7 +177,7 @@ def _import_file(project: Project, json_path: Path, root: Path, index: ImageInde
         found = index.find(str(entry["file_name"]), folders)
         if isinstance(found, str):
             report.skipped += 1
-            report.problem(f"{where}: image id {image_id}", found)
+            report.problem(Phrase("where.coco_image", where=where, id=image_id), found)
             continue
         anns = per_image[image_id]
         tasks.append(ImageTask(found, split, None if not anns and not refused.get(image_id) else partial(
@@ -202,20 +204,20 @@ def _placeholders(data: dict, categories: dict[int, str], entries: dict[int, dic
 
 def _check_annotation(ann: object, images: dict[int, dict], class_ids: dict[int, int]) -> str | None:
     if not isinstance(ann, dict):
-        return f"annotation {str(ann)[:60]} is not an object"
+        return Phrase("report.coco_not_object", entry=str(ann)[:60])
     if ann.get("iscrowd", 0) == 1:
         return "crowd"
     image_id, category_id = ann.get("image_id"), ann.get("category_id")
     if not isinstance(image_id, int) or image_id not in images:
-        return f"image_id {_short(image_id)} is not in 'images'"
+        return Phrase("report.coco_image_id", id=_short(image_id))
     if not isinstance(category_id, int) or category_id not in class_ids:
-        return f"category_id {_short(category_id)} is not in 'categories'"
+        return Phrase("report.coco_category_id", id=_short(category_id))
     bbox = ann.get("bbox")
     if (not isinstance(bbox, list) or len(bbox) != 4
             or not all(_is_number(v) for v in bbox)):
-        return f"bbox must be [x, y, width, height] numbers, got {_short(bbox)}"
+        return Phrase("report.coco_bbox", bbox=_short(bbox))
     if bbox[2] <= 0 or bbox[3] <= 0:
-        return f"bbox {bbox} has no width or height"
+        return Phrase("report.coco_bbox_size", bbox=str(bbox))
     return None
 
 
@@ -232,7 +234,7 @@ def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[
     declared = declared if all(isinstance(v, int) for v in declared) else None
     mismatch = check_declared_size(image, declared)
     if mismatch:
-        report.problem(f"{where}: image id {entry['id']}", mismatch)
+        report.problem(Phrase("where.coco_image", where=where, id=entry["id"]), mismatch)
         return []
     xyxys = [(x, y, x + w, y + h) for x, y, w, h in (ann["bbox"] for ann in anns)]
     raw_pixels = drawn_on_raw_pixels(image, declared, xyxys, upright_writer)
@@ -240,7 +242,8 @@ def _boxes(image: PreparedImage, anns: list[dict], entry: dict, class_ids: dict[
     for ann, xyxy in zip(anns, xyxys, strict=True):
         box = pixel_box(class_ids[ann["category_id"]], xyxy, image, raw_pixels)
         if isinstance(box, str):
-            report.problem(f"{where}: annotation id {ann.get('id', '?')}", f"{box}; skipped")
+            report.problems.append(Phrase("report.skipped", where=Phrase("where.annotation", where=where, id=ann.get("id", "?")),
+                                          message=box))
         else:
             boxes.append(box)
     return boxes

@@ -36,7 +36,7 @@ from sdaug.dataset.store import (
     orient_box,
     prepare_image,
 )
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,9 @@ class ImportReport:
     needs_review: list[str] = field(default_factory=list)
 
     def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
+        """Add ``where: message``; a :class:`~sdaug.errors.Phrase` message keeps its translation."""
+        self.problems.append(Phrase("import.problem", where=where, message=message) if isinstance(message, Phrase)
+                             else f"{where}: {message}")
         logger.debug("import problem: %s: %s", where, message)
 
     def summary(self) -> str:
@@ -113,7 +115,7 @@ def find_images(root: Path, report: ImportReport | None = None) -> list[Path]:
                 found.append(path)
             elif report is not None:
                 report.skipped += 1
-                report.problems.append(str(problem))
+                report.problems.append(as_line(problem))
     return sorted(found)
 
 
@@ -142,9 +144,9 @@ class ImageIndex:
                 candidate = folder / relative
                 if candidate.is_file():
                     problem = file_problem(candidate, self.root, rel(candidate, self.root))
-                    return candidate if problem is None else str(problem)
+                    return candidate if problem is None else as_line(problem)
         if not self.search:
-            return f"image file {name!r} not found beside the annotation file or in its images folder"
+            return Phrase("report.not_found_beside", name=name)
         if self._by_name is None:
             self._by_name = {}
             for path in find_images(self.root):
@@ -153,8 +155,8 @@ class ImageIndex:
         if len(matches) == 1:
             return matches[0]
         if matches:
-            return f"{len(matches)} files are named {relative.name!r}; keep one or use distinct names"
-        return f"image file {name!r} not found under {self.root}"
+            return Phrase("report.same_name", count=len(matches), name=relative.name)
+        return Phrase("report.not_found_under", name=name, root=self.root)
 
 
 # Names tools give to "no object" entries of their class lists (labelme, datumaro, Detectron).
@@ -170,7 +172,7 @@ def to_project_classes(project: Project, names: list[str], report: ImportReport)
     """Project classes for ``names`` (same order), recording the ones that were created; more
     classes than ``max_classes`` in all are refused before any is created."""
     before = {c.name for c in project.classes()}
-    limits.check_classes(len(before | {name.strip() for name in names}), "the imported class list")
+    limits.check_classes(len(before | {name.strip() for name in names}), Phrase("where.class_list"))
     records = project.ensure_classes(names)
     report.classes_added.extend(r.name for r in records if r.name not in before)
     return records
@@ -204,17 +206,17 @@ def pixel_box(class_id: int, xyxy: XYXY, image: PreparedImage, raw_pixels: bool 
     (:func:`drawn_on_raw_pixels`). Returns a message when the box is unusable.
     """
     if not all(math.isfinite(v) for v in xyxy):
-        return f"coordinates must be numbers, got {list(xyxy)}"
+        return Phrase("report.box_not_numbers", coords=str(list(xyxy)))
     if raw_pixels:
         xyxy = orient_box(xyxy, image.orientation, image.raw_size)
     x1, y1, x2, y2 = xyxy
     if x2 <= x1 or y2 <= y1:
-        return f"box {_fmt(xyxy)} has no area (the second corner must be right of and below the first)"
+        return Phrase("report.box_no_area", box=_fmt(xyxy))
     tol = PIXEL_TOLERANCE
     if x1 < -tol or y1 < -tol or x2 > image.width + tol or y2 > image.height + tol:
-        return f"box {_fmt(xyxy)} lies outside the {image.width}x{image.height} image"
+        return Phrase("report.box_outside", box=_fmt(xyxy), width=image.width, height=image.height)
     if min(x2, image.width) - max(x1, 0) <= 0 or min(y2, image.height) - max(y1, 0) <= 0:
-        return f"box {_fmt(xyxy)} has no area inside the {image.width}x{image.height} image"
+        return Phrase("report.box_no_area_inside", box=_fmt(xyxy), width=image.width, height=image.height)
     return Box(class_id, x1, y1, x2, y2)
 
 
@@ -228,8 +230,8 @@ def check_declared_size(image: PreparedImage, declared: tuple[int, int] | None) 
         return None
     if declared in ((image.width, image.height), image.raw_size):
         return None
-    return (f"the annotation says the image is {declared[0]}x{declared[1]} but it is "
-            f"{image.width}x{image.height}; its boxes were not imported")
+    return Phrase("report.size_mismatch", declared_width=declared[0], declared_height=declared[1], width=image.width,
+                  height=image.height)
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
                   prepared: PreparedImage | ValueError) -> None:
     if isinstance(prepared, ValueError):
         report.skipped += 1
-        report.problems.append(str(prepared))  # already "file: what is wrong"
+        report.problems.append(as_line(prepared))  # already "file: what is wrong"
         return
     # Labels refused while reading the annotations (task.refused) or while mapping them onto the
     # image (problems added by make_boxes) make the image "review", never silently "labelled".
@@ -286,9 +288,8 @@ def _add_prepared(project: Project, report: ImportReport, task: ImageTask,
     refused = task.refused + len(report.problems) - before + max(0, task.annotations - len(boxes))
     box_limit = limits.active().max_boxes_per_image
     if len(boxes) > box_limit:
-        report.problems.append(str(InputError(
-            "limit.boxes", where=prepared.original_name, count=len(boxes), limit=box_limit,
-            option="max_boxes_per_image")) + f" The first {box_limit} were kept.")
+        report.problems.append(Phrase("limit.boxes_kept", where=prepared.original_name, count=len(boxes),
+                                      limit=box_limit, option="max_boxes_per_image"))
         boxes, refused = boxes[:box_limit], refused + len(boxes) - box_limit
     status = "unlabelled" if task.make_boxes is None else "review" if refused else "labelled"
     added = project.add_image(prepared, split=task.split, boxes=boxes, status=status)
@@ -313,9 +314,11 @@ DEFAULT_JPEG_QUALITY = 95
 def check_image_format(image_format: str, jpeg_quality: int) -> None:
     """``ValueError`` for an unknown export image format or a JPEG quality outside 1..100."""
     if image_format not in EXPORT_IMAGE_FORMATS:
-        raise ValueError(f"image format must be one of {', '.join(EXPORT_IMAGE_FORMATS)}, got {image_format!r}")
+        raise InputError("value.choice", field="image format", allowed=", ".join(EXPORT_IMAGE_FORMATS),
+                         value=image_format)
     if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not 1 <= jpeg_quality <= 100:
-        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {jpeg_quality!r}")
+        raise InputError("value.whole_range", field="JPEG quality", low=1, high=100, value=jpeg_quality)
+
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from sdaug.dataset.common import (
 from sdaug.dataset.store import ImageRecord, Project
 from sdaug.dataset.voc import write_voc
 from sdaug.dataset.yolo import write_yolo
+from sdaug.errors import InputError, Phrase
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +84,16 @@ class ExportReport:
     zip_path: Path | None = None
     seconds: float = 0.0
 
-    def summary(self) -> str:
-        per_split = ", ".join(f"{n} {s}" for s, n in self.images.items() if n)
-        text = f"{sum(self.images.values())} images ({per_split}), {self.boxes} boxes written to {self.out}"
-        for warning in self.warnings:
-            text += f"\nwarning: {warning}"
+    def summary(self, lang: str = "en") -> str:
+        per_split = {split: n for split, n in self.images.items() if n}
+        lines = [Phrase("export.summary", count=sum(self.images.values()), splits=per_split, boxes=self.boxes,
+                        out=self.out)]
+        lines += [Phrase("export.warning", warning=warning) for warning in self.warnings]
         if self.left_out:
-            text += "\nleft out: " + ", ".join(f"{n} {reason}" for reason, n in self.left_out.items())
+            lines.append(Phrase("export.left_out", counts=self.left_out))
         if self.zip_path:
-            text += f"\nzip: {self.zip_path}"
-        return text
+            lines.append(Phrase("export.zip", path=self.zip_path))
+        return "\n".join(line.text(lang) for line in lines)
 
 
 def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
@@ -100,11 +101,11 @@ def parse_ratios(text: str | Sequence[float]) -> tuple[float, float, float]:
     try:
         values = [float(v) for v in (text.split(",") if isinstance(text, str) else text)]
     except ValueError as exc:
-        raise ValueError(f"split must be numbers like 0.8,0.1,0.1, got {text!r}") from exc
+        raise InputError("export.split_numbers", text=text) from exc
     if len(values) == 2:
         values.append(0.0)
     if len(values) != 3 or any(v < 0 for v in values) or sum(values) <= 0:
-        raise ValueError(f"split needs 2 or 3 ratios (train,val[,test]) of 0 or more, got {text!r}")
+        raise InputError("export.split_ratios", text=text)
     total = sum(values)
     return values[0] / total, values[1] / total, values[2] / total
 
@@ -137,11 +138,9 @@ def split_warnings(images: dict[str, int], ratios: tuple[float, float, float] | 
     if ratios is not None:
         for split, ratio in zip(("train", "val", "test"), ratios, strict=True):
             if ratio > 0 and not images[split]:
-                warnings.append(f"the {split} split is empty although its ratio is {ratio:.2f}: there are "
-                                "too few source images (a source and its variants always stay together)")
+                warnings.append(Phrase("export.split_empty", split=split, ratio=f"{ratio:.2f}"))
     if not images["val"]:
-        warnings.append("no validation images: trainers will validate on the training images. Give a split "
-                        "such as 0.8,0.2 or mark some images as val")
+        warnings.append(Phrase("export.no_val"))
     return warnings
 
 
@@ -205,22 +204,21 @@ def export_project(project: Project, fmt: str, out: str | Path, *, ratios: tuple
     """Export ``project`` in format ``fmt`` into the folder ``out`` (see the module docstring)."""
     # 1. Check the inputs before touching anything.
     if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        raise InputError("value.choice", field="format", allowed=", ".join(EXPORT_FORMATS), value=fmt)
     check_image_format(image_format, jpeg_quality)
     if fmt == "voc" and image_format != "jpeg":
-        raise ValueError(f"VOC exports hold JPEG images (JPEGImages/); image format {image_format!r} "
-                         "is for YOLO and COCO")
+        raise InputError("export.voc_jpeg", format=image_format)
     out = Path(out).expanduser().resolve()
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not _is_earlier_export(out))):
-        raise ValueError(f"{out} exists and is not an earlier sdaug export; choose a new or empty folder")
+        raise InputError("export.not_empty", path=out)
     if not project.classes():
-        raise ValueError("the project has no classes; add classes and label images before exporting")
+        raise InputError("export.no_classes")
     started = time.perf_counter()
     plan, left_out = plan_export(project, ratios=ratios, seed=seed, variants_train_only=variants_train_only,
                                  image_format=image_format, jpeg_quality=jpeg_quality)
     if not plan.items:
-        raise ValueError("nothing to export: no image is labelled or reviewed yet "
-                         f"({', '.join(f'{n} {s}' for s, n in left_out.items()) or 'the project is empty'})")
+        raise InputError("export.nothing", counts=left_out) if left_out else InputError("export.empty")
+
     # 2. Write into a temporary folder beside the target (after removing what a killed export
     #    left there), then swap it into place.
     out.parent.mkdir(parents=True, exist_ok=True)

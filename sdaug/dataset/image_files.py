@@ -12,6 +12,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageOps
 
 from sdaug.dataset.records import PreparedImage
+from sdaug.errors import InputError
 from sdaug.limits import check_pixels
 
 # Pillow format -> file extension of the stored copy. Formats every trainer reads.
@@ -34,17 +35,18 @@ def prepare_image(source: str | Path | bytes, original_name: str | None = None) 
         path = Path(source)
         name = original_name or path.name
         if path.exists() and not path.is_file():
-            raise ValueError(f"{name}: not a regular file (a folder, pipe or device); skipped")
+            raise InputError("image.not_regular", where=name)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise ValueError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+            raise InputError("file.cannot_read", where=path, reason=exc.strerror or str(exc)) from exc
+
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt = img.format or ""
             if fmt not in IMAGE_FORMATS:
-                raise ValueError(f"{name}: format {fmt or 'unknown'} is not supported; "
-                                 f"use one of {', '.join(IMAGE_FORMATS)}")
+                raise InputError("image.format", where=name, format=fmt or "unknown",
+                                 allowed=", ".join(IMAGE_FORMATS))
             raw_size = img.size
             orientation = int(img.getexif().get(ExifTags.Base.Orientation, 1) or 1)
             if orientation not in (1, 2, 3, 4, 5, 6, 7, 8):
@@ -61,9 +63,10 @@ def prepare_image(source: str | Path | bytes, original_name: str | None = None) 
                 data = encode(upright, fmt)
             width, height = (raw_size[1], raw_size[0]) if orientation >= 5 else raw_size
     except (OSError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise ValueError(f"{name}: not a readable image ({exc})") from exc
+        raise InputError("image.unreadable", where=name, reason=str(exc)) from exc
     if width < 1 or height < 1:
-        raise ValueError(f"{name}: image has no pixels ({width}x{height})")
+        raise InputError("image.no_pixels", where=name, width=width, height=height)
+
     return PreparedImage(data=data, sha256=hashlib.sha256(data).hexdigest(), extension=IMAGE_FORMATS[fmt],
                          width=width, height=height, original_name=name, orientation=orientation,
                          raw_size=raw_size)

@@ -49,10 +49,10 @@ def import_path(project: Project, path: str | Path, fmt: str, on_progress: Progr
     nothing can be imported at all (missing path, unknown format, unsafe zip).
     """
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise InputError("value.choice", field="format", allowed=", ".join(FORMATS), value=fmt)
     source = Path(path).expanduser()
     if not source.exists():
-        raise ValueError(f"{source} does not exist")
+        raise InputError("path.missing", path=source)
     if not source.is_dir() and not source.is_file():
         raise InputError("file.not_regular", where=str(source))
     report = ImportReport()
@@ -67,7 +67,8 @@ def import_path(project: Project, path: str | Path, fmt: str, on_progress: Progr
     if source.is_file() and fmt == "yolo" and source.suffix.lower() in (".yaml", ".yml"):
         source = source.parent
     if source.is_file() and fmt in ("yolo", "voc"):
-        raise ValueError(f"{source} is a file; give the dataset folder or a .zip for format {fmt}")
+        raise InputError("import.file_not_folder", path=source, format=fmt)
+
     _IMPORTERS[fmt](project, source, report, on_progress)
     return report
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from sdaug import limits
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase
 
 
 def file_problem(path: Path, root: Path, where: str) -> InputError | None:
@@ -77,7 +77,7 @@ def load_yaml(text: str, where: str) -> object:
     try:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:  # the loader recurses per level; max_yaml_bytes of "[" is too deep
-        raise InputError("limit.nesting", where=where, limit="a few hundred") from None
+        raise InputError("limit.nesting", where=where, limit=Phrase("where.few_hundred")) from None
     except yaml.composer.ComposerError as exc:
         if exc.problem == "alias":
             raise InputError("yaml.alias", where=where) from None

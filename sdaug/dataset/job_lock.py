@@ -19,6 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from sdaug.errors import InputError
 from sdaug.prompts.metadata import write_atomic
 
 LOCKS_DIR = ".locks"
@@ -47,8 +48,7 @@ class JobLock:
                 raise Timeout(str(self.path))
             self._lock.acquire()
         except Timeout:
-            raise ValueError(f"job {self.job_id} is already running ({self.holder()}); wait for it to end or "
-                             "stop it, then run the same command again to resume") from None
+            raise self.busy() from None
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         try:
             write_atomic(self.owner_path, lambda handle: handle.write(json.dumps(owner).encode()))
@@ -67,11 +67,12 @@ class JobLock:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
-    def holder(self) -> str:
-        """``"process 123 on host1 since 07:20:03 UTC"``, as far as the owner file tells."""
+    def busy(self) -> InputError:
+        """The refusal naming who holds the lock (``process 123 on host1 since 07:20:03 UTC``), as
+        far as the owner file tells."""
         try:
             owner = json.loads(self.owner_path.read_text())
             since = time.strftime("%H:%M:%S UTC", time.gmtime(float(owner["since"])))
-            return f"process {owner['pid']} on {owner['host']} since {since}"
+            return InputError("job.running", job=self.job_id, pid=owner["pid"], host=owner["host"], since=since)
         except (OSError, ValueError, KeyError, TypeError):
-            return "another process"
+            return InputError("job.running_elsewhere", job=self.job_id)

@@ -38,6 +38,7 @@ from sdaug.dataset.records import (
     job_from_row,
 )
 from sdaug.dataset.schema import IMAGE_COLUMNS, ITEM_COLUMNS
+from sdaug.errors import InputError, Phrase
 from sdaug.limits import check_boxes
 from sdaug.prompts.metadata import encode_png, exif_with_infotext, write_temp
 
@@ -76,6 +77,7 @@ class VariantOutcome:
 
     image_id: int | None
     error: str | None
+    refusal: ValueError | None = None  # the refusal behind ``error``, to show in the user's language
 
 
 def encode_variant(image: Image.Image, infotext: str, image_format: str = "png", quality: int = 95,
@@ -84,7 +86,7 @@ def encode_variant(image: Image.Image, infotext: str, image_format: str = "png",
     JPEG at ``quality`` (1-100) with it in the EXIF UserComment (see :data:`VARIANT_FORMATS`)."""
     check_choice("image_format", image_format, tuple(VARIANT_FORMATS))
     if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-        raise ValueError(f"JPEG quality must be a whole number from 1 to 100, got {quality!r}")
+        raise InputError("value.whole_range", field="JPEG quality", low=1, high=100, value=quality)
     if image_format == "png":
         return encode_png(image, infotext), VARIANT_FORMATS["png"]
     buffer = io.BytesIO()
@@ -160,7 +162,7 @@ class JobStore:
     def get_job(self, job_id: int) -> Job:
         rows = self.read("SELECT id, key, config, created_at, state FROM jobs WHERE id = ?", (job_id,))
         if not rows:
-            raise ValueError(f"job id {job_id} does not exist in this project")
+            raise InputError("job.missing", id=job_id)
         return job_from_row(rows[0])
 
     def job_by_key(self, key: str) -> Job | None:
@@ -180,7 +182,7 @@ class JobStore:
         check_choice("job state", state, JOB_STATES)
         with self._write() as conn:
             if conn.execute("UPDATE jobs SET state = ? WHERE id = ?", (state, job_id)).rowcount == 0:
-                raise ValueError(f"job id {job_id} does not exist in this project")
+                raise InputError("job.missing", id=job_id)
 
     def job_items(self, job_id: int, state: str | None = None) -> list[JobItem]:
         if state is None:
@@ -210,7 +212,7 @@ class JobStore:
         with self._write() as conn:
             if conn.execute("UPDATE job_items SET state = 'failed', error = ?, attempts = attempts + ? "
                             "WHERE id = ? AND state != 'done'", (str(error), attempts, item_id)).rowcount == 0:
-                raise ValueError(f"job item {item_id} does not exist or is already done")
+                raise InputError("job.item_done", id=item_id)
 
     def retry_failed(self, job_id: int, max_attempts: int | None = None) -> int:
         """Put the failed items of a job back to pending, only those that failed fewer than
@@ -235,8 +237,8 @@ class JobStore:
                              boxes=tuple(boxes), status=status, job_item_id=job_item_id, condition=condition,
                              suffix=suffix)
         outcome = self.record_variants([variant])[0]
-        if outcome.error is not None:
-            raise ValueError(outcome.error)
+        if outcome.refusal is not None:
+            raise outcome.refusal
         return self.get_image(outcome.image_id)
 
     def record_variants(self, variants: Sequence[NewVariant]) -> list[VariantOutcome]:
@@ -290,22 +292,22 @@ class JobStore:
             try:
                 check_choice("status", variant.status, STATUSES)
                 boxes = [clamp_box(b, variant.width, variant.height) for b in variant.boxes]
-                check_boxes(len(boxes), f"the variant of image id {variant.source_id}")
+                check_boxes(len(boxes), Phrase("where.variant", id=variant.source_id))
                 item = items.get(variant.job_item_id) if variant.job_item_id is not None else None
                 if variant.job_item_id is not None and item is None:
-                    raise ValueError(f"job item {variant.job_item_id} does not exist in this project")
+                    raise InputError("job.item_missing", id=variant.job_item_id)
                 if item is not None and item["state"] == "done" and item["image_id"] is not None:
                     outcomes[index] = VariantOutcome(item["image_id"], None)
                     continue
                 if variant.source_id not in sources:
-                    raise ValueError(f"image id {variant.source_id} does not exist in this project")
+                    raise InputError("image.missing", id=variant.source_id)
                 for class_id in {box.class_id for box in boxes} - classes:
-                    raise ValueError(f"class id {class_id} does not exist in this project; add the class first")
+                    raise InputError("class.missing_add", id=class_id)
                 if sha in taken:
-                    other = f"image id {taken[sha]}" if taken[sha] is not None else "another variant of this batch"
-                    raise ValueError(f"this variant is pixel-identical to {other}; not added twice")
+                    raise (InputError("variant.same_image", id=taken[sha]) if taken[sha] is not None
+                           else InputError("variant.same_batch"))
             except ValueError as exc:
-                outcomes[index] = VariantOutcome(None, str(exc))
+                outcomes[index] = VariantOutcome(None, str(exc), exc)
                 continue
             taken[sha] = None
             if variant.job_item_id is not None:

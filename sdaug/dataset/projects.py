@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdaug.dataset.store import DB_NAME, Project
-from sdaug.errors import KeyedError
+from sdaug.errors import InputError, KeyedError
 from sdaug.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -140,8 +140,8 @@ class ProjectRegistry:
         """The name of a project folder that lies in the projects folder (else ``ValueError``)."""
         path = Path(folder).expanduser().resolve()
         if path.parent != self.root.resolve():
-            raise ValueError(f"{path} is not in the projects folder {self.root}: give a project name, "
-                             "or move the project folder there")
+            raise InputError("project.outside", path=path, root=self.root)
+
         return check_name(path.name)
 
     def exists(self, name: str) -> bool:

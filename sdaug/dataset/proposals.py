@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from sdaug.dataset.records import Box, clamp_box
+from sdaug.errors import InputError
 
 # Images a person has not finished: where proposals help and where "next to label" looks.
 OPEN_STATUSES = ("unlabelled", "review")
@@ -46,7 +47,8 @@ class ProposalStore:
                 done = conn.execute("UPDATE job_items SET state = 'done', image_id = ?, error = NULL "
                                     "WHERE id = ? AND state != 'done'", (image_id, job_item_id)).rowcount
                 if not done:
-                    raise ValueError(f"job item {job_item_id} does not exist or is already done")
+                    raise InputError("job.item_done", id=job_item_id)
+
         return stored
 
     def accept_proposals(self, image_id: int, box_ids: Sequence[int] | None = None) -> int:

@@ -10,6 +10,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from sdaug.errors import InputError
+
 STATUSES = ("unlabelled", "labelled", "review", "reviewed", "rejected")
 SPLITS = ("train", "val", "test")
 ORIGINS = ("manual", "carried", "auto")
@@ -206,22 +208,22 @@ class JobProgress:
 # Checks -------------------------------------------------------------------------------------
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise InputError("value.choice", field=name, allowed=", ".join(allowed), value=value)
 
 
 def check_color(color: str) -> str:
     text = str(color).strip().lower()
     if len(text) != 7 or text[0] != "#" or any(c not in "0123456789abcdef" for c in text[1:]):
-        raise ValueError(f"colour must look like #rrggbb, got {color!r}")
+        raise InputError("class.color", value=color)
     return text
 
 
 def check_name(name: str) -> str:
     text = str(name).strip()
     if not text:
-        raise ValueError("class name must not be empty")
+        raise InputError("class.empty")
     if any(c in text for c in "\n\r\t"):
-        raise ValueError(f"class name must be one line without tabs, got {name!r}")
+        raise InputError("class.one_line", name=name)
     return text
 
 
@@ -230,11 +232,12 @@ def clamp_box(box: Box, width: int, height: int) -> Box:
     check_choice("origin", box.origin, ORIGINS)
     coords = (box.x1, box.y1, box.x2, box.y2)
     if not all(isinstance(v, int | float) and v == v and abs(v) != float("inf") for v in coords):
-        raise ValueError(f"box coordinates must be finite numbers, got {coords}")
+        raise InputError("box.not_finite", coords=str(coords))
     x1, x2 = sorted((min(max(float(box.x1), 0.0), width), min(max(float(box.x2), 0.0), width)))
     y1, y2 = sorted((min(max(float(box.y1), 0.0), height), min(max(float(box.y2), 0.0), height)))
     if x2 - x1 <= 0 or y2 - y1 <= 0:
-        raise ValueError(f"box {coords} has no area inside the {width}x{height} image")
+        raise InputError("box.no_area", coords=str(coords), width=width, height=height)
+
     return replace(box, x1=x1, y1=y1, x2=x2, y2=y2)
 
 

@@ -9,6 +9,8 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from sdaug.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 # MIGRATIONS[i] brings a database from user_version i to i + 1. Append, never edit.
@@ -107,8 +109,8 @@ def migrate(conn: sqlite3.Connection, db_path: Path) -> None:
     """Bring the database of ``conn`` to :data:`SCHEMA_VERSION` (call inside a write transaction)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
-        raise ValueError(f"{db_path} was made by a newer sdaug (schema {version}, this "
-                         f"version knows {SCHEMA_VERSION}); update sdaug to open it")
+        raise InputError("project.newer", path=db_path, version=version, known=SCHEMA_VERSION)
+
     for index in range(version, SCHEMA_VERSION):
         for statement in MIGRATIONS[index]:
             conn.execute(statement)

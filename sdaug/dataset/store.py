@@ -151,6 +151,7 @@ from sdaug.dataset.schema import (
     SCHEMA_VERSION,
     migrate,
 )
+from sdaug.errors import InputError, Phrase
 from sdaug.limits import check_boxes
 from sdaug.prompts.metadata import write_atomic
 
@@ -189,9 +190,9 @@ class Project(JobStore, ProposalStore):
         """
         path = Path(folder).expanduser()
         if path.exists() and not path.is_dir():
-            raise ValueError(f"{path} is a file; a project is a folder")
+            raise InputError("project.is_file", path=path)
         if not create and not (path / DB_NAME).is_file():
-            raise ValueError(f"{path} is not a project folder (no {DB_NAME}); import images into it first")
+            raise InputError("project.not_project", path=path, db=DB_NAME)
         path.mkdir(parents=True, exist_ok=True)
         (path / IMAGES_DIR).mkdir(exist_ok=True)
         project = cls(path)
@@ -259,7 +260,7 @@ class Project(JobStore, ProposalStore):
     def get_class(self, class_id: int) -> ClassRecord:
         rows = self.read(f"SELECT {CLASS_COLUMNS} FROM classes WHERE id = ?", (class_id,))
         if not rows:
-            raise ValueError(f"class id {class_id} does not exist in this project")
+            raise InputError("class.missing", id=class_id)
         return ClassRecord(*rows[0])
 
     def add_class(self, name: str, color: str | None = None) -> ClassRecord:
@@ -280,7 +281,7 @@ class Project(JobStore, ProposalStore):
 
     def _insert_class(self, conn: sqlite3.Connection, name: str, color: str | None) -> ClassRecord:
         if conn.execute("SELECT 1 FROM classes WHERE name = ?", (name,)).fetchone():
-            raise ValueError(f"a class named {name!r} already exists")
+            raise InputError("class.exists", name=name)
         position = conn.execute("SELECT COUNT(*) FROM classes").fetchone()[0]
         color = check_color(color) if color else DEFAULT_PALETTE[position % len(DEFAULT_PALETTE)]
         cursor = conn.execute("INSERT INTO classes (name, position, color) VALUES (?, ?, ?)",
@@ -292,9 +293,9 @@ class Project(JobStore, ProposalStore):
         with self._write() as conn:
             other = conn.execute("SELECT id FROM classes WHERE name = ?", (text,)).fetchone()
             if other and other[0] != class_id:
-                raise ValueError(f"a class named {text!r} already exists")
+                raise InputError("class.exists", name=text)
             if conn.execute("UPDATE classes SET name = ? WHERE id = ?", (text, class_id)).rowcount == 0:
-                raise ValueError(f"class id {class_id} does not exist in this project")
+                raise InputError("class.missing", id=class_id)
         return self.get_class(class_id)
 
     def set_class_color(self, class_id: int, color: str) -> ClassRecord:
@@ -304,13 +305,13 @@ class Project(JobStore, ProposalStore):
         """What the class looks like in words ("overflowing bin, lid open"), for the CLIP check."""
         text = " ".join(str(description).split())
         if len(text) > MAX_DESCRIPTION:
-            raise ValueError(f"a class description may be at most {MAX_DESCRIPTION} characters, got {len(text)}")
+            raise InputError("class.description_long", limit=MAX_DESCRIPTION, count=len(text))
         return self._set_class_field(class_id, "description", text)
 
     def _set_class_field(self, class_id: int, column: str, value: str) -> ClassRecord:
         with self._write() as conn:
             if conn.execute(f"UPDATE classes SET {column} = ? WHERE id = ?", (value, class_id)).rowcount == 0:
-                raise ValueError(f"class id {class_id} does not exist in this project")
+                raise InputError("class.missing", id=class_id)
         return self.get_class(class_id)
 
     def reorder_classes(self, class_ids: Sequence[int]) -> list[ClassRecord]:
@@ -319,8 +320,7 @@ class Project(JobStore, ProposalStore):
             self._refuse_if_locked(conn, "reorder")
             existing = {row[0] for row in conn.execute("SELECT id FROM classes")}
             if sorted(class_ids) != sorted(existing):
-                raise ValueError(f"reorder needs every class id exactly once: {sorted(existing)}, "
-                                 f"got {list(class_ids)}")
+                raise InputError("class.reorder", expected=str(sorted(existing)), got=str(list(class_ids)))
             for position, class_id in enumerate(class_ids):
                 conn.execute("UPDATE classes SET position = ? WHERE id = ?", (position, class_id))
         return self.classes()
@@ -331,11 +331,10 @@ class Project(JobStore, ProposalStore):
             self._refuse_if_locked(conn, "delete")
             used = conn.execute("SELECT COUNT(*) FROM boxes WHERE class_id = ?", (class_id,)).fetchone()[0]
             if used:
-                raise ValueError(f"class id {class_id} is used by {used} boxes; change or delete those "
-                                 "boxes first")
+                raise InputError("class.in_use", id=class_id, count=used)
             row = conn.execute("SELECT position FROM classes WHERE id = ?", (class_id,)).fetchone()
             if row is None:
-                raise ValueError(f"class id {class_id} does not exist in this project")
+                raise InputError("class.missing", id=class_id)
             conn.execute("DELETE FROM classes WHERE id = ?", (class_id,))
             conn.execute("UPDATE classes SET position = position - 1 WHERE position > ?", (row[0],))
 
@@ -350,8 +349,7 @@ class Project(JobStore, ProposalStore):
 
     def _refuse_if_locked(self, conn: sqlite3.Connection, action: str) -> None:
         if conn.execute("SELECT 1 FROM meta WHERE key = ?", (CLASSES_LOCKED,)).fetchone():
-            raise ValueError(f"cannot {action} classes: the class order is locked since the first export "
-                             "(exported labels use it). Renaming and adding classes is still possible.")
+            raise InputError("class.locked", action=action)
 
     # Images --------------------------------------------------------------------------------
     def add_image(self, source: str | Path | PreparedImage, *, split: str = "train", status: str | None = None,
@@ -402,7 +400,7 @@ class Project(JobStore, ProposalStore):
     def get_image(self, image_id: int) -> ImageRecord:
         rows = self.read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
         if not rows:
-            raise ValueError(f"image id {image_id} does not exist in this project")
+            raise InputError("image.missing", id=image_id)
         return ImageRecord(*rows[0])
 
     def image_path(self, image: ImageRecord | int) -> Path:
@@ -461,7 +459,7 @@ class Project(JobStore, ProposalStore):
         check_choice("status", status, STATUSES)
         with self._write() as conn:
             if conn.execute("UPDATE images SET status = ? WHERE id = ?", (status, image_id)).rowcount == 0:
-                raise ValueError(f"image id {image_id} does not exist in this project")
+                raise InputError("image.missing", id=image_id)
             if status == "reviewed":
                 conn.execute("UPDATE boxes SET needs_review = 0 WHERE image_id = ?", (image_id,))
         return self.get_image(image_id)
@@ -471,7 +469,7 @@ class Project(JobStore, ProposalStore):
         check_choice("split", split, SPLITS)
         with self._write() as conn:
             if conn.execute("UPDATE images SET split = ? WHERE id = ?", (split, image_id)).rowcount == 0:
-                raise ValueError(f"image id {image_id} does not exist in this project")
+                raise InputError("image.missing", id=image_id)
             conn.execute("UPDATE images SET split = ? WHERE source_image_id = ?", (split, image_id))
         return self.get_image(image_id)
 
@@ -542,7 +540,7 @@ class Project(JobStore, ProposalStore):
         with self._write() as conn:
             row = conn.execute(f"SELECT {BOX_COLUMNS} FROM boxes WHERE id = ?", (box_id,)).fetchone()
             if row is None:
-                raise ValueError(f"box id {box_id} does not exist in this project")
+                raise InputError("box.missing", id=box_id)
             image = self._image_row(conn, row["image_id"])
             box = clamp_box(replace(box_from_row(row), **fields), image["width"], image["height"])
             self._check_class(conn, box.class_id)
@@ -555,22 +553,22 @@ class Project(JobStore, ProposalStore):
     def delete_box(self, box_id: int) -> None:
         with self._write() as conn:
             if conn.execute("DELETE FROM boxes WHERE id = ?", (box_id,)).rowcount == 0:
-                raise ValueError(f"box id {box_id} does not exist in this project")
+                raise InputError("box.missing", id=box_id)
 
     def _image_row(self, conn: sqlite3.Connection, image_id: int) -> sqlite3.Row:
         row = conn.execute("SELECT id, width, height, status FROM images WHERE id = ?", (image_id,)).fetchone()
         if row is None:
-            raise ValueError(f"image id {image_id} does not exist in this project")
+            raise InputError("image.missing", id=image_id)
         return row
 
     def _check_class(self, conn: sqlite3.Connection, class_id: int) -> None:
         if conn.execute("SELECT 1 FROM classes WHERE id = ?", (class_id,)).fetchone() is None:
-            raise ValueError(f"class id {class_id} does not exist in this project; add the class first")
+            raise InputError("class.missing_add", id=class_id)
 
     def _insert_boxes(self, conn: sqlite3.Connection, image_id: int, boxes: list[Box]) -> list[Box]:
         if boxes:
             existing = conn.execute("SELECT COUNT(*) FROM boxes WHERE image_id = ?", (image_id,)).fetchone()[0]
-            check_boxes(existing + len(boxes), f"image id {image_id}")
+            check_boxes(existing + len(boxes), Phrase("where.image", id=image_id))
         for class_id in {box.class_id for box in boxes}:
             self._check_class(conn, class_id)
         stored = []

@@ -22,6 +22,7 @@ from sdaug.dataset.common import IMAGE_EXTENSIONS, ImageTask, ImportReport, Prog
 from sdaug.dataset.importers import FORMATS, import_path
 from sdaug.dataset.projects import ProjectError
 from sdaug.dataset.store import Project
+from sdaug.errors import InputError, Phrase
 
 ARCHIVES = frozenset({".zip"})
 ROOT_DEPTH = 2          # folder levels below an import root offered as choices
@@ -44,7 +45,7 @@ def import_uploads(project: Project, files: Sequence[str | Path], fmt: str,
     """
     # 1. Check the request.
     if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+        raise InputError("value.choice", field="format", allowed=", ".join(FORMATS), value=fmt)
     paths = [Path(f) for f in files or []]
     if not paths:
         raise ProjectError("no_upload")
@@ -62,7 +63,7 @@ def import_uploads(project: Project, files: Sequence[str | Path], fmt: str,
     for other in others:
         if other not in annotations:
             report.skipped += 1
-            report.problem(other.name, "not a photo (.jpg, .png, .webp, …) or a .zip; skipped")
+            report.problem(other.name, Phrase("report.not_a_photo"))
     if not photos and not annotations:
         return report
     staging = Path(tempfile.mkdtemp(prefix=".upload-", dir=project.folder))
@@ -105,7 +106,8 @@ class ImportRoots:
     def __post_init__(self) -> None:
         for root in self.roots:
             if not root.is_dir():
-                raise ValueError(f"--import-root {root} is not a folder")
+                raise InputError("import.root_not_folder", root=root)
+
 
     @classmethod
     def of(cls, folders: Sequence[str | Path]) -> ImportRoots:

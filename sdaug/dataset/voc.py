@@ -56,7 +56,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import read_bytes, read_text
 from sdaug.dataset.store import Box, ClassRecord, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 
 
 @dataclass
@@ -100,36 +100,35 @@ def parse_voc(path: Path, where: str, report: ImportReport, folder: Path | None 
     try:
         root = SafeET.fromstring(read_bytes(path, folder or path.parent, where), forbid_dtd=True)
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return None
     except defusedxml.DefusedXmlException as exc:
-        report.problem(where, f"refused: the XML declares a DTD or entities ({type(exc).__name__}); "
-                              "this is how entity-expansion and file-disclosure attacks work. "
-                              "VOC files need no DTD: remove the <!DOCTYPE ...> part")
+        report.problem(where, Phrase("report.voc_dtd", kind=type(exc).__name__))
         return None
     except ET.ParseError as exc:
-        report.problem(f"{where}:{exc.position[0]}", f"not valid XML ({exc})")
+        report.problem(f"{where}:{exc.position[0]}", Phrase("report.xml", reason=str(exc)))
         return None
     if root.tag != "annotation":
-        report.problem(where, f"not a VOC file (the root element is <{root.tag}>, expected <annotation>)")
+        report.problem(where, Phrase("report.not_voc", tag=root.tag))
         return None
     size = _size(root)
     objects = []
     before = len(report.problems)
     for number, obj in enumerate(root.findall("object"), start=1):
         name = (obj.findtext("name") or "").strip()
-        obj_where = f"{where}: object {number}" + (f" ({name})" if name else "")
+        obj_where = Phrase("where.voc_object_named", where=where, number=number, name=name) if name \
+            else Phrase("where.voc_object", where=where, number=number)
         if not name:
-            report.problem(obj_where, "has no <name>; skipped")
+            report.problem(obj_where, Phrase("report.voc_no_name"))
             continue
         box = obj.find("bndbox")
         try:
             xmin, ymin, xmax, ymax = (float(box.findtext(k)) for k in ("xmin", "ymin", "xmax", "ymax"))
         except (AttributeError, TypeError, ValueError):
-            report.problem(obj_where, "needs <bndbox> with numbers <xmin> <ymin> <xmax> <ymax>; skipped")
+            report.problem(obj_where, Phrase("report.voc_bndbox"))
             continue
         if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
-            report.problem(obj_where, f"coordinates must be finite numbers, got {[xmin, ymin, xmax, ymax]}; skipped")
+            report.problem(obj_where, Phrase("report.voc_not_finite", coords=str([xmin, ymin, xmax, ymax])))
             continue
         objects.append(VocObject(name, (xmin, ymin, xmax, ymax), obj_where))
     filename = (root.findtext("filename") or "").strip()
@@ -184,7 +183,8 @@ def import_voc(project: Project, root: Path, report: ImportReport, on_progress: 
     xml_files = sorted((annotations if annotations.is_dir() else root).rglob("*.xml"))
     splits = _splits(root)
     if not xml_files and not splits:
-        raise ValueError(f"{root}: no .xml annotation files found (expected Annotations/*.xml)")
+        raise InputError("voc.no_xml", where=root)
+
     parsed = [f for f in (parse_voc(p, rel(p, root), report, root) for p in xml_files) if f is not None]
     if not any(voc.zero_based for voc in parsed):
         for voc in parsed:
@@ -227,7 +227,7 @@ def _background_tasks(root: Path, splits: dict[str, str], annotated: set[str], r
             tasks.append(ImageTask(by_stem[stem], split, lambda image: []))
         else:
             report.skipped += 1
-            report.problem("ImageSets/Main", f"{stem!r} is listed but has neither an XML nor an image; skipped")
+            report.problem("ImageSets/Main", Phrase("report.voc_listed", stem=stem))
     return tasks
 
 
@@ -242,7 +242,7 @@ def _boxes(image: PreparedImage, voc: VocFile, class_ids: dict[str, int], where:
     for obj in voc.objects:
         box = pixel_box(class_ids[obj.name], obj.xyxy, image, raw_pixels)
         if isinstance(box, str):
-            report.problem(obj.where, f"{box}; skipped")
+            report.problems.append(Phrase("report.skipped", where=obj.where, message=box))
         else:
             boxes.append(box)
     return boxes

@@ -41,7 +41,7 @@ from sdaug.dataset.common import (
 )
 from sdaug.dataset.inputs import load_yaml, read_text
 from sdaug.dataset.store import Box, PreparedImage, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, as_line
 
 # Normalised coordinates may overshoot 0..1 this much from float rounding in other tools.
 NORM_TOLERANCE = 1e-6
@@ -63,10 +63,10 @@ def read_names(root: Path, report: ImportReport) -> list[str] | None:
         try:
             data = load_yaml(read_text(path, root, where, "max_yaml_bytes"), where)
         except InputError as exc:
-            report.problems.append(str(exc))
+            report.problems.append(as_line(exc))
             continue
         except yaml.YAMLError as exc:
-            report.problem(where, f"not valid YAML ({exc})")
+            report.problem(where, Phrase("report.yaml", reason=str(exc)))
             continue
         if isinstance(data, dict) and "names" in data:
             return _names_from_yaml(data["names"], where)
@@ -84,12 +84,12 @@ def _names_from_yaml(names: object, where: str) -> list[str]:
         try:
             indexed = {int(k): str(v) for k, v in names.items()}
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: names keys must be class numbers 0, 1, 2, ...") from exc
+            raise InputError("yolo.names_keys", where=where) from exc
         if sorted(indexed) != list(range(len(indexed))):
-            raise ValueError(f"{where}: names must number the classes 0..{len(indexed) - 1} without gaps, "
-                             f"got {sorted(indexed)}")
+            raise InputError("yolo.names_gaps", where=where, last=len(indexed) - 1, got=str(sorted(indexed)))
         return [indexed[i] for i in range(len(indexed))]
-    raise ValueError(f"{where}: names must be a list or a {{number: name}} mapping, got {type(names).__name__}")
+    raise InputError("yolo.names_type", where=where, kind=type(names).__name__)
+
 
 
 def label_path(image: Path) -> Path:
@@ -111,10 +111,10 @@ def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportRe
     try:
         text = read_text(path, root or path.parent, where)
     except InputError as exc:
-        report.problems.append(str(exc))
+        report.problems.append(as_line(exc))
         return labels
     except OSError as exc:
-        report.problem(where, f"cannot read the label file ({exc.strerror or exc})")
+        report.problem(where, Phrase("report.label_unreadable", reason=exc.strerror or str(exc)))
         return labels
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
@@ -129,25 +129,23 @@ def parse_labels(path: Path, where: str, n_classes: int | None, report: ImportRe
 
 def _parse_line(fields: list[str], n_classes: int | None) -> tuple[int, float, float, float, float] | str:
     if len(fields) != 5 and (len(fields) < 7 or len(fields) % 2 == 0):
-        return f"expected 'class cx cy w h' (5 values) or a polygon, got {len(fields)} values"
+        return Phrase("report.yolo_fields", count=len(fields))
     try:
         values = [float(v) for v in fields]
     except ValueError:
-        return f"values must be numbers, got {' '.join(fields)!r}"
+        return Phrase("report.yolo_numbers", text=" ".join(fields))
     if not all(math.isfinite(v) for v in values):
-        return "values must be finite numbers"
+        return Phrase("report.yolo_finite")
     cls = values[0]
     if cls != int(cls) or cls < 0:
-        return f"class must be a whole number 0 or more, got {fields[0]!r}"
+        return Phrase("report.yolo_class", text=fields[0])
     if n_classes is not None and cls >= n_classes:
-        return f"class {cls:.0f} is not defined (the names list has {n_classes} classes: 0..{n_classes - 1})"
+        return Phrase("report.yolo_undefined", id=f"{cls:.0f}", count=n_classes, last=n_classes - 1)
     if cls >= limits.active().max_classes:
-        return (f"class {cls:.0f} is more than the limit of {limits.active().max_classes} classes "
-                "(raise it with --limit max_classes=N)")
+        return Phrase("report.yolo_over_limit", id=f"{cls:.0f}", limit=limits.active().max_classes)
     coords = values[1:]
     if any(v < -NORM_TOLERANCE or v > 1 + NORM_TOLERANCE for v in coords):
-        return (f"coordinates must be normalised to 0..1, got {' '.join(fields[1:])} "
-                "(pixel coordinates? divide by the image width and height)")
+        return Phrase("report.yolo_pixels", text=" ".join(fields[1:]))
     coords = [min(max(v, 0.0), 1.0) for v in coords]
     if len(fields) == 5:
         cx, cy, w, h = coords
@@ -156,7 +154,7 @@ def _parse_line(fields: list[str], n_classes: int | None) -> tuple[int, float, f
         w, h = max(xs) - min(xs), max(ys) - min(ys)
         cx, cy = min(xs) + w / 2, min(ys) + h / 2
     if w <= 0 or h <= 0:
-        return f"box has no width or height (w={w:g}, h={h:g})"
+        return Phrase("report.yolo_no_size", w=f"{w:g}", h=f"{h:g}")
     return int(cls), cx, cy, w, h
 
 
@@ -173,8 +171,7 @@ def import_yolo(project: Project, root: Path, report: ImportReport, on_progress:
     """Import a YOLO dataset folder (see the module docstring)."""
     names = read_names(root, report)
     if names is None:
-        report.problem(rel(root, root.parent), "no data.yaml or classes.txt found; classes are named by their "
-                                               "numbers (0, 1, ...). Rename them in the class list.")
+        report.problem(rel(root, root.parent), Phrase("report.yolo_no_classes"))
     images = [p for p in find_images(root, report) if "labels" not in p.relative_to(root).parts[:-1]]
     used_labels: set[Path] = set()
     labels_per_image: list[tuple[Path, list[Label] | None, int]] = []
@@ -230,7 +227,7 @@ def _report_orphan_labels(root: Path, used: set[Path], report: ImportReport) -> 
         for name in sorted(files):
             path = Path(folder) / name
             if path.suffix == ".txt" and path not in used and name != "classes.txt":
-                report.problem(rel(path, root), "no image with this name; skipped")
+                report.problem(rel(path, root), Phrase("report.yolo_no_image"))
 
 
 # Export --------------------------------------------------------------------------------------

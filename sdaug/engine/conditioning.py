@@ -58,6 +58,7 @@ from sdaug.engine.errors import ModelNotFoundError
 from sdaug.engine.prompt_encoder import PromptEncoder
 from sdaug.engine.samplers import calls_per_step
 from sdaug.engine.sources import find_lora
+from sdaug.errors import InputError
 from sdaug.prompts import expand_wildcards, extract_networks, schedules, split_and, unknown_networks
 from sdaug.settings import Settings
 
@@ -118,10 +119,8 @@ def batch_loras(plans: Sequence[PromptPlan], settings: Settings) -> tuple[list[L
     wanted: dict[str, tuple[float, float]] = {}
     for name, te, unet in (lora for plan in plans for lora in plan.loras):
         if wanted.setdefault(name, (te, unet)) != (te, unet):
-            raise ValueError(
-                f"LoRA {name!r} has weights {_weights(wanted[name])} and {_weights((te, unet))} in one batch; a batch "
-                f"runs with one set of LoRA weights: keep one <lora:{name}:...> tag (or use batch size 1 with wildcards)"
-            )
+            raise InputError("lora.batch_weights", name=name, first=_weights(wanted[name]),
+                             second=_weights((te, unet)))
     paths, warnings = find_loras(wanted, settings)
     return [(paths[name], te, unet) for name, (te, unet) in wanted.items() if name in paths], warnings
 

@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from sdaug.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 CONTROL_TYPES = ("canny", "none", "depth", "lineart", "softedge")
@@ -37,10 +39,10 @@ def make_control_image(image: Image.Image, control_type: str, **params: Any) -> 
     ``canny`` takes ``low_threshold`` and ``high_threshold`` (0-255, defaults 100 and 200).
     """
     if control_type not in CONTROL_TYPES:
-        raise ValueError(f"control type must be one of {', '.join(CONTROL_TYPES)}, got {control_type!r}")
+        raise InputError("value.choice", field="control type", allowed=", ".join(CONTROL_TYPES), value=control_type)
     reason = available_control_types()[control_type]
     if reason:
-        raise ValueError(f"control type {control_type!r} is not available: {reason}")
+        raise InputError("control.unavailable", name=control_type, reason=reason)
     rgb = image.convert("RGB")
     if control_type == "none":
         return rgb
@@ -53,9 +55,9 @@ def make_control_image(image: Image.Image, control_type: str, **params: Any) -> 
 def _canny(image: Image.Image, low_threshold: int = CANNY_LOW, high_threshold: int = CANNY_HIGH) -> Image.Image:
     for name, value in (("low_threshold", low_threshold), ("high_threshold", high_threshold)):
         if not 0 <= value <= 255:
-            raise ValueError(f"canny {name} must be from 0 to 255, got {value!r}")
+            raise InputError("value.range", field=f"canny {name}", low=0, high=255, value=value)
     if low_threshold > high_threshold:
-        raise ValueError(f"canny low_threshold ({low_threshold}) must not be above high_threshold ({high_threshold})")
+        raise InputError("control.canny_order", low=low_threshold, high=high_threshold)
     edges = cv2.Canny(np.asarray(image), low_threshold, high_threshold)
     return Image.fromarray(np.stack([edges] * 3, axis=-1))
 

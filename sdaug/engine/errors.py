@@ -34,28 +34,21 @@ class OutOfMemoryError(ValueError):
                    f"or {tip}.")
 
 
-class ModelNotFoundError(ValueError):
-    """A model, ControlNet or LoRA could not be found locally nor downloaded."""
+class ModelNotFoundError(InputError):
+    """A model, ControlNet or LoRA could not be found locally nor downloaded (keys ``model.*`` of
+    :data:`sdaug.errors.MESSAGES`)."""
 
     @classmethod
     def for_hub(cls, repo_id: str, models_dir: object, reason: str) -> ModelNotFoundError:
-        return cls(
-            f"Model {repo_id!r} is not in the local Hugging Face cache and could not be downloaded "
-            f"({reason}). To get it, run `hf download {repo_id}` (older huggingface_hub: "
-            f"`huggingface-cli download {repo_id}`) on a machine with internet access; set HF_ENDPOINT "
-            f"to use a mirror (for example HF_ENDPOINT=https://hf-mirror.com). Or put a .safetensors "
-            f"checkpoint into {models_dir} and choose it by its file name."
-        )
+        return cls("model.offline", repo=repo_id, reason=reason, folder=models_dir)
 
 
-class UnsafeCheckpointError(ValueError):
+class UnsafeCheckpointError(InputError):
     """A pickled checkpoint was refused because ``allow_pickle`` is off."""
 
     @classmethod
     def for_file(cls, name: str, what: str) -> UnsafeCheckpointError:
-        return cls(f"{name} is a pickled checkpoint ({what}): loading it can run any code hidden in the file. "
-                   f"Use a .safetensors version of it, or, only if you trust where it came from, start sdaug "
-                   f"with --allow-pickle (or SDAUG_ALLOW_PICKLE=1).")
+        return cls("model.pickle", name=name, what=what)
 
 
 class BadModelFileError(InputError):

@@ -31,6 +31,7 @@ from transformers import RTDetrConfig, RTDetrForObjectDetection, RTDetrResNetCon
 
 from sdaug.engine.detect import PLAUSIBLE, Proposals, proposals_from
 from sdaug.engine.tiny import seeded
+from sdaug.errors import InputError
 
 try:  # transformers 5: the PIL processor has its own name
     from transformers import RTDetrImageProcessorPil as _ImageProcessor
@@ -73,7 +74,7 @@ def build_detector(base: str, class_names: Sequence[str], load: Callable[[Any], 
     """A detector for ``class_names``: ``tiny`` (random, seeded) or a pretrained RT-DETR loaded by
     ``load(cls, **kwargs)`` (the pipeline manager's cache-then-download loader)."""
     if not class_names:
-        raise ValueError("the project has no classes: add the classes to train on first")
+        raise InputError("train.no_classes")
     names = {i: name for i, name in enumerate(class_names)}
     if base == "tiny":
         config = tiny_config(len(class_names))
@@ -106,7 +107,7 @@ def train(model: Any, examples: Sequence[Example], folder: Path, *, epochs: int,
 
     # 1. Check the inputs; resume where a checkpoint says.
     if not examples:
-        raise ValueError("no training images: label some images of the train split first")
+        raise InputError("train.no_train_images")
     if not 1 <= epochs <= 10_000:
         raise ValueError(f"epochs must be from 1 to 10000, got {epochs!r}")
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=1e-4)
@@ -182,7 +183,7 @@ def evaluate(model: Any, examples: Sequence[Example], image_size: int, batch_siz
     from pycocotools.cocoeval import COCOeval
 
     if not examples:
-        raise ValueError("no validation images: put some labelled images in the val split")
+        raise InputError("train.no_val_images")
     truth = {"images": [], "annotations": [], "categories": []}
     labels = {label for e in examples for label in e.labels}
     truth["categories"] = [{"id": label + 1, "name": str(label)} for label in sorted(labels | {0})]

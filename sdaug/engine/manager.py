@@ -55,6 +55,7 @@ from sdaug.engine import fastpath, sources, tiny
 from sdaug.engine.encoding import A1111PromptEncoder, PromptEncoder
 from sdaug.engine.errors import BadModelFileError, ModelNotFoundError, OutOfMemoryError, UnsafeCheckpointError
 from sdaug.engine.sources import TINY, ModelSource
+from sdaug.errors import InputError
 from sdaug.prompts import model_hash
 from sdaug.resources import package_path
 from sdaug.settings import Settings
@@ -112,7 +113,7 @@ class PipelineManager:
         if mode not in PIPELINE_MODES:
             raise ValueError(f"mode must be one of {', '.join(PIPELINE_MODES)}, got {mode!r}")
         if mode == "controlnet" and not controlnet:
-            raise ValueError("mode 'controlnet' needs a ControlNet model")
+            raise InputError("model.controlnet_needed")
         status = on_status or (lambda message: logger.info("%s", message))
 
         # 2. The base pipeline (loaded when the model changes).
@@ -361,9 +362,9 @@ def _te_unet(weight: float | tuple[float, float]) -> tuple[float, float]:
 def _pick_device(wanted: str) -> str:
     if wanted != "auto":
         if wanted == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was asked for but PyTorch sees no CUDA GPU; use device auto or cpu")
+            raise InputError("device.no_cuda")
         if wanted == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' was asked for but Apple MPS is not available; use device auto or cpu")
+            raise InputError("device.no_mps")
         return wanted
     if torch.cuda.is_available():
         return "cuda"
@@ -425,11 +426,8 @@ def _first_line(error: Exception) -> str:
 
 
 def _single_file_error(source: ModelSource, error: Exception) -> ModelNotFoundError:
-    return ModelNotFoundError(
-        f"cannot load {source.location}: {error}. Without internet sdaug can load Stable Diffusion 1.x "
-        f"checkpoints and ControlNets, and any file that has its diffusers config (model_index.json and the "
-        f"component folders, or a ControlNet's config.json) in a folder named {source.name}.config next to it."
-    )
+    return ModelNotFoundError("model.single_file_failed", location=source.location, reason=str(error),
+                              name=source.name)
 
 
 @contextlib.contextmanager

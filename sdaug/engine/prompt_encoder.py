@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from sdaug.errors import InputError
 from sdaug.prompts import attention
 from sdaug.prompts.emphasis import is_break
 
@@ -202,7 +203,7 @@ class PromptEncoder:
     def encode_pieces(self, pieces: Sequence[tuple[str, float]], clip_skip: int = 1) -> torch.Tensor:
         """Embeddings ``[1, 77 * chunks, dim]`` of ``[(text, weight), ...]`` pieces (not cached)."""
         if not 1 <= clip_skip <= self.n_layers:
-            raise ValueError(f"clip_skip must be from 1 to {self.n_layers} for this model, got {clip_skip!r}")
+            raise InputError("request.clip_skip_model", high=self.n_layers, value=clip_skip)
         return self._encode_chunks(self.tokenize(pieces), clip_skip)
 
     @torch.no_grad()

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sdaug.errors import InputError
+
 Box = Sequence[float]  # pixel (x0, y0, x1, y1)
 MAX_FEATHER = 512
 
@@ -39,9 +41,9 @@ class RegionStrength:
         for name in ("box_strength", "background_strength"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+                raise InputError("value.number_range", field=name, low=0, high=1, value=value)
         if isinstance(self.feather, bool) or not isinstance(self.feather, int) or not 0 <= self.feather <= MAX_FEATHER:
-            raise ValueError(f"box feather must be a whole number of pixels from 0 to {MAX_FEATHER}, got {self.feather!r}")
+            raise InputError("region.feather", high=MAX_FEATHER, value=self.feather)
 
     @property
     def uniform(self) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from PIL import Image
 
 from sdaug.engine.region import RegionStrength
+from sdaug.errors import InputError
 from sdaug.limits import check_prompt
 from sdaug.prompts.compat import COMPAT_FLAGS
 from sdaug.prompts.params import RNG_SOURCES
@@ -152,61 +153,56 @@ class GenerationRequest:
         check_prompt(self.prompt, "prompt")  # cheap, and bounds everything after
         check_prompt(self.negative_prompt, "negative prompt")
         if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+            raise InputError("value.choice", field="mode", allowed=", ".join(MODES), value=self.mode)
         for name, (low, high) in RANGES.items():
             value = getattr(self, name)
             if not low <= value <= high:
-                raise ValueError(f"{name} must be from {low} to {high}, got {value!r}")
+                raise InputError("value.range", field=name, low=low, high=high, value=value)
         if not -1 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be -1 (random) or from 0 to {MAX_SEED}, got {self.seed!r}")
+            raise InputError("request.seed", high=MAX_SEED, value=self.seed)
         if self.seeds is not None:
             if len(self.seeds) != self.n_images:
-                raise ValueError(f"seeds lists {len(self.seeds)} seeds for {self.n_images} images")
+                raise InputError("request.seeds_count", count=len(self.seeds), images=self.n_images)
             bad = [s for s in self.seeds if not 0 <= s <= MAX_SEED]
             if bad:
-                raise ValueError(f"seeds must be from 0 to {MAX_SEED}, got {bad[0]!r}")
+                raise InputError("request.seeds_range", high=MAX_SEED, value=bad[0])
         if self.rng not in ("", *RNG_SOURCES):
-            raise ValueError(f"rng must be one of {', '.join(RNG_SOURCES)} (or empty for the default), got {self.rng!r}")
+            raise InputError("request.rng", allowed=", ".join(RNG_SOURCES), value=self.rng)
         unknown = [flag for flag in self.compat if flag not in COMPAT_FLAGS]
         if unknown:
-            raise ValueError(f"unknown compatibility flag {unknown[0]!r}; known flags: {', '.join(COMPAT_FLAGS)}")
+            raise InputError("request.compat", flag=unknown[0], known=", ".join(COMPAT_FLAGS))
         if self.control_start >= self.control_end:
-            raise ValueError(
-                f"control_start ({self.control_start}) must be smaller than control_end ({self.control_end})"
-            )
+            raise InputError("request.control_order", start=self.control_start, end=self.control_end)
         if self.mode == "img2img" and not self.init_images:
-            raise ValueError("img2img needs an input image (init_images is empty)")
+            raise InputError("request.img2img_no_image")
         if self.init_images and len(self.init_images) not in (1, self.batch_size):
-            raise ValueError(
-                f"init_images holds {len(self.init_images)} images; give 1 or batch_size ({self.batch_size})"
-            )
+            raise InputError("request.init_count", count=len(self.init_images), batch_size=self.batch_size)
         if self.mode == "controlnet" and self.control_image is None and not self.init_images:
-            raise ValueError("controlnet needs a control image or an input image to make one from")
+            raise InputError("request.controlnet_no_image")
         self._validate_region()
 
     def _validate_region(self) -> None:
         region = self.region
         if region is None:
             if self.background_strength is not None:
-                raise ValueError("background_strength needs box_strength (the strength inside the boxes)")
+                raise InputError("request.background_needs_box")
             return
         region.validate()
         if not self.init_images:
-            raise ValueError("box_strength needs an input image (img2img or ControlNet img2img)")
+            raise InputError("request.box_needs_image")
         if len(self.region_boxes) not in (1, len(self.init_images)):
-            raise ValueError(f"region_boxes holds {len(self.region_boxes)} box lists for "
-                             f"{len(self.init_images)} input images; give one list per input image")
+            raise InputError("request.region_count", count=len(self.region_boxes), images=len(self.init_images))
         for boxes in self.region_boxes:
             for box in boxes:
                 if len(box) != 4 or not box[0] < box[2] or not box[1] < box[3]:
-                    raise ValueError(f"region box must be (x0, y0, x1, y1) with x0 < x1 and y0 < y1, got {box!r}")
+                    raise InputError("request.region_box", box=box)
 
     def _convert(self) -> None:
         """Check the text fields; give every number field its type, or raise ``ValueError`` naming it."""
         for name in TEXT_FIELDS:
             value = getattr(self, name)
             if not isinstance(value, str):
-                raise ValueError(f"{name} must be text, got {value!r}")
+                raise InputError("value.text", field=name, value=value)
         for name in INT_FIELDS:
             setattr(self, name, _whole(name, getattr(self, name)))
         for name in FLOAT_FIELDS:
@@ -231,7 +227,7 @@ class Result:
 
 def _number(name: str, value: object) -> numbers.Real:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise InputError("value.number", field=name, value=value)
     return value
 
 
@@ -239,7 +235,7 @@ def _whole(name: str, value: object) -> int:
     number = _number(name, value)
     if not math.isfinite(number) or number != int(number):
         low, high = RANGES.get(name, (-1 if name == "seed" else 0, MAX_SEED))
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise InputError("value.whole_range", field=name, low=low, high=high, value=value)
     return int(number)
 
 

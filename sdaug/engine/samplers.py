@@ -49,6 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdaug.errors import InputError
+
 SCHEDULE_TYPES = ("Automatic", "Uniform", "Karras", "Exponential", "SGM Uniform")
 
 
@@ -113,9 +115,9 @@ def split_name(name: str, schedule_type: str = "Automatic") -> tuple[str, str]:
     sampler = _BY_LOWER.get(sampler.lower(), sampler)
     schedule_type = _BY_LOWER.get(schedule_type.strip().lower(), schedule_type)
     if sampler not in _SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}; known samplers: {', '.join(SAMPLERS)}")
+        raise InputError("sampler.unknown", name=name, known=", ".join(SAMPLERS))
     if schedule_type not in SCHEDULE_TYPES:
-        raise ValueError(f"unknown schedule type {schedule_type!r}; known types: {', '.join(SCHEDULE_TYPES)}")
+        raise InputError("sampler.unknown_schedule", name=schedule_type, known=", ".join(SCHEDULE_TYPES))
     return sampler, schedule_type
 
 
@@ -143,11 +145,10 @@ def make_scheduler(sampler: str, schedule_type: str, config: Mapping[str, Any],
     name, schedule_type = split_name(sampler, schedule_type)
     spec = _SAMPLERS[name]
     if spec.scheduler == "DPMSolverSDEScheduler" and importlib.util.find_spec("torchsde") is None:
-        raise ValueError("sampler 'DPM++ SDE' needs the torchsde package: run `pip install torchsde`, "
-                         "or pick another sampler such as 'DPM++ 2M SDE'")
+        raise InputError("sampler.torchsde")
     if schedule_type not in schedule_types_for(name):
-        raise ValueError(f"sampler {name!r} cannot use the {schedule_type!r} schedule; "
-                         f"use one of: {', '.join(schedule_types_for(name))}")
+        raise InputError("sampler.schedule", name=name, schedule=schedule_type,
+                         allowed=", ".join(schedule_types_for(name)))
 
     import diffusers
 

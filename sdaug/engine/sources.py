@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdaug.engine.errors import BadModelFileError, ModelNotFoundError, UnsafeCheckpointError
+from sdaug.errors import InputError
 from sdaug.prompts import find_local_model
 from sdaug.settings import Settings
 
@@ -75,7 +76,7 @@ def resolve_model(model: str, settings: Settings) -> ModelSource:
 def resolve_controlnet(controlnet: str, settings: Settings) -> ModelSource:
     """Resolve a ControlNet name like :func:`resolve_model`, looking in ``<home>/controlnet/``."""
     if not controlnet.strip():
-        raise ValueError("no ControlNet model given: choose one (hub id, local folder or file)")
+        raise InputError("model.no_controlnet")
     return _resolve(controlnet.strip(), settings.controlnet_dir, settings, "ControlNet")
 
 
@@ -84,8 +85,7 @@ def resolve_transformers(model: str, settings: Settings, what: str) -> ModelSour
     path, or a folder in the data folder's ``models/``) or a hub id."""
     source = _resolve(model.strip(), settings.models_dir, settings, what)
     if source.kind == "single_file":
-        raise ValueError(f"{what} {model!r} is a single file; give a transformers folder (config.json and "
-                         f"weights) or a hub id")
+        raise InputError("model.single_file", what=what, model=model)
     return source
 
 
@@ -95,8 +95,8 @@ def default_controlnet(control_type: str, model: ModelSource) -> str:
     if model.kind == TINY:
         return TINY
     if control_type not in DEFAULT_CONTROLNETS:
-        raise ValueError(f"control type {control_type!r} has no default ControlNet model: choose one "
-                         f"(default models exist for {', '.join(DEFAULT_CONTROLNETS)})")
+        raise InputError("model.no_default_controlnet", control_type=control_type,
+                         known=", ".join(DEFAULT_CONTROLNETS))
     return DEFAULT_CONTROLNETS[control_type]
 
 
@@ -113,8 +113,7 @@ def find_lora(name: str, settings: Settings) -> Path:
                 _check_pickle(path, settings)
                 return path
     known = ", ".join(local_loras(settings)) or "none"
-    raise ModelNotFoundError(f"LoRA {name!r} not found in {folder}: put {stem}.safetensors there "
-                             f"(LoRAs found: {known})")
+    raise ModelNotFoundError("model.lora_not_found", name=name, folder=folder, stem=stem, known=known)
 
 
 def single_file_config(checkpoint: Path, shipped: Path, controlnet: bool = False) -> str | None:
@@ -205,24 +204,19 @@ def _resolve(name: str, folder: Path, settings: Settings, what: str) -> ModelSou
     if _HUB_ID.match(name):
         return ModelSource("hub", name, name)
     known = ", ".join(_local_names(folder)) or "none"
-    raise ModelNotFoundError(
-        f"{what} {name!r} not found: it is not a file or folder, not in {folder} (found there: {known}), "
-        f"and not a Hugging Face id like 'owner/name'. Put a .safetensors file into {folder} or give a hub id."
-    )
+    raise ModelNotFoundError("model.not_found", what=what, name=name, folder=folder, known=known)
 
 
 def _from_path(path: Path, settings: Settings, what: str) -> ModelSource:
     if path.is_dir():
         if not (path / "model_index.json").is_file() and not (path / "config.json").is_file():
-            raise ValueError(f"{path} is a folder but not a diffusers {what} (it has no model_index.json "
-                             f"or config.json); give a diffusers folder or a .safetensors file")
+            raise InputError("model.not_diffusers", path=path, what=what)
         return ModelSource("folder", str(path), path.name)
     suffix = path.suffix.lower()
     if suffix in PICKLE_SUFFIXES:
         _check_pickle(path, settings)
     elif suffix != SAFETENSORS:
-        raise ValueError(f"{path} is not a {what} file sdaug can load: use a .safetensors checkpoint "
-                         f"(or a diffusers folder)")
+        raise InputError("model.unknown_file", path=path, what=what)
     return ModelSource("single_file", str(path), path.stem)
 
 

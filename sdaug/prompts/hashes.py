@@ -17,6 +17,8 @@ import functools
 import hashlib
 from pathlib import Path
 
+from sdaug.errors import InputError
+
 MODEL_HASH_LENGTH = 10
 LORA_HASH_LENGTH = 12
 _BLOCK = 1 << 20
@@ -71,9 +73,7 @@ def match_lora_hashes(hashes_value: str, loras_dir: str | Path) -> tuple[dict[st
         name, sep, digest = entry.rpartition(":")
         name, digest = name.strip(), digest.strip().lower()
         if not sep or not name or not _is_hash(digest, LORA_HASH_LENGTH):
-            raise ValueError(
-                f"Lora hashes entry {entry!r} is not 'name: hash' with a {LORA_HASH_LENGTH}-hex-digit hash"
-            )
+            raise InputError("lora.hashes_entry", entry=entry, length=LORA_HASH_LENGTH)
         wanted[name] = digest
 
     # 2. Match them against local files, same-named files first.
@@ -101,7 +101,7 @@ def _is_hash(text: str, length: int) -> bool:
 def _existing_file(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"file not found: {path}")
+        raise InputError("file.not_found", path=path)
     return path
 
 
@@ -115,13 +115,10 @@ def _safetensors_data_offset(path: Path) -> int:
     with path.open("rb") as handle:
         length_bytes = handle.read(_HEADER_LENGTH_BYTES)
     if len(length_bytes) < _HEADER_LENGTH_BYTES:
-        raise ValueError(f"{path} is not a safetensors file: it is shorter than its 8-byte header length")
+        raise InputError("safetensors.short", path=path)
     offset = _HEADER_LENGTH_BYTES + int.from_bytes(length_bytes, "little")
     if offset > size:
-        raise ValueError(
-            f"{path} is not a valid safetensors file: its header length ({offset - 8} bytes) "
-            f"is larger than the file ({size} bytes)"
-        )
+        raise InputError("safetensors.header", path=path, header=offset - 8, size=size)
     return offset
 
 

@@ -30,6 +30,7 @@ import json
 import re
 from collections.abc import Mapping
 
+from sdaug.errors import InputError
 from sdaug.prompts.compat import version_flags
 
 PROMPT_KEY = "Prompt"
@@ -116,12 +117,9 @@ def format_infotext(prompt: str, negative_prompt: str, params: Mapping[str, obje
     # 1. Check the keys, so that every one can be read back.
     for key in params:
         if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
-            raise ValueError(
-                f"infotext key {key!r} cannot be written: use letters, digits, _, space, - or /, "
-                "at least 2 characters, starting with a letter or digit"
-            )
+            raise InputError("infotext.bad_key", name=key)
         if key in (PROMPT_KEY, NEGATIVE_KEY):
-            raise ValueError(f"infotext key {key!r} is reserved for the prompt text")
+            raise InputError("infotext.reserved_key", name=key)
 
     # 2. Order the parameters.
     ordered = [key for key in KEY_ORDER if key in params]

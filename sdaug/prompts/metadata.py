@@ -46,17 +46,17 @@ def read_infotext(source: str | Path | Image.Image) -> str | None:
         return _checked(_infotext_of(source), "the image")
     path = Path(source)
     if not path.is_file():
-        raise ValueError(f"image file not found: {path}")
+        raise InputError("image.not_found", path=path)
     try:
         with Image.open(path) as image:
             return _checked(_infotext_of(image), path.name)
     except (UnidentifiedImageError, OSError) as error:
-        raise ValueError(f"cannot read {path} as an image: {error}") from error
+        raise InputError("image.cannot_read", path=path, reason=str(error)) from error
     except ValueError as error:
         if isinstance(error, InputError):
             raise
         # Pillow: "Decompressed data too large" / "Too much memory used in text chunks".
-        raise ValueError(f"cannot read {path} as an image: {error}") from error
+        raise InputError("image.cannot_read", path=path, reason=str(error)) from error
 
 
 def _checked(text: str | None, where: str) -> str | None:

@@ -25,6 +25,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sdaug.errors import InputError
+
 LORA_KINDS = ("lora", "lyco")
 KNOWN_KINDS = LORA_KINDS
 _TAG_RE = re.compile(r"<(\w+):([^>]+)>")
@@ -90,13 +92,11 @@ def extract_networks(prompt: str) -> tuple[str, list[ExtraNetwork]]:
         network = ExtraNetwork(match.group(1), name, tuple(args))
         if network.is_lora:
             if not network.name.strip():
-                raise ValueError(
-                    f"{network.tag} at position {match.start()} has no name: write <{network.kind}:NAME:0.8>"
-                )
+                raise InputError("network.no_name", tag=network.tag, position=match.start(), kind=network.kind)
             try:
                 _ = network.te_weight, network.unet_weight
             except ValueError as error:
-                raise ValueError(f"{error} (at position {match.start()})") from None
+                raise InputError("network.at", error=error, position=match.start()) from None
         networks.append(network)
     return _TAG_RE.sub("", prompt), networks
 
@@ -113,7 +113,5 @@ def _number(network: ExtraNetwork, value: str) -> float:
     except ValueError:
         weight = math.nan
     if not math.isfinite(weight):
-        raise ValueError(
-            f"{network.tag}: weight {value!r} is not a number; write it like <{network.kind}:{network.name}:0.8>"
-        )
+        raise InputError("network.weight", tag=network.tag, value=value, kind=network.kind, name=network.name)
     return weight

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sdaug import __version__
+from sdaug.errors import InputError
 from sdaug.prompts.compat import COMPAT_FLAGS, PAD_CONDS_KEY, is_on
 
 VERSION = f"sdaug {__version__}"
@@ -105,7 +106,7 @@ def request_fields(params: Mapping[str, str]) -> tuple[dict[str, object], dict[s
             continue  # what sdaug always does; the engine writes it again when it pads
         elif key == RNG_KEY:
             if value not in RNG_SOURCES:
-                raise ValueError(f"RNG must be one of {', '.join(RNG_SOURCES)}, got {value!r}")
+                raise InputError("value.choice", field="RNG", allowed=", ".join(RNG_SOURCES), value=value)
             fields["rng"] = value
         elif key in _FIELDS:
             name, convert = _FIELDS[key]
@@ -113,7 +114,7 @@ def request_fields(params: Mapping[str, str]) -> tuple[dict[str, object], dict[s
         elif key == "Sampler":
             sampler, schedule = split_sampler_name(value)
             if not sampler:
-                raise ValueError("Sampler is empty: give a sampler name such as 'DPM++ 2M'")
+                raise InputError("params.no_sampler")
             fields["sampler"] = sampler
             fields.setdefault("schedule_type", schedule)
         elif key == "Size":
@@ -136,7 +137,7 @@ def _to_text(key: str, value: str) -> str:
 def _to_schedule(key: str, value: str) -> str:
     value = value.strip()
     if not value:
-        raise ValueError(f"{key} is empty: give one of {', '.join(SCHEDULE_TYPES)}")
+        raise InputError("params.empty_schedule", field=key, allowed=", ".join(SCHEDULE_TYPES))
     return value
 
 
@@ -146,7 +147,7 @@ def _to_int(key: str, value: str) -> int:
     except ValueError:
         number = _to_float(key, value)
         if not number.is_integer():
-            raise ValueError(f"{key} must be a whole number, got {value!r}") from None
+            raise InputError("value.whole", field=key, value=value) from None
         return int(number)
 
 
@@ -154,9 +155,9 @@ def _to_float(key: str, value: str) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise ValueError(f"{key} must be a number, got {value!r}") from None
+        raise InputError("value.number", field=key, value=value) from None
     if not math.isfinite(number):
-        raise ValueError(f"{key} must be a finite number, got {value!r}")
+        raise InputError("value.finite", field=key, value=value)
     return number
 
 
@@ -167,7 +168,7 @@ def _parse_size(value: str) -> tuple[int, int]:
             raise ValueError
         return int(width), int(height)
     except ValueError:
-        raise ValueError(f"Size must be WIDTHxHEIGHT such as 512x768, got {value!r}") from None
+        raise InputError("params.size", value=value) from None
 
 
 _FIELDS: dict[str, tuple[str, Callable[[str, str], object]]] = {

@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from sdaug.errors import InputError
+
 MAX_DEPTH = 100
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
@@ -142,10 +144,7 @@ class _Parser:
         """The bracket construct starting at ``pos`` and the position after it, or None."""
         if pos not in self.constructs:
             if depth > MAX_DEPTH:
-                raise ValueError(
-                    f"brackets nest more than {MAX_DEPTH} levels deep at position {pos}: "
-                    "close them, or write \\( \\[ for literal brackets"
-                )
+                raise InputError("prompt.too_deep", limit=MAX_DEPTH, position=pos)
             parse = self._round if self.text[pos] == "(" else self._square
             self.constructs[pos] = parse(pos, depth)
         return self.constructs[pos]

@@ -39,6 +39,7 @@ from sdaug.augment.jobs import (
 )
 from sdaug.augment.presets import KINDS, load_presets
 from sdaug.dataset.store import SPLITS, ImageFilter, Project
+from sdaug.errors import InputError, describe
 from sdaug.ui import common, i18n
 from sdaug.ui.context import AppContext
 
@@ -128,7 +129,7 @@ def preset_key(kind: str, name: str) -> str:
 def make_spec(presets: list[str], variants: float, engine: str, split: str, model: str) -> JobSpec:
     """The :class:`JobSpec` of the form (the model only matters to the diffusion engine)."""
     if not presets:
-        raise ValueError("choose at least one preset")
+        raise InputError("job.choose_preset")
     return JobSpec(presets=tuple(presets), variants=int(variants or 1), engine=engine,
                    model=model if engine == "diffusion" else "", split=split or None)
 
@@ -247,7 +248,8 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             workers = ", ".join(f"{name} {count}" for name, count in status.workers.items())
             text += ctx.tr("job.status.workers", lang, workers=workers)
         if status.error:
-            text += ctx.tr("job.status.error", lang, error=status.error)
+            error = describe(status.failure, lang) if status.failure is not None else status.error
+            text += ctx.tr("job.status.error", lang, error=error)
         if status.failed and not runner.running:
             lines = "\n".join(f"- {line}" for line in failure_lines(project, st.job_id))
             text += ctx.tr("job.failures", lang, failed=status.failed, lines=lines)

@@ -45,6 +45,7 @@ from gradio.i18n import I18nData
 
 from sdaug.dataset.projects import ProjectRegistry
 from sdaug.dataset.uploads import ImportRoots
+from sdaug.errors import InputError, describe
 from sdaug.settings import Settings
 from sdaug.ui import i18n
 
@@ -186,6 +187,8 @@ class AppContext:
             message = self.tr("error.oom", lang, message=str(exc))
         elif key in self.extra_translations:
             message = self.tr(key, lang, **getattr(exc, "values", {}))
+        elif isinstance(exc, InputError) and lang != "en":  # the core's keyed refusals carry their Chinese
+            message = describe(exc, lang)
         else:
             message = i18n.translate_error(str(exc), lang)
         return gr.Error(message, title=self.tr("error.title", lang), print_exception=False)

@@ -29,6 +29,7 @@ from PIL import Image, ImageOps
 from sdaug.dataset.common import IMAGE_EXTENSIONS
 from sdaug.dataset.projects import MESSAGES, ProjectInfo, format_time, parse_classes
 from sdaug.dataset.store import Project
+from sdaug.errors import text_of
 from sdaug.prompts.metadata import write_atomic
 from sdaug.ui import annotate_core as core
 from sdaug.ui import common
@@ -182,7 +183,7 @@ def report_text(ctx: AppContext, lang: str, report: Any) -> str:
         lines.append(ctx.tr("prj.add.classes", lang, names=", ".join(report.classes_added)))
     for key, items in (("prj.add.duplicates", report.duplicate_files), ("prj.add.problems", report.problems)):
         if items:
-            shown = items[:PROBLEMS_SHOWN]
+            shown = [text_of(item, lang) for item in items[:PROBLEMS_SHOWN]]
             lines += ["", ctx.tr(key, lang, count=len(shown)), "```", *shown, "```"]
     return "\n".join(lines)
 
@@ -423,7 +424,7 @@ def build(ctx: AppContext) -> ProjectsTab:
             report = export_project(project, kind, project.exports_dir / kind,
                                     ratios=parse_ratios(ratios) if (ratios or "").strip() else None,
                                     seed=int(seed or 0), zip_output=True, variants_train_only=bool(train_only))
-            summary = report.summary().replace(str(project.folder), project.folder.name)
+            summary = report.summary(ctx.lang(request)).replace(str(project.folder), project.folder.name)
             text = f"{ctx.tr('prj.export.done', request, seconds=f'{report.seconds:.1f}')}\n\n```\n{summary}\n```"
             download = offered(report.zip_path, f"{project.folder.name}-{kind}.zip")
             return text, gr.DownloadButton(value=download, visible=True)

@@ -16,6 +16,7 @@ import gradio as gr
 from sdaug.augment.presets import Preset, load_presets
 from sdaug.engine.region import MAX_FEATHER
 from sdaug.engine.request import MAX_SEED, GenerationRequest
+from sdaug.errors import text_of
 from sdaug.ui import common
 from sdaug.ui.context import AppContext
 
@@ -89,8 +90,10 @@ def build_variant_tab(ctx: AppContext, kind: str, controls: Callable[[Preset | N
     presets, problems = load_tab_presets(ctx, kind)
     first = next(iter(presets.values()), None)
     defaults = first.to_request() if first else GenerationRequest()
-    for problem in problems:
-        gr.Markdown(f"⚠ {problem}")
+    for number, problem in enumerate(problems):  # a preset file that could not be read, in the page's language
+        key = f"preset.{kind}.problem.{number}"
+        ctx.add_translations({key: (f"⚠ {text_of(problem, 'en')}", f"⚠ {text_of(problem, 'zh')}")})
+        gr.Markdown(ctx.label(key))
     with gr.Row():
         with gr.Column(scale=2):
             photos = gr.Gallery(label=ctx.label("aug.inputs"), type="filepath", interactive=True,

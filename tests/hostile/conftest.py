@@ -199,3 +199,8 @@ def unchanged():
 @pytest.fixture
 def one_line_error():
     return _one_line_error
+
+
+@pytest.fixture(autouse=True)
+def _refusals_in_chinese(chinese_refusals: list[BaseException]) -> None:
+    """Every refusal of this suite is also checked in Chinese (see ``chinese_refusals``)."""

@@ -120,3 +120,22 @@ def test_page_script_middleware_touches_only_html() -> None:
     assert dict(page[0]["headers"])[b"content-length"] == str(len(page[1]["body"])).encode()
     other = asyncio.run(call("/config"))
     assert [m.get("body") for m in other[1:]] == [b"<html><head>", b"</head></html"]
+
+
+def test_core_refusals_are_shown_in_chinese(ctx: AppContext, tmp_path: Path) -> None:
+    """A keyed refusal of the core (here: exporting a project without classes) is shown in the
+    user's language, not as 出错了：<English text>."""
+    from sdaug.dataset.exporters import export_project
+    from sdaug.dataset.store import Project
+
+    @ctx.handle_errors
+    def export(request: gr.Request) -> None:
+        with Project.open(tmp_path / "p") as project:
+            export_project(project, "yolo", tmp_path / "out")
+
+    with pytest.raises(gr.Error) as chinese:
+        export(chinese_request())
+    assert chinese.value.message == "项目还没有类别，请先添加类别并标注图片，再导出。"
+    with pytest.raises(gr.Error) as english:
+        export(gr.Request(headers={"accept-language": "en-US"}))
+    assert english.value.message == "the project has no classes; add classes and label images before exporting"

@@ -101,3 +101,16 @@ def test_control_labels_are_the_engines_control_types() -> None:
     from sdaug.engine.control import CONTROL_TYPES
 
     assert set(lighting.CONTROL_NAMES) == set(CONTROL_TYPES)  # no label for a type that does not exist
+
+
+def test_a_broken_preset_file_is_reported_in_the_pages_language(tmp_path: Path) -> None:
+    """A user preset file that cannot be read is named above the tab, in English and in 中文."""
+    settings = Settings(home=tmp_path / "home", device="cpu")
+    (settings.user_presets_dir / "weather").mkdir(parents=True)
+    (settings.user_presets_dir / "weather" / "wet.toml").write_text('title_en = "Wet"\nstrenght = 0.3\n')
+    ctx = AppContext(settings, model="tiny", forced_lang="en")
+    with gr.Blocks():
+        weather.build(ctx)
+    en, zh = ctx.extra_translations["preset.weather.problem.0"]
+    assert "wet.toml: unknown key 'strenght' (did you mean 'strength'?)" in en
+    assert "wet.toml 有误：未知的键 'strenght'（您是否要写 'strength'？）" in zh
