@@ -11,9 +11,11 @@ Two paths use the same table:
 The locale is picked by the browser, forced by ``--lang``, or chosen in the Settings tab; the
 page script in :mod:`sdaug.ui.app` stores it in the ``sdaug_lang`` cookie so Python sees it too.
 
-Core messages are plain English ``ValueError`` texts. :func:`translate_error` translates the
-known shapes (the range checks of :class:`~sdaug.engine.request.GenerationRequest`) and prefixes
-the rest with a translated "Error:" so nothing is lost; :func:`translate_phase` does the same
+The core's refusals are :class:`~sdaug.errors.InputError` s that carry their Chinese text
+(:mod:`sdaug.error_messages`); in 中文 the UI shows them with :func:`sdaug.errors.describe`.
+:func:`translate_error` handles the rest: the range checks of
+:class:`~sdaug.engine.request.GenerationRequest` get their field labels, and any other plain
+message is prefixed with a translated "Error:" so nothing is lost; :func:`translate_phase` does the same
 for the engine's progress phases ("loading model …"). Written here rather than with gettext
 because gradio's own i18n needs the same table as dictionaries, and the table is small.
 """
@@ -199,14 +201,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     # Errors
     "error.title": ("Error", "出错了"),
     "error.prefix": ("Error: {message}", "出错了：{message}"),
-    "error.model_missing": ("Model {repo!r} is not in the local Hugging Face cache and could not be downloaded "
-                            "({reason}). To get it, run `hf download {repo}` (older huggingface_hub: `huggingface-cli "
-                            "download {repo}`) on a machine with internet access; set "
-                            "HF_ENDPOINT to use a mirror (for example HF_ENDPOINT=https://hf-mirror.com). Or put a "
-                            ".safetensors checkpoint into {folder} and choose it by its file name.",
-                            "模型 {repo!r} 不在本地 Hugging Face 缓存中，且无法下载（{reason}）。获取方法：在能上网的机器上运行 "
-                            "`hf download {repo}`；设置 HF_ENDPOINT 可使用镜像（例如 HF_ENDPOINT=https://hf-mirror.com）；"
-                            "或把 .safetensors 模型文件放进 {folder}，再按文件名选择它。"),
     "error.invalid": ("Invalid value: {message}", "参数无效：{message}"),
     "error.range": ("{field} must be from {low} to {high}; got {value}.", "{field}必须在 {low} 到 {high} 之间，当前为 {value}。"),
     "error.whole": ("{field} must be a whole number from {low} to {high}; got {value}.",
@@ -258,10 +252,6 @@ _ERROR_SHAPES: tuple[tuple[re.Pattern[str], str], ...] = (
      "error.whole"),
     (re.compile(r"^(?P<field>\w+) must be from (?P<low>\S+) to (?P<high>\S+), got (?P<value>.+)$"), "error.range"),
     (re.compile(r"^(?P<field>\w+) must be a number, got (?P<value>.+)$"), "error.number"),
-    # sdaug.engine.errors.ModelNotFoundError.for_hub
-    (re.compile(r"^Model '(?P<repo>[^']+)' is not in the local Hugging Face cache and could not be downloaded "
-                r"\((?P<reason>.*)\)\. To get it, .* Or put a \.safetensors checkpoint into (?P<folder>.+) and choose "
-                r"it by its file name\.$", re.DOTALL), "error.model_missing"),
 )
 
 
