@@ -864,7 +864,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "autolabel.no_images": (
         "no images to label: every image has labels already (use --all to get proposals for them too)",
-        "没有需要标注的图片：每张图片都已有标签（使用 --all 可为它们也生成建议框）。",
+        "没有需要标注的图片：每张图片都已有标签（使用 --all 可为它们也生成候选框）。",
     ),
     "autolabel.no_trained": (
         "the project has no trained detector {name!r}: run sdaug train-detector first",

@@ -68,7 +68,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                  "R reviewed · F fit · hold Space to pan · Y accept the selected proposal · Enter accept all proposals",
                  "快捷键：A / D 上一张 / 下一张 · N 下一张未标注 · 1–9 下一个框的类别（也改点选的框）· "
                  "Delete 删除选中的框 · V 复制上一张的框 · Ctrl+Z / Ctrl+Y 撤销 / 重做 · R 已审核 · F 适合窗口 · "
-                 "按住空格平移 · Y 接受选中的建议框 · Enter 接受全部建议框"),
+                 "按住空格平移 · Y 接受选中的候选框 · Enter 接受全部候选框"),
     "ann.active_class": ("Class of new boxes (keys 1–9)", "新框的类别（快捷键 1–9）"),
     "ann.boxes": ("Boxes of this image (click a row, then 1–9 to change its class or Delete to remove it)",
                   "本图的框（点一行，再按 1–9 修改类别，或按 Delete 删除）"),
@@ -99,18 +99,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.status.rejected": ("rejected", "已拒绝"),
     "ann.origin.manual": ("drawn", "手画"),
     "ann.origin.carried": ("carried from source", "从原图继承"),
-    "ann.origin.auto": ("proposed", "建议框"),
+    "ann.origin.auto": ("proposed", "候选框"),
     "ann.col.score": ("Score", "置信度"),
-    "ann.proposals": ("Proposals: hide those scored below", "建议框：隐藏置信度低于此值的"),
+    "ann.proposals": ("Proposals: hide those scored below", "候选框：隐藏置信度低于此值的"),
     "ann.proposals.help": ("Dashed boxes with a score are a detector's proposals (Annotate ▸ Auto-label). They are "
                            "not labels and are not exported until you accept them: Y accepts the selected one, "
                            "Enter all shown ones (hidden ones are dropped); moving, resizing or relabelling one "
                            "accepts it, Delete removes it.",
-                           "带置信度的虚线框是检测模型给出的建议框（画框 ▸ 自动标注）。在你确认之前，它们不是标注，也不会被导出："
-                           "Y 接受选中的一个，Enter 接受全部显示的建议框（隐藏的将被丢弃）；移动、缩放或改类别也算接受，"
+                           "带置信度的虚线框是检测模型给出的候选框（画框 ▸ 自动标注）。在你确认之前，它们不是标注，也不会被导出："
+                           "Y 接受选中的一个，Enter 接受全部显示的候选框（隐藏的将被丢弃）；移动、缩放或改类别也算接受，"
                            "Delete 删除。"),
-    "ann.accept_all": ("✓ Accept proposals (Enter)", "✓ 接受建议框 (Enter)"),
-    "ann.info.proposals": (" · {count} proposals", " · {count} 个建议框"),
+    "ann.accept_all": ("✓ Accept proposals (Enter)", "✓ 接受候选框 (Enter)"),
+    "ann.info.proposals": (" · {count} proposals", " · {count} 个候选框"),
     "ann.col.id": ("ID", "ID"),
     "ann.col.name": ("File", "文件"),
     "ann.col.split": ("Split", "划分"),
@@ -164,12 +164,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ann.msg.class_moved": ("Class moved to position {position}.", "类别已移到第 {position} 位。"),
     "ann.msg.class_deleted": ("Class {name} deleted.", "已删除类别 {name}。"),
     "ann.msg.select_proposal_first": ("Select a proposal first (click a dashed box), or press Enter to accept all.",
-                                      "请先选中一个建议框（点一下虚线框），或按 Enter 全部接受。"),
+                                      "请先选中一个候选框（点一下虚线框），或按 Enter 全部接受。"),
     "ann.msg.proposal_accepted": ("Proposal accepted and saved ({left} proposals left).",
-                                  "已接受建议框并保存（还剩 {left} 个建议框）。"),
+                                  "已接受候选框并保存（还剩 {left} 个候选框）。"),
     "ann.msg.proposals_accepted": ("{count} proposals accepted and saved; {dropped} below {threshold} dropped.",
-                                   "已接受并保存 {count} 个建议框；丢弃了 {dropped} 个低于 {threshold} 的。"),
-    "ann.msg.no_proposals": ("This image has no proposals.", "这张图没有建议框。"),
+                                   "已接受并保存 {count} 个候选框；丢弃了 {dropped} 个低于 {threshold} 的。"),
+    "ann.msg.no_proposals": ("This image has no proposals.", "这张图没有候选框。"),
     # Refusals of annotate_core.AnnotateError, by key (English as in MESSAGES).
     "ann.err.no_project": (core.MESSAGES["no_project"], "请先打开项目（“项目”页）"),
     "ann.err.no_image": (core.MESSAGES["no_image"], "没有打开的图片：请在“项目”页添加照片，或修改筛选条件"),
