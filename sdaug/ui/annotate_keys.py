@@ -66,7 +66,10 @@ const hook = (canvas) => {
     }
     return result;
   };
-  setTimeout(() => canvas.fit(), 0);  // draw once more, now recorded (and proposals dashed)
+  // Draw once more, now recorded (and proposals dashed): a wheel turn of zero redraws the same view.
+  const redraw = () => canvas.dispatchEvent(new WheelEvent('wheel', {deltaY: 0, bubbles: true, cancelable: true}));
+  setTimeout(redraw, 0);
+  setTimeout(redraw, 500);
 };
 const canvasEl = () => { const root = canvasRoot(); const c = root && root.querySelector('canvas'); hook(c); return c; };
 const tool = (name) => {  // 'Create box' or 'Drag boxes'
