@@ -27,12 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio import processing_utils
 from gradio_image_annotation import image_annotator
 
 from sdaug.dataset.store import SPLITS, STATUSES, Project
 from sdaug.ui import annotate_core as core
-from sdaug.ui import autolabel_tab, common, review
+from sdaug.ui import autolabel_tab, canvas_sync, common, review
 from sdaug.ui.annotate_keys import BOX_WIDTH, SELECTED_WIDTH, event_box, event_key, key_listener
 from sdaug.ui.context import AppContext
 
@@ -230,38 +229,6 @@ def viewable(ctx: AppContext, path: Path) -> str:
     return str(target)
 
 
-# The canvas and the server, in the browser. The server never sets the canvas's picture and boxes
-# directly: every handler sends them as a ``push`` (a hidden JSON component) with a version number
-# that grows with each push of the session, and _CANVAS_PUSH_JS applies a push only when it is newer
-# than the last one applied (replies overtaking each other never bring back an old state). A reply
-# to a canvas change is also held until the mouse button is up, and dropped when the user pressed on
-# the canvas since that change was sent (a box drawn since then would be wiped out) or has a box
-# selected by a click (a new value ends the selection that keys act on); the next change gets the
-# server's view again. _CANVAS_CHANGE_JS marks a change sent while the mouse button is still down as
-# ``drawing`` (the component reports a box as soon as it is started, and gradio may send a change
-# that waited for the previous reply in the middle of the next drag): it is not saved, the change at
-# mouse-up follows.
-_CANVAS_CHANGE_JS = """
-(state, payload, meta) => {
-  const canvas = window.sdaugCanvas;
-  return [state, payload, {drawing: !!canvas && canvas.held(), presses: canvas ? canvas.presses() : 0}];
-}
-"""
-_CANVAS_PUSH_JS = """
-async (push) => {
-  const keep = {__type__: 'update'}, canvas = window.sdaugCanvas;
-  if (!push) return keep;
-  if (canvas && push.presses !== undefined) {
-    await canvas.released();
-    if (canvas.presses() !== push.presses || canvas.selecting()) return keep;
-  }
-  if (push.version <= (window.sdaugCanvasVersion || 0)) return keep;
-  window.sdaugCanvasVersion = push.version;
-  return push.value;
-}
-"""
-
-
 def canvas_value(ctx: AppContext, project: Project, state: core.AnnotateState) -> dict | None:
     value = core.canvas_value(project, state.image_id, state.min_score)
     if value is not None:
@@ -310,15 +277,6 @@ def _tr_or_raw(ctx: AppContext, lang: str, key: str) -> str:
     return ctx.tr(key, lang) if key.startswith("ann.") else key
 
 
-def push(canvas: image_annotator, state: core.AnnotateState, value: dict | None) -> dict:
-    """A canvas value to send as a push (see _CANVAS_PUSH_JS): what gradio does to a value sent to
-    the canvas directly (its postprocessing, its image copied to gradio's cache with the address the
-    browser loads it from), numbered after every push before it in this session."""
-    state.canvas_version += 1
-    sent = processing_utils.move_files_to_cache(canvas.postprocess(value), canvas, postprocess=True) if value else None
-    return {"value": sent, "version": state.canvas_version}
-
-
 def render(ctx: AppContext, canvas: image_annotator, project: Project | None, state: core.AnnotateState,
            outcome: core.Outcome, lang: str) -> tuple[Any, ...]:
     """Component updates for an outcome, in the order of ``AnnotateTab.outputs``:
@@ -329,9 +287,9 @@ def render(ctx: AppContext, canvas: image_annotator, project: Project | None, st
     message = message_text(ctx, lang, outcome.message) if outcome != core.Outcome() else skip
     if project is None:
         return (state, skip, ctx.tr("ann.info.no_project", lang), skip, skip, skip, skip, message, skip, skip,
-                skip, gr.update(visible=False), "", push(canvas, state, None))
+                skip, gr.update(visible=False), "", canvas_sync.push(canvas, state, None))
     labels = gr.update(**canvas_labels(project, state)) if outcome.classes else skip
-    value = push(canvas, state, canvas_value(ctx, project, state)) if outcome.canvas else skip
+    value = canvas_sync.push(canvas, state, canvas_value(ctx, project, state)) if outcome.canvas else skip
     box_rows = [[*r[:6], ctx.tr(f"ann.origin.{r[6]}", lang), *r[7:]] for r in core.box_rows(project, state)]
     box_table = {"headers": [_tr_or_raw(ctx, lang, k) for k in BOX_COLUMNS],
                  "data": box_rows or [["" for _ in BOX_COLUMNS]]}
@@ -429,8 +387,8 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             info = gr.Markdown(elem_id="sdaug-annotate-info")
             message = gr.Markdown()
             keys = key_listener(label("ann.keys"), KEYS, elem_id="sdaug-annotate-keys", canvas="sdaug-annotator")
-            canvas_meta = gr.JSON(visible=False)  # filled in the browser by _CANVAS_CHANGE_JS
-            canvas_push = gr.JSON(visible="hidden")  # applied to the canvas by _CANVAS_PUSH_JS
+            canvas_meta = gr.JSON(visible=False)  # filled in the browser by canvas_sync.CHANGE_JS
+            canvas_push = gr.JSON(visible="hidden")  # applied to the canvas by canvas_sync.PUSH_JS
         with gr.Column(scale=2):
             active = gr.Radio(label=label("ann.active_class"), choices=[])
             min_score = gr.Slider(0, 1, value=0, step=0.05, label=label("ann.proposals"),
@@ -499,13 +457,13 @@ def _build_annotator(ctx: AppContext, tabs: gr.Tabs) -> AnnotateTab:
             return (st, *[gr.skip()] * (len(outputs) - 1))
         project = core.require_project(st)
         *rest, reply = respond(project, st, core.canvas_changed(project, st, payload), request)
-        if isinstance(reply, dict) and "version" in reply:  # held until the mouse is up (see _CANVAS_PUSH_JS)
+        if isinstance(reply, dict) and "version" in reply:  # held until the mouse is up (canvas_sync.PUSH_JS)
             reply = {**reply, "presses": meta.get("presses", 0)}
         return (*rest, reply)
 
-    canvas.change(on_canvas, [state, canvas, canvas_meta], outputs, js=_CANVAS_CHANGE_JS, preprocess=False,
+    canvas.change(on_canvas, [state, canvas, canvas_meta], outputs, js=canvas_sync.CHANGE_JS, preprocess=False,
                   trigger_mode="always_last", **quiet)
-    canvas_push.change(None, [canvas_push], [canvas], js=_CANVAS_PUSH_JS, **quiet)
+    canvas_push.change(None, [canvas_push], [canvas], js=canvas_sync.PUSH_JS, **quiet)
 
     # Buttons and keys ------------------------------------------------------------------------
     actions = {

@@ -91,3 +91,10 @@ def test_the_scan_finds_a_bare_refusal(tmp_path, monkeypatch):
     (tmp_path / "bad.py").write_text('def f(x):\n    raise ValueError(f"x is {x}, which is wrong")\n')
     monkeypatch.setattr(f"{__name__}.ROOT", tmp_path)
     assert _bare_refusals(("bad.py",)) == [("bad.py", 2, "x is ")]
+
+
+def test_no_message_key_is_in_two_parts_of_the_table() -> None:
+    from sdaug.error_messages import dataset, general, generation
+
+    parts = (general.MESSAGES, dataset.MESSAGES, generation.MESSAGES)
+    assert len(errors.MESSAGES) == sum(map(len, parts))
