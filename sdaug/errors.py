@@ -16,6 +16,7 @@ this module imports no gradio.
 from __future__ import annotations
 
 import errno
+import json
 import re
 import sqlite3
 import string
@@ -68,6 +69,60 @@ def as_line(exc: BaseException) -> str:
 def text_of(line: str, lang: str) -> str:
     """A report line (see :func:`as_line`) in ``lang``; a plain string stays as it is."""
     return line.text(lang) if isinstance(line, Phrase) else line
+
+
+def failure(exc: BaseException, where: str | None = None) -> Phrase:
+    """Why a work item failed, kept translatable: ``exc`` as :func:`describe` words it (a bug in
+    one item is its own message: the log has the traceback), after ``where`` (the file) when given."""
+    key, values = explain(exc)
+    if key == "error.unexpected":
+        key, values = "error.plain", {"message": values["reason"] or values["kind"]}
+    reason = Phrase(key, **values)
+    return Phrase("error.in_file", where=where, error=reason) if where else reason
+
+
+def record(line: str) -> str:
+    """A line (a :class:`Phrase` or plain text) as text to store, e.g. a job item's error: a
+    phrase as JSON of its key and values, which :func:`from_record` shows in any language."""
+    if not isinstance(line, Phrase):
+        return str(line)
+    return json.dumps(_encode(line), ensure_ascii=False)
+
+
+def from_record(text: str | None, lang: str) -> str:
+    """A stored line (see :func:`record`) in ``lang``; text stored before, or not ours, as it is."""
+    return text_of(line_of(text), lang)
+
+
+def line_of(text: str | None) -> str:
+    """A stored line (see :func:`record`) as the :class:`Phrase` it was; other text as it is."""
+    try:
+        data = json.loads(text or "")
+    except ValueError:
+        return text or ""
+    if not (isinstance(data, dict) and data.get("phrase") in MESSAGES and isinstance(data.get("values"), dict)):
+        return text or ""
+    return _decode(data)
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, Phrase | InputError):
+        return {"phrase": value.key, "values": {name: _encode(v) for name, v in value.values.items()}}
+    if isinstance(value, Mapping):
+        return {str(name): _encode(v) for name, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value if value is None or isinstance(value, bool | int | float) else str(value)
+
+
+def _decode(value: object) -> object:
+    if isinstance(value, dict) and value.get("phrase") in MESSAGES and isinstance(value.get("values"), dict):
+        return Phrase(value["phrase"], **{name: _decode(v) for name, v in value["values"].items()})
+    if isinstance(value, dict):
+        return {name: _decode(v) for name, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
 
 
 class KeyedError(ValueError):

@@ -74,7 +74,7 @@ from sdaug.dataset.store import (
     Project,
 )
 from sdaug.engine.sources import resolve_model
-from sdaug.errors import InputError, describe
+from sdaug.errors import InputError, Phrase, describe, failure, from_record, record, render
 from sdaug.prompts.metadata import TEMP_PREFIX, temp_file_is_orphaned
 from sdaug.settings import Settings
 
@@ -317,14 +317,16 @@ def status_of(project: Project, job_id: int) -> JobStatus:
                      failed=progress.failed, pending=progress.pending, gave_up=gave_up)
 
 
-def failure_lines(project: Project, job_id: int, limit: int = 10) -> list[str]:
-    """One line per failed item of a job (the first ``limit``, then how many more), each with
-    its error, which names the file when the source image was the problem."""
+def failure_lines(project: Project, job_id: int, limit: int = 10, lang: str = "en") -> list[str]:
+    """One line per failed item of a job (the first ``limit``, then how many more) in ``lang``,
+    each with its error, which names the file when the source image was the problem."""
     failed = project.job_items(job_id, "failed")
-    lines = [f"{item.preset} #{item.variant_index + 1} of image {item.source_image_id} "
-             f"(failed {item.attempts} of {MAX_ITEM_ATTEMPTS} tries): {item.error}" for item in failed[:limit]]
+    lines = [render("job.failed_item", {"preset": item.preset, "number": item.variant_index + 1,
+                                        "image": item.source_image_id, "attempts": item.attempts,
+                                        "tries": MAX_ITEM_ATTEMPTS, "error": from_record(item.error, lang)}, lang)
+             for item in failed[:limit]]
     if len(failed) > limit:
-        lines.append(f"... and {len(failed) - limit} more")
+        lines.append(render("job.failed_more", {"count": len(failed) - limit}, lang))
     return lines
 
 
@@ -534,7 +536,7 @@ class JobRunner:
             try:
                 source = self._source(item.source_image_id)
             except ValueError as exc:
-                self._fail(item, str(exc))
+                self._fail(item, exc)
                 continue
             work.append(WorkItem(item, source.image, source.boxes, describe_source(self.project, source.record)))
         options = self._options()
@@ -573,12 +575,12 @@ class JobRunner:
         ready = [one for one in made if one.variant is not None]
         for one in made:
             if one.variant is None:
-                self._fail(one.item, one.error or "no variant was made")
+                self._fail(one.item, one.error or Phrase("job.no_variant"))
         outcomes = self.project.record_variants([one.variant for one in ready if one.variant is not None])
         recorded = []
         for one, outcome in zip(ready, outcomes, strict=True):
             if outcome.error is not None or outcome.image_id is None:
-                self._fail(one.item, outcome.error or "not recorded")
+                self._fail(one.item, outcome.refusal or outcome.error or Phrase("job.not_recorded"))
                 continue
             recorded.append(one)
             self._made += 1
@@ -594,9 +596,13 @@ class JobRunner:
             self.manager = PipelineManager(self.settings or Settings.from_env())
         return self.manager
 
-    def _fail(self, item: JobItem, error: str, attempts: int = 1) -> None:
-        logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset, error)  # reported by status
-        self.project.mark_item_failed(item.id, error, attempts)
+    def _fail(self, item: JobItem, error: str | BaseException, attempts: int = 1) -> None:
+        """Mark ``item`` failed with ``error``: an exception, a :class:`~sdaug.errors.Phrase` or a
+        stored line (see :func:`sdaug.errors.record`), stored so that it shows in any language."""
+        line = record(failure(error)) if isinstance(error, BaseException) else record(error)
+        logger.info("job %d item %d (%s) failed: %s", self.job_id, item.id, item.preset,  # reported by status
+                    from_record(line, "en"))
+        self.project.mark_item_failed(item.id, line, attempts)
 
     def _size(self, image_id: int) -> tuple[int, int]:
         source = self._sources.get(image_id)

@@ -30,7 +30,7 @@ from sdaug.augment.presets import DriftThresholds, Preset
 from sdaug.dataset.job_store import NewVariant, encode_variant
 from sdaug.dataset.store import Box, ClassRecord, ImageRecord, JobItem, Project
 from sdaug.engine.errors import ModelNotFoundError, UnsafeCheckpointError
-from sdaug.errors import InputError, Phrase
+from sdaug.errors import InputError, Phrase, failure, record
 from sdaug.prompts import format_infotext
 from sdaug.prompts.params import VERSION
 
@@ -185,7 +185,7 @@ def _finish(one: WorkItem, preset: Preset, variant: Image.Image, infotext: str, 
     except JOB_ERRORS:
         raise
     except ValueError as exc:
-        return MadeVariant(one.item, None, error=str(exc))
+        return MadeVariant(one.item, None, error=record(failure(exc)))
     new = NewVariant(one.item.source_image_id, data, variant.width, variant.height, preset=preset.name,
                      seed=one.item.seed, params=infotext, boxes=tuple(boxes),
                      status="labelled" if passed else "review", job_item_id=one.item.id, condition=preset.name,
@@ -215,7 +215,7 @@ def _source_failed(one: WorkItem, exc: Exception) -> MadeVariant:
     """``one``'s item failed because the engine could not process its source image."""
     if not isinstance(exc, ValueError):  # not an expected failure: keep the traceback in the log
         logger.error("item %d: unexpected error", one.item.id, exc_info=exc)
-    return MadeVariant(one.item, None, error=f"{one.where}: {str(exc) or type(exc).__name__}")
+    return MadeVariant(one.item, None, error=record(failure(exc, one.where)))
 
 
 def _xyxy(boxes: Sequence[Box]) -> list[tuple[float, float, float, float]]:

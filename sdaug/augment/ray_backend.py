@@ -59,7 +59,7 @@ from sdaug.augment.making import (
 )
 from sdaug.augment.presets import Preset
 from sdaug.dataset.store import Box, ImageRecord, JobItem, Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, Phrase, failure, line_of, record
 from sdaug.settings import Settings
 
 try:
@@ -153,7 +153,7 @@ class VariantWorker:
             try:
                 work.append(WorkItem(item, self._source(item.source_image_id, source), source.boxes, source.where))
             except ValueError as exc:
-                made.append(MadeVariant(item, None, error=f"cannot read the source image: {exc}"))
+                made.append(MadeVariant(item, None, error=record(failure(exc, source.where))))
         # 2. Make them, as the in-process runner does.
         try:
             made += make_variants(self.engine, preset, work, model=self.model, manager=self._manager,
@@ -162,7 +162,7 @@ class VariantWorker:
             raise
         except Exception as exc:  # the driver decides: retry elsewhere, or mark failed
             logger.exception("batch of %d item(s) failed", len(work))
-            made += [MadeVariant(one.item, None, error=f"{type(exc).__name__}: {exc}") for one in work]
+            made += [MadeVariant(one.item, None, error=record(failure(exc))) for one in work]
         return made
 
     def _source(self, image_id: int, source: SourceRef) -> Image.Image:
@@ -278,8 +278,8 @@ class RayJobRunner(JobRunner):
                                            type(exc).__name__)
                             usable.discard(index)
                             probes[self.actors[index].pid.remote()] = index
-                        self._retry(batch, f"the Ray worker failed ({type(exc).__name__})", attempts, queue,
-                                    cancelled)
+                        self._retry(batch, record(Phrase("job.worker_failed", kind=type(exc).__name__)), attempts,
+                                    queue, cancelled)
                         continue
                     made += [(index, one) for one in results]
                     returned = {one.item.id for one in results}
@@ -357,7 +357,7 @@ class RayJobRunner(JobRunner):
             try:
                 sources[item.source_image_id] = self._source_ref(item.source_image_id)
             except ValueError as exc:
-                self._fail(item, str(exc))
+                self._fail(item, exc)
                 continue
             readable.append(item)
         return readable, sources
@@ -381,7 +381,8 @@ class RayJobRunner(JobRunner):
         for item in batch:
             attempts[item.id] += 1
             if attempts[item.id] >= MAX_ATTEMPTS:
-                self._fail(item, f"failed {attempts[item.id]} times: {error}", attempts[item.id])
+                self._fail(item, Phrase("job.failed_times", count=attempts[item.id], error=line_of(error)),
+                           attempts[item.id])
             elif not cancelled:
                 queue.append([item])
                 self.retried += 1

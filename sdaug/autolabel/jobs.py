@@ -19,7 +19,7 @@ from pathlib import Path
 from sdaug.autolabel.train import TRAINED_PREFIX, detector_folder
 from sdaug.dataset.records import Box, ImageFilter, Job, JobItemSpec, JobProgress
 from sdaug.dataset.store import Project
-from sdaug.errors import InputError
+from sdaug.errors import InputError, failure, record
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def run_autolabel(project: Project, job_id: int, manager: object, on_progress: P
             try:
                 readable.append((item, load_source(project, project.get_image(item.source_image_id))))
             except ValueError as exc:
-                project.mark_item_failed(item.id, str(exc))
+                project.mark_item_failed(item.id, record(failure(exc)))
         images = [image for _, image in readable]
         found = detector.propose(images, texts, spec.threshold) if images else []
         for (item, _), proposals in zip(readable, found, strict=True):

@@ -14,6 +14,7 @@ from sdaug.autolabel.jobs import AutolabelSpec, create_autolabel_job, run_autola
 from sdaug.dataset.projects import project_folder
 from sdaug.dataset.records import JobProgress
 from sdaug.dataset.store import Project
+from sdaug.errors import from_record
 from sdaug.settings import Settings
 
 SHOW_FIRST = 10
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{progress.done} of {progress.total} images done, {progress.failed} failed; {proposed} boxes proposed "
               f"(they wait for a person in the review queue and are left out of exports)")
         for item in project.job_items(job.id, "failed"):
-            print(f"  failed: {item.error}")
+            print(f"  failed: {from_record(item.error, 'en')}")
         order = project.labelling_order(SHOW_FIRST)
         if order:
             print("label these first (the detector is least sure about them): "

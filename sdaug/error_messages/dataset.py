@@ -256,6 +256,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "job.missing": ("job id {id} does not exist in this project", "本项目中没有编号为 {id} 的任务。"),
     "job.item_missing": ("job item {id} does not exist in this project", "本项目中没有编号为 {id} 的任务项。"),
     "job.item_done": ("job item {id} does not exist or is already done", "编号为 {id} 的任务项不存在或已完成。"),
+    "job.failed_item": ("{preset} #{number} of image {image} (failed {attempts} of {tries} tries): {error}",
+                        "图片 {image} 的 {preset} 第 {number} 张（{tries} 次尝试中失败 {attempts} 次）：{error}"),
+    "job.failed_more": ("... and {count} more", "……还有 {count} 个"),
+    "job.failed_times": ("failed {count} times: {error}", "失败 {count} 次：{error}"),
+    "job.worker_failed": ("the Ray worker failed ({kind})", "Ray 工作进程出错（{kind}）"),
+    "job.no_variant": ("no variant was made", "没有生成变体"),
+    "job.not_recorded": ("the variant was not recorded", "变体未能保存到项目中"),
     "job.running": (
         "job {job} is already running (process {pid} on {host} since {since}); wait for it to end or stop it, "
         "then run the same command again to resume",

@@ -251,7 +251,7 @@ def build(ctx: AppContext, folder: gr.Textbox) -> None:
             error = describe(status.failure, lang) if status.failure is not None else status.error
             text += ctx.tr("job.status.error", lang, error=error)
         if status.failed and not runner.running:
-            lines = "\n".join(f"- {line}" for line in failure_lines(project, st.job_id))
+            lines = "\n".join(f"- {line}" for line in failure_lines(project, st.job_id, lang=lang))
             text += ctx.tr("job.failures", lang, failed=status.failed, lines=lines)
             if status.failed > status.gave_up:
                 text += ctx.tr("job.failures.retry", lang)

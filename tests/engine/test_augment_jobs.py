@@ -25,6 +25,7 @@ from sdaug.augment.jobs import (
     JobSpec,
     clean_stale_temp_files,
     create_job,
+    failure_lines,
     item_seed,
     job_report,
     runner_for,
@@ -33,6 +34,7 @@ from sdaug.augment.making import carry_boxes
 from sdaug.augment.preview import preview
 from sdaug.dataset.exporters import export_project
 from sdaug.dataset.store import Box, ImageFilter, Project
+from sdaug.errors import from_record
 from sdaug.prompts import parse_infotext, read_infotext
 from sdaug.settings import Settings
 
@@ -373,7 +375,7 @@ def poison(project: Project, image_id: int, how: str) -> tuple[Path, bytes]:
 def failed_by_source(project: Project, job_id: int) -> dict[int, list[str]]:
     failed: dict[int, list[str]] = {}
     for item in project.job_items(job_id, "failed"):
-        failed.setdefault(item.source_image_id, []).append(item.error or "")
+        failed.setdefault(item.source_image_id, []).append(from_record(item.error, "en"))
     return failed
 
 
@@ -396,6 +398,13 @@ def test_poisoned_sources_fail_their_own_items_and_are_retried_up_to_the_limit(t
     for image_id in (ids[0], *ids[4:]):
         assert len(project.variants(image_id)) == 4
     assert {r.preset: (r.done, r.failed) for r in job_report(project, job.id)} == {"fog": (6, 6), "night": (6, 6)}
+    # The failure list as a person reading Chinese sees it (the Augment tab): Chinese, the file named.
+    *lines, more = failure_lines(project, job.id, limit=3, lang="zh")
+    assert more == "……还有 9 个"
+    for line in lines:
+        # File names, paths, preset ids and the library's own reason in brackets are not our English.
+        words = re.sub(r"\S*[/.]\S*|fog|night", "", re.sub("（[ -~]*）", "", line))
+        assert "次尝试中失败" in line and "源图片" in line and not re.search("[A-Za-z]{3,}", words), line
     # 2. Running again tries the failed items again, until each failed MAX_ITEM_ATTEMPTS times.
     for attempts in range(2, MAX_ITEM_ATTEMPTS + 2):
         status = JobRunner(project, job.id).run()

@@ -24,6 +24,7 @@ from sdaug.augment import presets, ray_backend  # noqa: E402
 from sdaug.augment.jobs import MAX_ITEM_ATTEMPTS, JobRunner, JobSpec, create_job  # noqa: E402
 from sdaug.augment.ray_backend import RayJobRunner  # noqa: E402
 from sdaug.dataset.store import ImageFilter, Project  # noqa: E402
+from sdaug.errors import from_record  # noqa: E402
 from sdaug.prompts import parse_infotext  # noqa: E402
 from sdaug.settings import Settings  # noqa: E402
 
@@ -206,8 +207,9 @@ def test_item_failing_twice_is_marked_failed_and_the_job_goes_on(cluster: str, t
     assert (status.state, status.done, status.failed) == ("failed", 4, 2)  # done only when every item is
     failed = project.job_items(job.id, "failed")
     assert {item.source_image_id for item in failed} == {broken.id}
-    assert all(item.error.startswith("failed 2 times: cannot read the source image: source image "
-                                     f"{broken.id} (") and "cannot be decoded" in item.error for item in failed)
+    errors = [from_record(item.error, "en") for item in failed]
+    assert all(error.startswith(f"failed 2 times: source image {broken.id} (") and "cannot be decoded" in error
+               for error in errors), errors
     assert [item.attempts for item in failed] == [2, 2]  # both tries count towards MAX_ITEM_ATTEMPTS
     assert project.count_images(ImageFilter(kind="variant")) == 4
     # Fixed: the next run tries them again (2 < MAX_ITEM_ATTEMPTS tries), as in process.
@@ -228,8 +230,9 @@ def test_retry_failed_on_ray_runs_items_past_the_limit(cluster: str, tmp_path: P
         status = RayJobRunner(project, job.id).run()
     assert (status.state, status.done, status.failed, status.gave_up) == ("failed", 1, 1, 1)
     (item,) = project.job_items(job.id, "failed")
-    assert item.attempts == MAX_ITEM_ATTEMPTS and "the file is missing" in item.error and str(
-        project.image_path(broken)) in item.error
+    error = from_record(item.error, "en")
+    assert item.attempts == MAX_ITEM_ATTEMPTS and "the file is missing" in error and str(
+        project.image_path(broken)) in error
     project.image_path(broken).write_bytes(original)
     assert RayJobRunner(project, job.id).run().failed == 1  # past the limit: not tried again
     env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
