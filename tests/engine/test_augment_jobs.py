@@ -355,6 +355,19 @@ def huge_png(width: int, height: int) -> bytes:
             + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) + chunk(b"IEND", b""))
 
 
+def start_until_done(project: Project, command: list[str], env: dict[str, str], done: int) -> subprocess.Popen:
+    """Start ``command`` (an ``sdaug augment``) and return once its job has ``done`` items made
+    (or the process ended, or 120 s passed)."""
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        jobs = project.jobs()
+        if jobs and project.job_progress(jobs[0].id).done >= done:
+            break
+        time.sleep(0.01)
+    return process
+
+
 def poison(project: Project, image_id: int, how: str) -> tuple[Path, bytes]:
     """Spoil a source image's file behind the store's back; returns its path and original bytes."""
     path = project.image_path(image_id)
@@ -484,13 +497,7 @@ def test_a_second_run_of_a_running_job_is_refused(tmp_path: Path) -> None:
     env = {**os.environ, "SDAUG_HOME": str(tmp_path / "home")}
     command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
                "--preset", "night", "--variants", "2", "--engine", "classic"]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:
-        jobs = project.jobs()
-        if jobs and project.job_progress(jobs[0].id).done >= 1:
-            break
-        time.sleep(0.01)
+    first = start_until_done(project, command, env, 1)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     first.send_signal(signal.SIGINT)
     first.communicate(timeout=60)

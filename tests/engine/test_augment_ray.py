@@ -29,7 +29,7 @@ from sdaug.prompts import parse_infotext  # noqa: E402
 from sdaug.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_augment_jobs import check_variants, make_project, tiny_settings  # noqa: E402, F401
+from test_augment_jobs import check_variants, make_project, start_until_done, tiny_settings  # noqa: E402, F401
 
 
 @pytest.fixture(scope="module")
@@ -260,13 +260,7 @@ def test_driver_killed_mid_job_resumes_exactly(cluster: str, tmp_path: Path) -> 
     command = [sys.executable, "-m", "sdaug", "augment", "--project", str(project.folder), "--preset", "fog",
                "--preset", "night", "--variants", "2", "--engine", "classic", "--backend", "ray",
                "--address", cluster]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        jobs = project.jobs()
-        if jobs and project.job_progress(jobs[0].id).done >= 10:
-            break
-        time.sleep(0.01)
+    process = start_until_done(project, command, env, 10)
     process.kill()
     output, _ = process.communicate(timeout=60)
     job = project.jobs()[0]
